@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Installs and starts what argon's integration tests need on a fresh machine:
+# a Docker engine, a local MongoDB-protocol image (built with `docker import`,
+# since no registry is reachable here) and an S3-compatible server.
+# Idempotent: what is already installed or running is reused.
+# Prints `export ...` lines for the test environment on stdout's last lines and
+# writes them to $ARGON_TEST_ENV (default: target/test-services.env).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STATE=${ARGON_TEST_STATE:-$ROOT/target/test-services}
+ENV_FILE=${ARGON_TEST_ENV:-$ROOT/target/test-services.env}
+MDB_VERSION=0.5.3-beta.196
+S3S_VERSION=0.14.1
+IMAGE=${ARGON_TEST_IMAGE:-argon-test/secantus:0.5.3}
+S3_PORT=${ARGON_TEST_S3_PORT:-39000}
+S3_ACCESS_KEY=argon-test-ak
+S3_SECRET_KEY=argon-test-sk
+mkdir -p "$STATE"
+
+log() { printf '[test-services] %s\n' "$*" >&2; }
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+# --- Docker engine -----------------------------------------------------------
+if ! docker version >/dev/null 2>&1; then
+  if ! command -v dockerd >/dev/null 2>&1; then
+    log "installing docker.io"
+    apt_install docker.io
+  fi
+  log "starting dockerd (log: $STATE/dockerd.log)"
+  nohup dockerd >"$STATE/dockerd.log" 2>&1 &
+  for _ in $(seq 1 120); do
+    docker version >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  docker version >/dev/null 2>&1 || { log "dockerd did not come up; see $STATE/dockerd.log"; exit 1; }
+fi
+
+# --- FUSE userspace tools (for mount tests) ----------------------------------
+if ! command -v fusermount3 >/dev/null 2>&1; then
+  log "installing fuse3"
+  apt_install fuse3
+fi
+
+# --- MongoDB-protocol server binary and image --------------------------------
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v secantusd-rs >/dev/null 2>&1; then
+  command -v cmake >/dev/null 2>&1 || apt_install cmake
+  log "building secantus-mdb $MDB_VERSION (a few minutes)"
+  cargo install secantus-mdb --version "$MDB_VERSION" --ignore-rust-version --locked >&2
+fi
+if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  log "building image $IMAGE from secantusd-rs"
+  rootfs=$(mktemp -d)
+  bin=$(command -v secantusd-rs)
+  mkdir -p "$rootfs/usr/local/bin" "$rootfs/data/db" "$rootfs/tmp"
+  cp "$bin" "$rootfs/usr/local/bin/secantusd-rs"
+  # the binary's shared libraries, and the dynamic loader itself
+  ldd "$bin" | awk '/=>/ {print $3} !/=>/ && /^\s*\// {print $1}' | while read -r lib; do
+    [ -n "$lib" ] && [ -e "$lib" ] || continue
+    mkdir -p "$rootfs$(dirname "$lib")"
+    cp -L "$lib" "$rootfs$lib"
+  done
+  tar -C "$rootfs" -c . | docker import \
+    -c 'CMD ["/usr/local/bin/secantusd-rs","--host","0.0.0.0","--port","27017","--storage-path","/data/db"]' \
+    - "$IMAGE" >&2
+  rm -rf "$rootfs"
+fi
+
+# --- S3-compatible server (checks credentials) -------------------------------
+if ! command -v s3s-fs >/dev/null 2>&1; then
+  log "building s3s-fs $S3S_VERSION"
+  cargo install "s3s-fs@$S3S_VERSION" --features binary --locked >&2
+fi
+if ! (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null; then
+  mkdir -p "$STATE/s3"
+  log "starting s3s-fs on 127.0.0.1:$S3_PORT"
+  nohup s3s-fs --host 127.0.0.1 --port "$S3_PORT" --access-key "$S3_ACCESS_KEY" \
+    --secret-key "$S3_SECRET_KEY" "$STATE/s3" >"$STATE/s3s-fs.log" 2>&1 &
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null && break
+    sleep 0.1
+  done
+fi
+
+mkdir -p "$(dirname "$ENV_FILE")"
+umask 077
+cat >"$ENV_FILE" <<ENV
+export ARGON_TEST_IMAGE=$IMAGE
+export ARGON_TEST_ENGINE_COMMAND='/usr/local/bin/secantusd-rs --host 0.0.0.0 --port 27017 --storage-path /data/db'
+export ARGON_TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+export ARGON_TEST_S3_ACCESS_KEY=$S3_ACCESS_KEY
+export ARGON_TEST_S3_SECRET_KEY=$S3_SECRET_KEY
+export ARGON_TEST_S3_DIR=$STATE/s3
+ENV
+log "ready; environment in $ENV_FILE"

@@ -1,0 +1,89 @@
+//! `argon branch`: list, create, rename, delete.
+
+use serde::Serialize;
+
+use crate::core::Result;
+
+use super::{human_bytes, Ctx};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Delete the branch (its versions stay in the store)
+    #[arg(short = 'd', long = "delete", conflicts_with_all = ["force_delete", "rename"])]
+    delete: bool,
+    /// Delete without asking
+    #[arg(short = 'D', conflicts_with = "rename")]
+    force_delete: bool,
+    /// Rename OLD to NEW
+    #[arg(short = 'm', long = "move")]
+    rename: bool,
+    /// Branch name (or OLD NEW with -m, or NAME REV to create at REV)
+    names: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Renamed<'a> {
+    old: &'a str,
+    new: &'a str,
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let usage = |msg: &str| crate::core::Error::InvalidName(msg.to_string());
+    if args.delete || args.force_delete {
+        let [name] = args.names.as_slice() else {
+            return Err(usage("usage: argon branch -d NAME"));
+        };
+        let mut project = ctx.open(true).await?;
+        if !args.force_delete {
+            ctx.confirm(&format!("Delete branch '{name}' and its local data? Its versions stay in the store"))?;
+        }
+        let report = project.delete_branch(name).await?;
+        ctx.out.emit(&report, || match &report.latest {
+            Some(v) => format!("Deleted branch {} (was {v})", report.branch),
+            None => format!("Deleted branch {}", report.branch),
+        });
+        return Ok(());
+    }
+    if args.rename {
+        let [old, new] = args.names.as_slice() else {
+            return Err(usage("usage: argon branch -m OLD NEW"));
+        };
+        let mut project = ctx.open(true).await?;
+        project.rename_branch(old, new)?;
+        ctx.out.emit(&Renamed { old, new }, || format!("Renamed branch {old} to {new}"));
+        return Ok(());
+    }
+    match args.names.as_slice() {
+        [] => {
+            let mut project = ctx.open(false).await?;
+            let list = project.branches().await?;
+            ctx.out.emit(&list, || {
+                let width = list.iter().map(|b| b.name.len()).max().unwrap_or(0);
+                list.iter()
+                    .map(|b| {
+                        format!(
+                            "{} {:width$}  {:8}  {:>3} version{}  {:>9}  {}",
+                            if b.head { "*" } else { " " },
+                            b.name,
+                            b.state.as_str(),
+                            b.versions,
+                            if b.versions == 1 { " " } else { "s" },
+                            human_bytes(b.bytes),
+                            b.latest.as_deref().unwrap_or("-"),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        [name, rest @ ..] if rest.len() <= 1 => {
+            let mut project = ctx.open(true).await?;
+            let info = project.create_branch(name, rest.first().map(String::as_str))?;
+            ctx.out.emit(&info, || {
+                format!("Created branch {} at {}", info.name, info.latest.as_deref().unwrap_or("-"))
+            });
+        }
+        _ => return Err(usage("usage: argon branch [NAME [REV]]")),
+    }
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! Command-line interface: clap definitions (one file per verb), output in
+//! human or JSON form, plugin dispatch, and the one place errors become messages.
+
+mod branch;
+mod checkout;
+mod commit;
+mod init;
+mod log;
+mod plugin;
+mod reset;
+mod stash;
+mod status;
+mod uri;
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::config::Overrides;
+use crate::core::{Error, Progress, Project, Result};
+
+#[derive(Parser)]
+#[command(
+    name = "argon",
+    version,
+    about = "git for MongoDB databases: branch, save, stash and time-travel your local MongoDB",
+    propagate_version = true,
+    allow_external_subcommands = true
+)]
+pub struct Cli {
+    /// Run as if argon was started in DIR
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Answer yes to confirmations (also implied when stdin is not a terminal)
+    #[arg(long, short = 'y', global = true)]
+    yes: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create argon.toml for the application in this folder
+    Init(init::Args),
+    /// Show HEAD, its state, connection string and latest version
+    Status,
+    /// List, create, rename or delete branches
+    Branch(branch::Args),
+    /// Switch HEAD to a branch (saving the one it leaves), or create one with -b
+    Checkout(checkout::Args),
+    /// Save a version of HEAD while it keeps running
+    Commit(commit::Args),
+    /// Suspend HEAD (save and stop) or resume it (pop)
+    Stash(stash::Args),
+    /// Show saved versions, newest first
+    Log(log::Args),
+    /// Put HEAD back to an earlier version (the state it leaves is saved first)
+    Reset(reset::Args),
+    /// Print HEAD's connection string
+    Uri,
+    /// Print MONGODB_URI=... for eval or a .env file
+    Env,
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
+}
+
+/// Where command output goes, in the chosen format.
+pub struct Out {
+    pub format: Format,
+}
+
+impl Out {
+    /// Prints `value` as JSON, or the human text.
+    pub fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
+        let text = match self.format {
+            Format::Json => serde_json::to_string_pretty(value).unwrap_or_default(),
+            Format::Human => human(),
+        };
+        let mut stdout = std::io::stdout().lock();
+        // A closed pipe (e.g. `argon log | head`) is not an error.
+        let _ = writeln!(stdout, "{}", text.trim_end_matches('\n'));
+    }
+
+    pub fn note(&self, text: &str) {
+        if self.format == Format::Human {
+            eprintln!("{text}");
+        }
+    }
+}
+
+/// Shared context handed to every verb.
+pub struct Ctx {
+    pub dir: PathBuf,
+    pub out: Out,
+    pub yes: bool,
+    pub overrides: Overrides,
+}
+
+impl Ctx {
+    fn progress(&self) -> Progress {
+        Progress { enabled: self.out.format == Format::Human && std::io::stderr().is_terminal() }
+    }
+
+    pub async fn open(&self, write: bool) -> Result<Project> {
+        let project = Project::open(&self.dir, &self.overrides, write, self.progress()).await?;
+        if let Some(note) = &project.recovered {
+            eprintln!("warning: {note}");
+        }
+        Ok(project)
+    }
+
+    /// Asks before destroying data, unless --yes or stdin is not a terminal.
+    pub fn confirm(&self, question: &str) -> Result<()> {
+        if self.yes || !std::io::stdin().is_terminal() {
+            return Ok(());
+        }
+        match dialoguer::Confirm::new().with_prompt(question).default(false).interact() {
+            Ok(true) => Ok(()),
+            _ => Err(Error::Aborted),
+        }
+    }
+}
+
+/// Runs argon and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 2,
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start argon's async runtime: {e}");
+            return 1;
+        }
+    };
+    let code = runtime.block_on(run(cli));
+    // Do not wait for background driver tasks to wind down.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    code
+}
+
+async fn run(cli: Cli) -> i32 {
+    let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let ctx = Ctx { dir, out: Out { format: cli.format }, yes: cli.yes, overrides: Overrides::default() };
+    let result = match cli.command {
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Status => status::run(&ctx).await,
+        Command::Branch(args) => branch::run(&ctx, args).await,
+        Command::Checkout(args) => checkout::run(&ctx, args).await,
+        Command::Commit(args) => commit::run(&ctx, args).await,
+        Command::Stash(args) => stash::run(&ctx, args).await,
+        Command::Log(args) => log::run(&ctx, args).await,
+        Command::Reset(args) => reset::run(&ctx, args).await,
+        Command::Uri => uri::run_uri(&ctx).await,
+        Command::Env => uri::run_env(&ctx).await,
+        Command::External(args) => return plugin::run(&ctx, args).await,
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => report(&e),
+    }
+}
+
+/// Prints an error as one line (with its causes), a hint, and returns its exit code.
+fn report(e: &Error) -> i32 {
+    let mut line = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    eprintln!("error: {line}");
+    if let Some(hint) = e.hint() {
+        eprintln!("hint: {hint}");
+    }
+    e.exit_code()
+}
+
+/// Sizes as people read them.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// "3 minutes ago", like git's relative dates.
+pub fn ago(t: chrono::DateTime<chrono::Utc>) -> String {
+    let secs = (chrono::Utc::now() - t).num_seconds().max(0);
+    let (n, unit) = match secs {
+        0..=89 => (secs, "second"),
+        90..=5399 => (secs / 60, "minute"),
+        5400..=129_599 => (secs / 3600, "hour"),
+        _ => (secs / 86_400, "day"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}

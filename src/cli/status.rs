@@ -1,0 +1,31 @@
+//! `argon status`.
+
+use crate::core::Result;
+
+use super::{ago, human_bytes, Ctx};
+
+pub async fn run(ctx: &Ctx) -> Result<()> {
+    let mut project = ctx.open(false).await?;
+    let s = project.status().await?;
+    ctx.out.emit(&s, || {
+        let mut t = String::new();
+        match (&s.head, s.state) {
+            (Some(h), Some(state)) => t.push_str(&format!("On branch {h} ({})\n", state.as_str())),
+            _ => t.push_str("No branch checked out yet ('argon checkout -b main' creates one)\n"),
+        }
+        t.push_str(&format!("Project:   {}\nURI:       {}\n", s.project, s.uri));
+        match &s.latest {
+            Some(v) => t.push_str(&format!(
+                "Latest:    {} {} ({}, {})\n",
+                v.short_id,
+                v.message,
+                ago(v.created_at),
+                human_bytes(v.bytes)
+            )),
+            None => t.push_str("Latest:    no saved version\n"),
+        }
+        t.push_str(&format!("Image:     {}\nStore:     {}", s.image, s.store));
+        t
+    });
+    Ok(())
+}

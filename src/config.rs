@@ -1,0 +1,322 @@
+//! Project configuration: `argon.toml` merged with `ARGON_*` environment and
+//! command-line flags (flags > environment > file > defaults), in this one place.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::names::{BranchName, ProjectName};
+use crate::store::StoreUrl;
+
+pub const CONFIG_FILE: &str = "argon.toml";
+/// The official image, pinned to a major.minor so a pull never changes the engine under a user.
+pub const DEFAULT_IMAGE: &str = "mongo:7.0";
+pub const DEFAULT_DATA_DIR: &str = "/data/db";
+pub const DEFAULT_ENGINE_PORT: u16 = 27017;
+pub const DEFAULT_SERVE_PORT: u16 = 27018;
+
+/// `argon.toml` as written on disk. Every field is optional; unknown keys are errors.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve: Option<ServeSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitSection>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSection {
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSection {
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSection {
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitSection {
+    pub follow: Option<bool>,
+    pub base: Option<String>,
+    pub auto_create: Option<bool>,
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub image: Option<String>,
+    pub store: Option<String>,
+    pub port: Option<u16>,
+}
+
+/// The engine a branch runs: image, optional command, where its data lives.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineConfig {
+    pub image: String,
+    pub command: Vec<String>,
+    pub data_dir: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreConfig {
+    pub url: StoreUrl,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GitConfig {
+    pub follow: bool,
+    pub base: BranchName,
+    pub auto_create: bool,
+}
+
+/// The effective configuration of one project.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    pub root: PathBuf,
+    pub name: ProjectName,
+    pub engine: EngineConfig,
+    pub serve_port: u16,
+    pub store: StoreConfig,
+    pub git: GitConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no argon.toml in {0} or any parent folder")]
+    NotAProject(PathBuf),
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{var}={value} is not valid: {message}")]
+    InvalidEnv {
+        var: &'static str,
+        value: String,
+        message: String,
+    },
+}
+
+impl ConfigError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::NotAProject(_) => {
+                Some("run 'argon init' in your application's folder, or pass -C DIR".into())
+            }
+            ConfigError::Invalid { .. } => {
+                Some("see the configuration reference in README.md".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// argon's own state folder: `$ARGON_HOME`, else `$XDG_DATA_HOME/argon`, else `~/.local/share/argon`.
+pub fn state_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("ARGON_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home);
+    }
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("argon");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/share/argon")
+}
+
+/// The folder holding `argon.toml`, searched from `start` upwards.
+pub fn find_root(start: &Path) -> Result<PathBuf, ConfigError> {
+    let start = start
+        .canonicalize()
+        .map_err(|source| ConfigError::Read { path: start.to_path_buf(), source })?;
+    start
+        .ancestors()
+        .find(|dir| dir.join(CONFIG_FILE).is_file())
+        .map(Path::to_path_buf)
+        .ok_or(ConfigError::NotAProject(start))
+}
+
+fn env(var: &'static str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Loads the project at `root` (which holds `argon.toml`) and applies environment and flags.
+    pub fn load(root: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let path = root.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        let file: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: path.clone(),
+            message: e.message().to_string(),
+        })?;
+        Self::resolve(root, file, overrides)
+    }
+
+    pub fn resolve(root: &Path, file: FileConfig, o: &Overrides) -> Result<Config, ConfigError> {
+        let path = root.join(CONFIG_FILE);
+        let invalid = |message: String| ConfigError::Invalid { path: path.clone(), message };
+        let project = file.project.unwrap_or_default();
+        let engine = file.engine.unwrap_or_default();
+        let serve = file.serve.unwrap_or_default();
+        let store = file.store.unwrap_or_default();
+        let git = file.git.unwrap_or_default();
+
+        let name = match project.name {
+            Some(n) => ProjectName::parse(&n).map_err(invalid)?,
+            None => ProjectName::from_folder(
+                &root.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            ),
+        };
+
+        let image = o
+            .image
+            .clone()
+            .or_else(|| env("ARGON_IMAGE"))
+            .or(engine.image)
+            .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
+        if image.trim().is_empty() || image.contains(char::is_whitespace) {
+            return Err(invalid(format!("engine.image '{image}' is not an image reference")));
+        }
+        let command = match env("ARGON_ENGINE_COMMAND") {
+            Some(cmd) => cmd.split_whitespace().map(str::to_string).collect(),
+            None => engine.command.unwrap_or_default(),
+        };
+        let data_dir = engine.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.to_string());
+        if !data_dir.starts_with('/') || data_dir == "/" {
+            return Err(invalid(format!(
+                "engine.data_dir '{data_dir}' must be an absolute path inside the container, not '/'"
+            )));
+        }
+        let engine_port = engine.port.unwrap_or(DEFAULT_ENGINE_PORT);
+        if engine_port == 0 {
+            return Err(invalid("engine.port must be between 1 and 65535".into()));
+        }
+
+        let serve_port = match (o.port, env("ARGON_PORT")) {
+            (Some(p), _) => p,
+            (None, Some(v)) => v.parse().map_err(|_| ConfigError::InvalidEnv {
+                var: "ARGON_PORT",
+                value: v.clone(),
+                message: "not a port number".into(),
+            })?,
+            (None, None) => serve.port.unwrap_or(DEFAULT_SERVE_PORT),
+        };
+        if serve_port < 1024 {
+            return Err(invalid(format!(
+                "serve.port {serve_port} is privileged or zero; use a port from 1024 to 65535"
+            )));
+        }
+
+        let url_text = o
+            .store
+            .clone()
+            .or_else(|| env("ARGON_STORE"))
+            .or(store.url)
+            .unwrap_or_else(|| default_store_url(&state_dir()));
+        let url = StoreUrl::parse(&url_text).map_err(invalid)?;
+        let endpoint = env("ARGON_STORE_ENDPOINT").or(store.endpoint);
+        if let Some(ep) = &endpoint {
+            if !(ep.starts_with("http://") || ep.starts_with("https://")) {
+                return Err(invalid(format!(
+                    "store.endpoint '{ep}' must start with http:// or https://"
+                )));
+            }
+        }
+
+        let base = BranchName::parse(git.base.as_deref().unwrap_or("main")).map_err(invalid)?;
+        Ok(Config {
+            root: root.to_path_buf(),
+            name,
+            engine: EngineConfig { image, command, data_dir, port: engine_port },
+            serve_port,
+            store: StoreConfig { url, endpoint, region: store.region },
+            git: GitConfig {
+                follow: git.follow.unwrap_or(true),
+                base,
+                auto_create: git.auto_create.unwrap_or(true),
+            },
+        })
+    }
+}
+
+pub fn default_store_url(state: &Path) -> String {
+    format!("file://{}", state.join("store").display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: "argon.toml".into(),
+            message: e.to_string(),
+        })?;
+        Config::resolve(Path::new("/tmp/My Shop"), file, &Overrides::default())
+    }
+
+    #[test]
+    fn defaults_are_for_the_official_image() {
+        let c = parse("").unwrap();
+        assert_eq!(c.name.as_str(), "my-shop");
+        assert_eq!(c.engine.image, DEFAULT_IMAGE);
+        assert_eq!(c.engine.data_dir, "/data/db");
+        assert_eq!(c.git.base.as_str(), "main");
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_values() {
+        assert!(parse("[engine]\nimgae = 'x'").is_err());
+        assert!(parse("[serve]\nport = 80").is_err());
+        assert!(parse("[store]\nurl = 'ftp://x'").is_err());
+        assert!(parse("[engine]\ndata_dir = 'relative'").is_err());
+        assert!(parse("[git]\nbase = 'a..b'").is_err());
+        assert!(parse("[store]\nurl = 's3://bucket/p'\nendpoint = 'localhost:9000'").is_err());
+    }
+
+    #[test]
+    fn flags_win() {
+        let file: FileConfig = toml::from_str("[engine]\nimage = 'a:1'\n[serve]\nport = 30000").unwrap();
+        let o = Overrides { image: Some("b:2".into()), store: None, port: Some(30001) };
+        let c = Config::resolve(Path::new("/tmp/x"), file, &o).unwrap();
+        assert_eq!((c.engine.image.as_str(), c.serve_port), ("b:2", 30001));
+    }
+}

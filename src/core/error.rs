@@ -1,0 +1,130 @@
+//! The one error type users see: every failure, with the context of what argon
+//! was doing, a hint where one helps, and an exit code.
+
+use std::path::PathBuf;
+
+use crate::config::ConfigError;
+use crate::meta::MetaError;
+use crate::runtime::RuntimeError;
+use crate::snapshot::SnapshotError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    InvalidName(String),
+    #[error("{0}")]
+    BadRevision(String),
+    #[error("unknown revision '{0}': no branch or version has that name")]
+    UnknownRevision(String),
+    #[error("ambiguous revision '{rev}': it matches versions {candidates}")]
+    AmbiguousRevision { rev: String, candidates: String },
+    #[error("'{rev}' goes back further than the history of {base} ({have} older versions)")]
+    TooFarBack { rev: String, base: String, have: u32 },
+    #[error("'{rev}': {branch} has no version at or before {time}")]
+    NoVersionAtTime { rev: String, branch: String, time: String },
+    #[error("branch '{0}' does not exist")]
+    NoBranch(String),
+    #[error("a branch named '{0}' already exists")]
+    BranchExists(String),
+    #[error("branch '{0}' has no saved version yet")]
+    NoVersions(String),
+    #[error("cannot delete branch '{0}': it is checked out (HEAD)")]
+    DeleteHead(String),
+    #[error("no branch is checked out yet")]
+    NoHead,
+    #[error("HEAD ({0}) is stashed, not running")]
+    HeadStashed(String),
+    #[error("HEAD ({0}) is already running")]
+    HeadRunning(String),
+    #[error("another argon process (pid {pid}) is working on project {project}")]
+    Locked { project: String, pid: String },
+    #[error("{0} already exists")]
+    AlreadyInitialized(PathBuf),
+    #[error("version {id} is damaged or unreadable: {message}")]
+    BadManifest { id: String, message: String },
+    #[error("the reset to {target} failed after the previous state was saved as {saved}")]
+    ResetFailed {
+        target: String,
+        saved: String,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("I/O failed while {op}")]
+    Io {
+        op: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("aborted")]
+    Aborted,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn io(op: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+        let op = op.into();
+        move |source| Error::Io { op, source }
+    }
+
+    /// A suggestion of what to do next, shown under the error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Config(e) => e.hint(),
+            Error::Runtime(e) => e.hint(),
+            Error::Store(e) | Error::Snapshot(SnapshotError::Store(e)) => e.hint(),
+            Error::InvalidName(_) => Some(
+                "branch names follow git's rules: no spaces, '..', '~', '^', ':', '?', '*', '[', '\\' or leading '-'".into(),
+            ),
+            Error::BadRevision(_) | Error::UnknownRevision(_) => Some(
+                "use a branch (main), main~N, main@{2 hours ago} or a version id from 'argon log'".into(),
+            ),
+            Error::AmbiguousRevision { .. } => Some("give more digits of the version id".into()),
+            Error::TooFarBack { base, .. } => Some(format!("see 'argon log {base}'")),
+            Error::NoVersionAtTime { branch, .. } => Some(format!("see 'argon log {branch}' for the times of its versions")),
+            Error::NoBranch(name) => Some(format!(
+                "see 'argon branch' for the list; 'argon checkout -b {name}' creates it"
+            )),
+            Error::BranchExists(name) => Some(format!("switch to it with 'argon checkout {name}'")),
+            Error::NoVersions(name) => Some(format!("save one with 'argon checkout {name}' then 'argon commit -m MSG'")),
+            Error::DeleteHead(_) => Some("switch to another branch first: 'argon checkout OTHER'".into()),
+            Error::NoHead => Some("create the first branch with 'argon checkout -b main'".into()),
+            Error::HeadStashed(_) => Some("resume it with 'argon stash pop'".into()),
+            Error::HeadRunning(_) => Some("'argon stash' suspends it".into()),
+            Error::Locked { .. } => Some("wait for it to finish, then run the command again".into()),
+            Error::AlreadyInitialized(_) => Some("edit it, or pass --force to write a new one".into()),
+            Error::ResetFailed { saved, .. } => Some(format!("nothing is lost: 'argon reset --hard {saved}' goes back")),
+            _ => None,
+        }
+    }
+
+    /// Exit codes: 1 for failures of the environment or data, 2 for bad input, 130 for aborted.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_)
+            | Error::InvalidName(_)
+            | Error::BadRevision(_)
+            | Error::UnknownRevision(_)
+            | Error::AmbiguousRevision { .. }
+            | Error::TooFarBack { .. }
+            | Error::NoVersionAtTime { .. }
+            | Error::NoBranch(_)
+            | Error::BranchExists(_)
+            | Error::DeleteHead(_)
+            | Error::AlreadyInitialized(_) => 2,
+            Error::Aborted => 130,
+            _ => 1,
+        }
+    }
+}

@@ -1,0 +1,1039 @@
+//! Branch operations: the only place that combines configuration, metadata,
+//! Docker, snapshots and the store. Functions return reports; printing is the CLI's job.
+
+pub mod error;
+mod lock;
+pub mod names;
+pub mod revision;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{self, Config, FileConfig, Overrides};
+use crate::meta::{BranchRow, Meta, ProjectRow, VersionRow};
+use crate::runtime::{self, ContainerState, EngineSpec, Runtime};
+use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
+use crate::store::{Backend, Hash, ObjectKey, Store, VersionId};
+pub use error::{Error, Result};
+use lock::ProjectLock;
+use names::BranchName;
+use revision::Base;
+
+/// Shortest version-id prefix accepted as a revision.
+const MIN_ID_PREFIX: usize = 4;
+
+/// Whether progress is drawn (on stderr, only when it is a terminal).
+#[derive(Clone, Copy)]
+pub struct Progress {
+    pub enabled: bool,
+}
+
+impl Progress {
+    fn bar(&self, message: &str) -> ProgressBar {
+        let bar = if self.enabled {
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} documents ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message(message.to_string());
+        bar
+    }
+
+    fn spinner(&self, message: &str) -> ProgressBar {
+        let bar = if self.enabled {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_message(message.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    }
+}
+
+/// What `argon init` wrote.
+#[derive(Debug, Serialize)]
+pub struct InitReport {
+    pub path: PathBuf,
+    pub project: String,
+    pub port: u16,
+    pub image: String,
+    pub store: String,
+}
+
+/// Options of `argon init`.
+pub struct InitOptions {
+    pub name: Option<String>,
+    pub image: Option<String>,
+    pub store: Option<String>,
+    pub port: Option<u16>,
+    pub command: Option<Vec<String>>,
+    pub force: bool,
+}
+
+/// Writes `argon.toml` in `dir`, choosing a free stable port when none is given.
+pub fn init(dir: &Path, opts: InitOptions) -> Result<InitReport> {
+    let path = dir.join(config::CONFIG_FILE);
+    if path.exists() && !opts.force {
+        return Err(Error::AlreadyInitialized(path));
+    }
+    let port = match opts.port {
+        Some(p) => p,
+        None => (config::DEFAULT_SERVE_PORT..config::DEFAULT_SERVE_PORT + 100)
+            .find(|p| runtime::port_is_free(*p))
+            .unwrap_or(config::DEFAULT_SERVE_PORT),
+    };
+    let file = FileConfig {
+        project: Some(config::ProjectSection { name: opts.name.clone() }),
+        engine: Some(config::EngineSection {
+            image: Some(opts.image.clone().unwrap_or_else(|| config::DEFAULT_IMAGE.to_string())),
+            command: opts.command.clone(),
+            data_dir: None,
+            port: None,
+        }),
+        serve: Some(config::ServeSection { port: Some(port) }),
+        store: opts.store.clone().map(|url| config::StoreSection { url: Some(url), ..Default::default() }),
+        git: None,
+    };
+    // Validate everything before writing anything.
+    let text = toml::to_string_pretty(&file).map_err(|e| Error::Io {
+        op: "writing argon.toml".into(),
+        source: std::io::Error::other(e),
+    })?;
+    let resolved = Config::resolve(dir, toml::from_str(&text).unwrap_or_default(), &Overrides::default())?;
+    let header = "# argon project settings: commit this file with your application.\n# Reference: see README.md (Configuration).\n\n";
+    std::fs::write(&path, format!("{header}{text}")).map_err(Error::io("writing argon.toml"))?;
+    Ok(InitReport {
+        path,
+        project: resolved.name.to_string(),
+        port,
+        image: resolved.engine.image,
+        store: resolved.store.url.to_string(),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BranchState {
+    /// Its container is up.
+    Running,
+    /// Stopped; its data is kept in a local volume, so resuming is a container start.
+    Stashed,
+    /// Only in the store; checking it out restores its latest version.
+    Archived,
+}
+
+impl BranchState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BranchState::Running => "running",
+            BranchState::Stashed => "stashed",
+            BranchState::Archived => "archived",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    pub id: String,
+    pub short_id: String,
+    pub branch: String,
+    pub parent: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub message: String,
+    pub capture: String,
+    pub bytes: u64,
+    pub collections: u64,
+}
+
+impl From<&VersionRow> for VersionInfo {
+    fn from(v: &VersionRow) -> Self {
+        VersionInfo {
+            id: v.id.to_string(),
+            short_id: v.id.short(),
+            branch: v.branch.clone(),
+            parent: v.parent.map(|p| p.to_string()),
+            created_at: v.created_at,
+            message: v.message.clone(),
+            capture: v.capture.clone(),
+            bytes: v.bytes,
+            collections: v.collections,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct BranchInfo {
+    pub name: String,
+    pub head: bool,
+    pub state: BranchState,
+    pub versions: u32,
+    pub bytes: u64,
+    pub latest: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub project: String,
+    pub head: Option<String>,
+    pub state: Option<BranchState>,
+    pub uri: String,
+    pub port: u16,
+    pub latest: Option<VersionInfo>,
+    pub image: String,
+    pub store: String,
+}
+
+/// What a checkout did.
+#[derive(Debug, Serialize)]
+pub struct CheckoutReport {
+    pub branch: String,
+    pub previous: Option<String>,
+    /// The version saved of the branch that was left, if it had changed.
+    pub saved: Option<VersionInfo>,
+    pub created: bool,
+    /// The version the branch started from, when its data was restored.
+    pub restored: Option<String>,
+    pub uri: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SaveReport {
+    pub branch: String,
+    /// None when nothing changed since the branch's latest version.
+    pub version: Option<VersionInfo>,
+    pub latest: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResetReport {
+    pub branch: String,
+    pub target: String,
+    /// The version holding the state the reset left (saved first).
+    pub saved: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeleteReport {
+    pub branch: String,
+    pub latest: Option<String>,
+}
+
+/// An opened project: configuration, metadata, and (lazily) Docker and the store.
+pub struct Project {
+    pub config: Config,
+    meta: Meta,
+    row: ProjectRow,
+    state_dir: PathBuf,
+    runtime: tokio::sync::OnceCell<Runtime>,
+    store: Option<Arc<Store>>,
+    progress: Progress,
+    /// Set when opening found and repaired an operation a killed argon left behind.
+    pub recovered: Option<String>,
+    _lock: Option<ProjectLock>,
+}
+
+/// The connection string of a port on 127.0.0.1.
+pub fn uri_for(port: u16) -> String {
+    format!("mongodb://127.0.0.1:{port}/?directConnection=true")
+}
+
+fn random_uid() -> String {
+    let mut h = Sha256::new();
+    h.update(std::process::id().to_le_bytes());
+    h.update(Utc::now().timestamp_nanos_opt().unwrap_or_default().to_le_bytes());
+    h.update(format!("{:p}", &h).as_bytes());
+    hex::encode(&h.finalize()[..6])
+}
+
+impl Project {
+    /// Opens the project containing `start`. `write` takes the project lock and
+    /// repairs what an interrupted argon left behind.
+    pub async fn open(start: &Path, overrides: &Overrides, write: bool, progress: Progress) -> Result<Project> {
+        let root = config::find_root(start)?;
+        let config = Config::load(&root, overrides)?;
+        let state_dir = config::state_dir();
+        std::fs::create_dir_all(&state_dir)
+            .map_err(Error::io(format!("creating argon's state folder {}", state_dir.display())))?;
+        let root_text = root.display().to_string();
+        let key = format!("{}-{}", config.name, &Hash::of(root_text.as_bytes()).to_hex()[..8]);
+        let lock = if write {
+            Some(ProjectLock::acquire(&state_dir.join("locks").join(format!("{key}.lock")), config.name.as_str())?)
+        } else {
+            None
+        };
+        let meta = Meta::open(&state_dir.join("argon.db"))?;
+        let row = meta.project(&root_text, config.name.as_str(), &key)?;
+        let mut project = Project {
+            config,
+            meta,
+            row,
+            state_dir,
+            runtime: tokio::sync::OnceCell::new(),
+            store: None,
+            progress,
+            recovered: None,
+            _lock: lock,
+        };
+        if write {
+            project.recover().await?;
+        }
+        Ok(project)
+    }
+
+    async fn runtime(&self) -> Result<&Runtime> {
+        Ok(self.runtime.get_or_try_init(Runtime::connect).await?)
+    }
+
+    async fn store(&mut self) -> Result<Arc<Store>> {
+        if let Some(s) = &self.store {
+            return Ok(s.clone());
+        }
+        let store = Arc::new(Store::open(&self.config.store, &self.config.name).await?);
+        store.check().await?;
+        self.store = Some(store.clone());
+        Ok(store)
+    }
+
+    fn tmp_dir(&self) -> Result<PathBuf> {
+        let dir = self.state_dir.join("tmp");
+        std::fs::create_dir_all(&dir).map_err(Error::io("creating argon's temporary folder"))?;
+        Ok(dir)
+    }
+
+    fn container_name(&self, b: &BranchRow) -> String {
+        format!("argon-{}-{}", self.row.key, b.uid)
+    }
+
+    fn capture_name(&self) -> String {
+        format!("argon-{}-capture", self.row.key)
+    }
+
+    fn labels(&self, branch: &str, role: &str) -> HashMap<String, String> {
+        HashMap::from([
+            (runtime::LABEL_PROJECT.to_string(), self.row.key.clone()),
+            (runtime::LABEL_BRANCH.to_string(), branch.to_string()),
+            (runtime::LABEL_ROLE.to_string(), role.to_string()),
+        ])
+    }
+
+    pub fn uri(&self) -> String {
+        uri_for(self.config.serve_port)
+    }
+
+    pub fn head(&self) -> Option<&str> {
+        self.row.head.as_deref()
+    }
+
+    fn head_branch(&self) -> Result<BranchRow> {
+        let head = self.row.head.clone().ok_or(Error::NoHead)?;
+        self.meta.branch(self.row.id, &head)?.ok_or(Error::NoHead)
+    }
+
+    fn branch(&self, name: &str) -> Result<BranchRow> {
+        self.meta.branch(self.row.id, name)?.ok_or_else(|| Error::NoBranch(name.to_string()))
+    }
+
+    fn set_head(&mut self, name: &str) -> Result<()> {
+        self.meta.set_head(self.row.id, Some(name))?;
+        self.row.head = Some(name.to_string());
+        Ok(())
+    }
+
+    /// Repairs what a killed argon may have left: a paused or fsync-locked HEAD,
+    /// a private capture container.
+    async fn recover(&mut self) -> Result<()> {
+        let Some(entry) = self.meta.journal_pending(self.row.id)? else {
+            return Ok(());
+        };
+        let capture = self.capture_name();
+        let head = self.row.head.clone().and_then(|h| self.meta.branch(self.row.id, &h).ok().flatten());
+        let port = self.config.serve_port;
+        let rt = self.runtime().await?;
+        rt.remove_container(&capture).await?;
+        rt.remove_volume(&capture).await?;
+        if let Some(head) = head {
+            let name = format!("argon-{}-{}", self.row.key, head.uid);
+            if rt.state(&name).await? == Some(ContainerState::Paused) {
+                rt.unpause(&name).await?;
+            }
+            if rt.state(&name).await? == Some(ContainerState::Running) {
+                if let Ok(client) = snapshot::connect(port).await {
+                    snapshot::fsync_unlock(&client).await;
+                }
+            }
+        }
+        self.meta.journal_end(self.row.id)?;
+        self.recovered = Some(format!(
+            "recovered from an interrupted {} of branch '{}'; no version was lost",
+            entry.kind, entry.branch
+        ));
+        Ok(())
+    }
+
+    async fn branch_state(&mut self, b: &BranchRow) -> Result<BranchState> {
+        let name = self.container_name(b);
+        let has_volume = b.volume.is_some();
+        Ok(match self.runtime().await?.state(&name).await? {
+            Some(ContainerState::Running) | Some(ContainerState::Paused) => BranchState::Running,
+            _ if has_volume => BranchState::Stashed,
+            _ => BranchState::Archived,
+        })
+    }
+
+    // ----- revisions -----------------------------------------------------------
+
+    /// Resolves a revision to a version id.
+    pub fn resolve(&self, text: &str) -> Result<VersionId> {
+        let rev = revision::parse(text, Utc::now()).map_err(Error::BadRevision)?;
+        let (start, label) = match &rev.base {
+            Base::Head => {
+                let b = self.head_branch()?;
+                (b.head_version.ok_or_else(|| Error::NoVersions(b.name.clone()))?, b.name)
+            }
+            Base::Name(name) => match self.meta.branch(self.row.id, name)? {
+                Some(b) => (b.head_version.ok_or_else(|| Error::NoVersions(b.name.clone()))?, b.name),
+                None => (self.resolve_prefix(name, text)?, name.clone()),
+            },
+        };
+        let mut id = start;
+        if let Some(at) = rev.at {
+            id = loop {
+                let v = self.version_row(id)?;
+                if v.created_at <= at {
+                    break id;
+                }
+                id = v.parent.ok_or_else(|| Error::NoVersionAtTime {
+                    rev: text.to_string(),
+                    branch: label.clone(),
+                    time: at.to_rfc3339(),
+                })?;
+            };
+        }
+        for step in 0..rev.back {
+            id = self.version_row(id)?.parent.ok_or_else(|| Error::TooFarBack {
+                rev: text.to_string(),
+                base: label.clone(),
+                have: step,
+            })?;
+        }
+        Ok(id)
+    }
+
+    fn resolve_prefix(&self, prefix: &str, text: &str) -> Result<VersionId> {
+        let hex_like = prefix.len() >= MIN_ID_PREFIX && prefix.chars().all(|c| c.is_ascii_hexdigit());
+        if !hex_like {
+            return Err(Error::UnknownRevision(text.to_string()));
+        }
+        let found = self.meta.version_ids_with_prefix(self.row.id, &prefix.to_ascii_lowercase())?;
+        match found.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(Error::UnknownRevision(text.to_string())),
+            many => Err(Error::AmbiguousRevision {
+                rev: text.to_string(),
+                candidates: many.iter().map(|v| v.short()).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    fn version_row(&self, id: VersionId) -> Result<VersionRow> {
+        self.meta
+            .version(self.row.id, id)?
+            .ok_or_else(|| Error::UnknownRevision(id.short()))
+    }
+
+    async fn manifest(&mut self, id: VersionId) -> Result<Manifest> {
+        let store = self.store().await?;
+        let bytes = store.get_version_bytes(id).await?;
+        Manifest::from_bytes(&bytes).map_err(|message| Error::BadManifest { id: id.short(), message })
+    }
+
+    // ----- queries -------------------------------------------------------------
+
+    /// Versions reachable from `rev` (default HEAD), newest first.
+    pub fn log(&self, rev: Option<&str>, limit: Option<usize>) -> Result<Vec<VersionInfo>> {
+        let start = match rev {
+            Some(r) => Some(self.resolve(r)?),
+            None => self.head_branch()?.head_version,
+        };
+        let mut out = Vec::new();
+        let mut next = start;
+        while let Some(id) = next {
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
+            let v = self.version_row(id)?;
+            next = v.parent;
+            out.push(VersionInfo::from(&v));
+        }
+        Ok(out)
+    }
+
+    /// Every version of the project, newest first (including ones no branch reaches).
+    pub fn log_all(&self) -> Result<Vec<VersionInfo>> {
+        Ok(self.meta.versions(self.row.id)?.iter().map(VersionInfo::from).collect())
+    }
+
+    fn history_len(&self, mut next: Option<VersionId>) -> Result<u32> {
+        let mut n = 0;
+        while let Some(id) = next {
+            n += 1;
+            next = self.meta.version(self.row.id, id)?.and_then(|v| v.parent);
+        }
+        Ok(n)
+    }
+
+    pub async fn branches(&mut self) -> Result<Vec<BranchInfo>> {
+        let rows = self.meta.branches(self.row.id)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for b in rows {
+            let state = self.branch_state(&b).await?;
+            let latest = b.head_version.map(|v| self.version_row(v)).transpose()?;
+            out.push(BranchInfo {
+                head: self.row.head.as_deref() == Some(b.name.as_str()),
+                state,
+                versions: self.history_len(b.head_version)?,
+                bytes: latest.as_ref().map(|v| v.bytes).unwrap_or(0),
+                latest: latest.map(|v| v.id.short()),
+                name: b.name,
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn status(&mut self) -> Result<StatusReport> {
+        let head = match &self.row.head {
+            Some(h) => self.meta.branch(self.row.id, h)?,
+            None => None,
+        };
+        let (state, latest) = match &head {
+            Some(b) => (
+                Some(self.branch_state(b).await?),
+                b.head_version.map(|v| self.version_row(v)).transpose()?.as_ref().map(VersionInfo::from),
+            ),
+            None => (None, None),
+        };
+        Ok(StatusReport {
+            project: self.config.name.to_string(),
+            head: head.map(|b| b.name),
+            state,
+            uri: self.uri(),
+            port: self.config.serve_port,
+            latest,
+            image: self.config.engine.image.clone(),
+            store: self.config.store.url.to_string(),
+        })
+    }
+
+    pub async fn stash_list(&mut self) -> Result<Vec<BranchInfo>> {
+        Ok(self
+            .branches()
+            .await?
+            .into_iter()
+            .filter(|b| b.state == BranchState::Stashed)
+            .collect())
+    }
+
+    // ----- branch pointers -----------------------------------------------------
+
+    fn new_branch_row(&self, name: &BranchName, from: Option<VersionId>) -> Result<BranchRow> {
+        if self.meta.branch(self.row.id, name.as_str())?.is_some() {
+            return Err(Error::BranchExists(name.to_string()));
+        }
+        Ok(BranchRow {
+            name: name.to_string(),
+            uid: random_uid(),
+            head_version: from,
+            volume: None,
+            created_at: Utc::now(),
+        })
+    }
+
+    /// `argon branch NAME [REV]`: a pointer to a version; no container until checkout.
+    pub fn create_branch(&mut self, name: &str, rev: Option<&str>) -> Result<BranchInfo> {
+        let name = BranchName::parse(name).map_err(Error::InvalidName)?;
+        let from = match rev {
+            Some(r) => Some(self.resolve(r)?),
+            None => Some(self.resolve("HEAD")?),
+        };
+        let row = self.new_branch_row(&name, from)?;
+        self.meta.insert_branch(self.row.id, &row)?;
+        Ok(BranchInfo {
+            name: row.name,
+            head: false,
+            state: BranchState::Archived,
+            versions: self.history_len(from)?,
+            bytes: from.map(|v| self.version_row(v)).transpose()?.map(|v| v.bytes).unwrap_or(0),
+            latest: from.map(|v| v.short()),
+        })
+    }
+
+    pub fn rename_branch(&mut self, old: &str, new: &str) -> Result<()> {
+        let new = BranchName::parse(new).map_err(Error::InvalidName)?;
+        self.branch(old)?;
+        if self.meta.branch(self.row.id, new.as_str())?.is_some() {
+            return Err(Error::BranchExists(new.to_string()));
+        }
+        self.meta.rename_branch(self.row.id, old, new.as_str())?;
+        if self.row.head.as_deref() == Some(old) {
+            self.row.head = Some(new.to_string());
+        }
+        Ok(())
+    }
+
+    /// Deletes a branch that is not HEAD. Its versions stay in the store: a
+    /// branch is always saved before it stops, so its latest version holds its data.
+    pub async fn delete_branch(&mut self, name: &str) -> Result<DeleteReport> {
+        let b = self.branch(name)?;
+        if self.row.head.as_deref() == Some(name) {
+            return Err(Error::DeleteHead(name.to_string()));
+        }
+        let container = self.container_name(&b);
+        let rt = self.runtime().await?;
+        rt.remove_container(&container).await?;
+        if let Some(volume) = &b.volume {
+            rt.remove_volume(volume).await?;
+        }
+        self.meta.delete_branch(self.row.id, name)?;
+        Ok(DeleteReport { branch: b.name, latest: b.head_version.map(|v| v.short()) })
+    }
+
+    // ----- running and saving --------------------------------------------------
+
+    /// Saves a version of the running branch `b`. Returns None when its content
+    /// equals its latest version (nothing is written then).
+    async fn save(&mut self, b: &BranchRow, message: &str) -> Result<Option<VersionRow>> {
+        let store = self.store().await?;
+        let tmp = self.tmp_dir()?;
+        self.meta.journal_begin(self.row.id, "save", &b.name)?;
+        let bar = self.progress.bar(&format!("saving {}", b.name));
+        let result = self.capture_laddered(b, &store, &tmp, &bar).await;
+        bar.finish_and_clear();
+        let (captured, method) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.meta.journal_end(self.row.id)?;
+                return Err(e);
+            }
+        };
+        if let Some(parent) = b.head_version {
+            let previous = self.manifest(parent).await?;
+            if previous.databases == captured.databases {
+                self.meta.journal_end(self.row.id)?;
+                return Ok(None);
+            }
+        }
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            project: self.config.name.to_string(),
+            branch: b.name.clone(),
+            parent: b.head_version,
+            created_at: Utc::now(),
+            message: message.to_string(),
+            capture: method,
+            engine_version: captured.engine_version,
+            databases: captured.databases,
+        };
+        let bytes = manifest.to_bytes();
+        let id = VersionId(Hash::of(&bytes));
+        // The manifest is written last: a version exists iff its manifest does.
+        store.put_bytes(ObjectKey::Version(id), bytes).await?;
+        let row = VersionRow {
+            id,
+            branch: b.name.clone(),
+            parent: b.head_version,
+            created_at: manifest.created_at,
+            message: manifest.message.clone(),
+            capture: method.as_str().to_string(),
+            bytes: manifest.total_bytes(),
+            collections: manifest.collection_count(),
+        };
+        self.meta.record_version(self.row.id, &row, &b.name)?;
+        self.meta.journal_end(self.row.id)?;
+        Ok(Some(row))
+    }
+
+    /// Captures a consistent state with the best method the engine supports,
+    /// probing each rung: snapshot reads, fsyncLock, then a paused private copy.
+    async fn capture_laddered(
+        &mut self,
+        b: &BranchRow,
+        store: &Arc<Store>,
+        tmp: &Path,
+        bar: &ProgressBar,
+    ) -> Result<(snapshot::Captured, CaptureMethod)> {
+        let client = snapshot::connect(self.config.serve_port).await?;
+        if snapshot::supports_snapshot_reads(&client).await {
+            let mut session = client.start_session().snapshot(true).await.map_err(|source| {
+                snapshot::SnapshotError::Engine { op: "starting", object: "a snapshot session".into(), source }
+            })?;
+            let captured = snapshot::capture(&client, store, ReadMode::Session(&mut session), tmp, bar).await?;
+            return Ok((captured, CaptureMethod::SnapshotRead));
+        }
+        if snapshot::fsync_lock(&client).await {
+            let captured = snapshot::capture(&client, store, ReadMode::Plain, tmp, bar).await;
+            snapshot::fsync_unlock(&client).await;
+            return Ok((captured?, CaptureMethod::FsyncLock));
+        }
+        let captured = self.capture_paused_copy(b, store, tmp, bar).await?;
+        Ok((captured, CaptureMethod::PausedCopy))
+    }
+
+    /// Pauses the branch's container, copies its data directory at that instant,
+    /// resumes it, and captures from a private engine on the copy.
+    async fn capture_paused_copy(
+        &mut self,
+        b: &BranchRow,
+        store: &Arc<Store>,
+        tmp: &Path,
+        bar: &ProgressBar,
+    ) -> Result<snapshot::Captured> {
+        let container = self.container_name(b);
+        let capture = self.capture_name();
+        let labels = self.labels(&b.name, "capture");
+        let data_dir = self.config.engine.data_dir.clone();
+        let engine = self.config.engine.clone();
+        let archive = tempfile::NamedTempFile::new_in(tmp).map_err(Error::io("creating a temporary file"))?;
+        let rt = self.runtime().await?;
+        rt.pause(&container).await?;
+        let copied = rt.download(&container, &data_dir, archive.path()).await;
+        rt.unpause(&container).await?;
+        copied?;
+
+        let port = runtime::free_port()?;
+        let result = async {
+            rt.create_volume(&capture, labels.clone()).await?;
+            let spec = EngineSpec {
+                container: &capture,
+                image: &engine.image,
+                command: &engine.command,
+                volume: &capture,
+                data_dir: &engine.data_dir,
+                engine_port: engine.port,
+                host_port: port,
+                labels,
+            };
+            rt.create_engine(&spec).await?;
+            let parent = Path::new(&data_dir).parent().map(|p| p.display().to_string()).unwrap_or("/".into());
+            rt.upload(&capture, &parent, archive.path()).await?;
+            rt.start(&capture, port).await?;
+            rt.wait_ready(&capture, port, runtime::READY_DEADLINE).await?;
+            let client = snapshot::connect(port).await?;
+            let captured = snapshot::capture(&client, store, ReadMode::Plain, tmp, bar).await?;
+            client.shutdown().immediate(true).await;
+            Ok::<_, Error>(captured)
+        }
+        .await;
+        rt.remove_container(&capture).await?;
+        rt.remove_volume(&capture).await?;
+        result
+    }
+
+    /// Starts branch `b` on the stable port, restoring its latest version into a
+    /// new volume when it has no local data.
+    async fn start_branch(&mut self, b: &BranchRow) -> Result<Option<VersionId>> {
+        let port = self.config.serve_port;
+        if !runtime::port_is_free(port) {
+            return Err(runtime::RuntimeError::PortInUse { port }.into());
+        }
+        let container = self.container_name(b);
+        let engine = self.config.engine.clone();
+        let image = engine.image.clone();
+        let progress = self.progress;
+        {
+            let rt = self.runtime().await?;
+            let pull = progress.spinner(&format!("pulling {image}"));
+            let pulled = rt.ensure_image(&image, |s| pull.set_message(format!("pulling {image}: {s}"))).await;
+            pull.finish_and_clear();
+            pulled?;
+        }
+        let existing = match &b.volume {
+            Some(v) if self.runtime().await?.volume_exists(v).await? => Some(v.clone()),
+            _ => None,
+        };
+        let mut restored = None;
+        let volume = match existing {
+            Some(v) => v,
+            None => {
+                let volume = format!("argon-{}-{}", self.row.key, b.uid);
+                let labels = self.labels(&b.name, "data");
+                self.runtime().await?.create_volume(&volume, labels).await?;
+                self.meta.set_branch_volume(self.row.id, &b.name, Some(&volume))?;
+                if let Some(version) = b.head_version {
+                    if let Err(e) = self.restore_privately(b, &volume, version).await {
+                        let rt = self.runtime().await?;
+                        let _ = rt.remove_container(&container).await;
+                        let _ = rt.remove_volume(&volume).await;
+                        self.meta.set_branch_volume(self.row.id, &b.name, None)?;
+                        return Err(e);
+                    }
+                    restored = Some(version);
+                }
+                volume
+            }
+        };
+        let spec = EngineSpec {
+            container: &container,
+            image: &engine.image,
+            command: &engine.command,
+            volume: &volume,
+            data_dir: &engine.data_dir,
+            engine_port: engine.port,
+            host_port: port,
+            labels: self.labels(&b.name, "engine"),
+        };
+        let rt = self.runtime().await?;
+        rt.create_engine(&spec).await?;
+        rt.start(&container, port).await?;
+        if let Err(e) = rt.wait_ready(&container, port, runtime::READY_DEADLINE).await {
+            let _ = rt.remove_container(&container).await;
+            return Err(e.into());
+        }
+        Ok(restored)
+    }
+
+    /// Restores `version` into `volume` through an engine on a private port, so
+    /// no client sees a half-restored database on the stable port.
+    async fn restore_privately(&mut self, b: &BranchRow, volume: &str, version: VersionId) -> Result<()> {
+        let manifest = self.manifest(version).await?;
+        let store = self.store().await?;
+        let tmp = self.tmp_dir()?;
+        let container = self.container_name(b);
+        let engine = self.config.engine.clone();
+        let port = runtime::free_port()?;
+        let spec = EngineSpec {
+            container: &container,
+            image: &engine.image,
+            command: &engine.command,
+            volume,
+            data_dir: &engine.data_dir,
+            engine_port: engine.port,
+            host_port: port,
+            labels: self.labels(&b.name, "restore"),
+        };
+        let bar = self.progress.bar(&format!("restoring {} at {}", b.name, version.short()));
+        let rt = self.runtime().await?;
+        rt.create_engine(&spec).await?;
+        rt.start(&container, port).await?;
+        rt.wait_ready(&container, port, runtime::READY_DEADLINE).await?;
+        let client = snapshot::connect(port).await?;
+        let result = snapshot::restore(&client, &store, &manifest, &tmp, &bar).await;
+        bar.finish_and_clear();
+        client.shutdown().immediate(true).await;
+        result?;
+        rt.remove_container(&container).await?;
+        Ok(())
+    }
+
+    async fn stop_branch(&mut self, b: &BranchRow) -> Result<()> {
+        let name = self.container_name(b);
+        self.runtime().await?.remove_container(&name).await?;
+        Ok(())
+    }
+
+    async fn is_running(&mut self, b: &BranchRow) -> Result<bool> {
+        Ok(self.branch_state(b).await? == BranchState::Running)
+    }
+
+    /// Saves and stops HEAD when it runs; returns it and the version saved.
+    async fn leave_head(&mut self, message: &str) -> Result<(Option<BranchRow>, Option<VersionRow>)> {
+        let Some(head) = self.row.head.clone() else {
+            return Ok((None, None));
+        };
+        let Some(b) = self.meta.branch(self.row.id, &head)? else {
+            return Ok((None, None));
+        };
+        if !self.is_running(&b).await? {
+            return Ok((Some(b), None));
+        }
+        let saved = self.save(&b, message).await?;
+        self.stop_branch(&b).await?;
+        let b = self.branch(&b.name)?;
+        Ok((Some(b), saved))
+    }
+
+    /// Brings the branch that was left back up after a failed switch.
+    async fn return_to(&mut self, previous: Option<BranchRow>, was_running: bool) {
+        if let (Some(prev), true) = (previous, was_running) {
+            let _ = self.start_branch(&prev).await;
+        }
+    }
+
+    /// `argon checkout NAME`: saves and stops HEAD, then runs NAME on the stable port.
+    pub async fn checkout(&mut self, name: &str) -> Result<CheckoutReport> {
+        let target = self.branch(name)?;
+        if self.row.head.as_deref() == Some(name) {
+            let restored = if self.is_running(&target).await? { None } else { self.start_branch(&target).await? };
+            return Ok(CheckoutReport {
+                branch: name.to_string(),
+                previous: Some(name.to_string()),
+                saved: None,
+                created: false,
+                restored: restored.map(|v| v.short()),
+                uri: self.uri(),
+            });
+        }
+        let previous_name = self.row.head.clone();
+        let was_running = match &previous_name {
+            Some(p) => match self.meta.branch(self.row.id, p)? {
+                Some(b) => self.is_running(&b).await?,
+                None => false,
+            },
+            None => false,
+        };
+        let (previous, saved) =
+            self.leave_head(&format!("checkout: moving from {} to {name}", previous_name.as_deref().unwrap_or("-"))).await?;
+        match self.start_branch(&target).await {
+            Ok(restored) => {
+                self.set_head(name)?;
+                Ok(CheckoutReport {
+                    branch: name.to_string(),
+                    previous: previous_name,
+                    saved: saved.as_ref().map(VersionInfo::from),
+                    created: false,
+                    restored: restored.map(|v| v.short()),
+                    uri: self.uri(),
+                })
+            }
+            Err(e) => {
+                self.return_to(previous, was_running).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// `argon checkout -b NAME [REV]`: a new branch from REV (default: HEAD's
+    /// current state, saved first), switched to.
+    pub async fn checkout_new(&mut self, name: &str, rev: Option<&str>) -> Result<CheckoutReport> {
+        let name = BranchName::parse(name).map_err(Error::InvalidName)?;
+        if self.meta.branch(self.row.id, name.as_str())?.is_some() {
+            return Err(Error::BranchExists(name.to_string()));
+        }
+        // Resolve before saving: `main~1` means what `argon log main` shows now.
+        let from_rev = rev.map(|r| self.resolve(r)).transpose()?;
+        let previous_name = self.row.head.clone();
+        let was_running = match &previous_name {
+            Some(p) => match self.meta.branch(self.row.id, p)? {
+                Some(b) => self.is_running(&b).await?,
+                None => false,
+            },
+            None => false,
+        };
+        let (previous, saved) = self
+            .leave_head(&format!("checkout: moving from {} to {name}", previous_name.as_deref().unwrap_or("-")))
+            .await?;
+        let from = from_rev.or_else(|| previous.as_ref().and_then(|p| p.head_version));
+        let row = self.new_branch_row(&name, from)?;
+        self.meta.insert_branch(self.row.id, &row)?;
+        match self.start_branch(&row).await {
+            Ok(restored) => {
+                self.set_head(name.as_str())?;
+                Ok(CheckoutReport {
+                    branch: name.to_string(),
+                    previous: previous_name,
+                    saved: saved.as_ref().map(VersionInfo::from),
+                    created: true,
+                    restored: restored.map(|v| v.short()),
+                    uri: self.uri(),
+                })
+            }
+            Err(e) => {
+                let _ = self.meta.delete_branch(self.row.id, name.as_str());
+                self.return_to(previous, was_running).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn running_head(&mut self) -> Result<BranchRow> {
+        let b = self.head_branch()?;
+        if !self.is_running(&b).await? {
+            return Err(Error::HeadStashed(b.name));
+        }
+        Ok(b)
+    }
+
+    /// `argon commit -m MSG`: a version of HEAD while it keeps running.
+    pub async fn commit(&mut self, message: &str) -> Result<SaveReport> {
+        let b = self.running_head().await?;
+        let saved = self.save(&b, message).await?;
+        Ok(SaveReport {
+            branch: b.name,
+            version: saved.as_ref().map(VersionInfo::from),
+            latest: saved.map(|v| v.id.short()).or(b.head_version.map(|v| v.short())),
+        })
+    }
+
+    /// `argon stash`: saves HEAD and stops its container; its volume stays.
+    pub async fn stash_push(&mut self, message: Option<&str>) -> Result<SaveReport> {
+        let b = self.running_head().await?;
+        let saved = self.save(&b, message.unwrap_or("stash")).await?;
+        self.stop_branch(&b).await?;
+        Ok(SaveReport {
+            branch: b.name,
+            version: saved.as_ref().map(VersionInfo::from),
+            latest: saved.map(|v| v.id.short()).or(b.head_version.map(|v| v.short())),
+        })
+    }
+
+    /// `argon stash pop`: resumes a stashed HEAD.
+    pub async fn stash_pop(&mut self) -> Result<CheckoutReport> {
+        let b = self.head_branch()?;
+        if self.is_running(&b).await? {
+            return Err(Error::HeadRunning(b.name));
+        }
+        let restored = self.start_branch(&b).await?;
+        Ok(CheckoutReport {
+            branch: b.name.clone(),
+            previous: Some(b.name),
+            saved: None,
+            created: false,
+            restored: restored.map(|v| v.short()),
+            uri: self.uri(),
+        })
+    }
+
+    /// `argon reset --hard REV`: HEAD's data and pointer go back to REV; the
+    /// state it leaves is saved first.
+    pub async fn reset_hard(&mut self, rev: &str) -> Result<ResetReport> {
+        let target = self.resolve(rev)?;
+        let mut b = self.head_branch()?;
+        if !self.is_running(&b).await? {
+            self.start_branch(&b).await?;
+            b = self.branch(&b.name)?;
+        }
+        let saved = self.save(&b, &format!("reset: moving to {rev}")).await?;
+        let saved_id = saved.as_ref().map(|v| v.id).or(b.head_version);
+        let manifest = self.manifest(target).await?;
+        let store = self.store().await?;
+        let tmp = self.tmp_dir()?;
+        let bar = self.progress.bar(&format!("restoring {} at {}", b.name, target.short()));
+        let result = async {
+            let client = snapshot::connect(self.config.serve_port).await?;
+            snapshot::drop_user_databases(&client).await?;
+            snapshot::restore(&client, &store, &manifest, &tmp, &bar).await?;
+            Ok::<_, Error>(())
+        }
+        .await;
+        bar.finish_and_clear();
+        if let Err(e) = result {
+            return Err(match saved_id {
+                Some(s) => Error::ResetFailed { target: target.short(), saved: s.short(), source: Box::new(e) },
+                None => e,
+            });
+        }
+        self.meta.set_branch_head(self.row.id, &b.name, Some(target))?;
+        Ok(ResetReport { branch: b.name, target: target.short(), saved: saved_id.map(|v| v.short()) })
+    }
+}

@@ -1,0 +1,10 @@
+//! argon: git for MongoDB databases. Each branch is a MongoDB in its own Docker
+//! container; every saved version lives in a content-addressed snapshot store.
+
+pub mod cli;
+pub mod config;
+pub mod core;
+pub mod meta;
+pub mod runtime;
+pub mod snapshot;
+pub mod store;

@@ -1,0 +1,438 @@
+//! Local metadata in SQLite: projects, branches, versions and an intent journal.
+//! It is an index of the store and of local Docker state, kept consistent with
+//! transactions; schema changes are numbered migrations.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::store::VersionId;
+
+/// Migrations, applied in order; `user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE projects (
+    id INTEGER PRIMARY KEY,
+    root TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    key TEXT NOT NULL UNIQUE,
+    head TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE branches (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    head_version TEXT,
+    volume TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (project_id, name)
+);
+CREATE TABLE versions (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    parent TEXT,
+    created_at TEXT NOT NULL,
+    message TEXT NOT NULL,
+    capture TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    collections INTEGER NOT NULL,
+    PRIMARY KEY (project_id, id)
+);
+CREATE TABLE journal (
+    project_id INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    started_at TEXT NOT NULL
+);
+"#];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    #[error("cannot open the metadata database {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("metadata database error while {op}")]
+    Sql {
+        op: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("the metadata database was written by a newer argon (schema {found}, this argon knows {known})")]
+    TooNew { found: i64, known: i64 },
+}
+
+type Result<T> = std::result::Result<T, MetaError>;
+
+fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> MetaError {
+    move |source| MetaError::Sql { op, source }
+}
+
+#[derive(Debug, Clone)]
+pub struct ProjectRow {
+    pub id: i64,
+    pub name: String,
+    /// Unique per project folder; names local Docker objects.
+    pub key: String,
+    pub head: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BranchRow {
+    pub name: String,
+    /// Stable across renames; labels the branch's Docker objects.
+    pub uid: String,
+    pub head_version: Option<VersionId>,
+    /// The local volume holding the branch's data, when there is one.
+    pub volume: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VersionRow {
+    pub id: VersionId,
+    pub branch: String,
+    pub parent: Option<VersionId>,
+    pub created_at: DateTime<Utc>,
+    pub message: String,
+    pub capture: String,
+    pub bytes: u64,
+    pub collections: u64,
+}
+
+/// An operation that was under way; if found after taking the project lock,
+/// the process that started it died and its effects must be recovered.
+#[derive(Debug, Clone)]
+pub struct JournalEntry {
+    pub kind: String,
+    pub branch: String,
+}
+
+pub struct Meta {
+    conn: Connection,
+}
+
+fn parse_time(s: String) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
+}
+
+fn parse_id(s: Option<String>) -> Option<VersionId> {
+    s.as_deref().and_then(VersionId::parse)
+}
+
+impl Meta {
+    pub fn open(path: &Path) -> Result<Meta> {
+        let open_err = |source| MetaError::Open { path: path.to_path_buf(), source };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
+        let current: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(open_err)?;
+        let known = MIGRATIONS.len() as i64;
+        if current > known {
+            return Err(MetaError::TooNew { found: current, known });
+        }
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = conn.transaction().map_err(sql("migrating the schema"))?;
+            tx.execute_batch(migration).map_err(sql("migrating the schema"))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(sql("migrating the schema"))?;
+            tx.commit().map_err(sql("migrating the schema"))?;
+        }
+        Ok(Meta { conn })
+    }
+
+    /// The project rooted at `root`, registered on first use.
+    pub fn project(&self, root: &str, name: &str, key: &str) -> Result<ProjectRow> {
+        self.conn
+            .execute(
+                "INSERT INTO projects (root, name, key, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(root) DO UPDATE SET name = excluded.name",
+                params![root, name, key, Utc::now().to_rfc3339()],
+            )
+            .map_err(sql("registering the project"))?;
+        self.conn
+            .query_row(
+                "SELECT id, name, key, head FROM projects WHERE root = ?1",
+                params![root],
+                |r| Ok(ProjectRow { id: r.get(0)?, name: r.get(1)?, key: r.get(2)?, head: r.get(3)? }),
+            )
+            .map_err(sql("reading the project"))
+    }
+
+    pub fn set_head(&self, project: i64, head: Option<&str>) -> Result<()> {
+        self.conn
+            .execute("UPDATE projects SET head = ?2 WHERE id = ?1", params![project, head])
+            .map(|_| ())
+            .map_err(sql("moving HEAD"))
+    }
+
+    pub fn branches(&self, project: i64) -> Result<Vec<BranchRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name, uid, head_version, volume, created_at FROM branches
+                 WHERE project_id = ?1 ORDER BY name",
+            )
+            .map_err(sql("listing branches"))?;
+        let rows = stmt
+            .query_map(params![project], branch_from_row)
+            .map_err(sql("listing branches"))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql("listing branches"))
+    }
+
+    pub fn branch(&self, project: i64, name: &str) -> Result<Option<BranchRow>> {
+        self.conn
+            .query_row(
+                "SELECT name, uid, head_version, volume, created_at FROM branches
+                 WHERE project_id = ?1 AND name = ?2",
+                params![project, name],
+                branch_from_row,
+            )
+            .optional()
+            .map_err(sql("reading a branch"))
+    }
+
+    pub fn insert_branch(&self, project: i64, b: &BranchRow) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO branches (project_id, name, uid, head_version, volume, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    project,
+                    b.name,
+                    b.uid,
+                    b.head_version.map(|v| v.to_string()),
+                    b.volume,
+                    b.created_at.to_rfc3339()
+                ],
+            )
+            .map(|_| ())
+            .map_err(sql("creating a branch"))
+    }
+
+    pub fn set_branch_head(&self, project: i64, name: &str, v: Option<VersionId>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE branches SET head_version = ?3 WHERE project_id = ?1 AND name = ?2",
+                params![project, name, v.map(|v| v.to_string())],
+            )
+            .map(|_| ())
+            .map_err(sql("moving a branch"))
+    }
+
+    pub fn set_branch_volume(&self, project: i64, name: &str, volume: Option<&str>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE branches SET volume = ?3 WHERE project_id = ?1 AND name = ?2",
+                params![project, name, volume],
+            )
+            .map(|_| ())
+            .map_err(sql("recording a branch's volume"))
+    }
+
+    /// Renames a branch, and HEAD with it when it points there, in one transaction.
+    pub fn rename_branch(&mut self, project: i64, old: &str, new: &str) -> Result<()> {
+        let tx = self.conn.transaction().map_err(sql("renaming a branch"))?;
+        tx.execute(
+            "UPDATE branches SET name = ?3 WHERE project_id = ?1 AND name = ?2",
+            params![project, old, new],
+        )
+        .map_err(sql("renaming a branch"))?;
+        tx.execute(
+            "UPDATE projects SET head = ?3 WHERE id = ?1 AND head = ?2",
+            params![project, old, new],
+        )
+        .map_err(sql("renaming a branch"))?;
+        tx.commit().map_err(sql("renaming a branch"))
+    }
+
+    pub fn delete_branch(&self, project: i64, name: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "DELETE FROM branches WHERE project_id = ?1 AND name = ?2",
+                params![project, name],
+            )
+            .map(|_| ())
+            .map_err(sql("deleting a branch"))
+    }
+
+    /// Records a saved version and moves `branch` to it, atomically.
+    pub fn record_version(&mut self, project: i64, v: &VersionRow, branch: &str) -> Result<()> {
+        let tx = self.conn.transaction().map_err(sql("recording a version"))?;
+        insert_version(&tx, project, v)?;
+        tx.execute(
+            "UPDATE branches SET head_version = ?3 WHERE project_id = ?1 AND name = ?2",
+            params![project, branch, v.id.to_string()],
+        )
+        .map_err(sql("recording a version"))?;
+        tx.commit().map_err(sql("recording a version"))
+    }
+
+    /// Indexes a version found in the store (no branch moves).
+    pub fn index_version(&self, project: i64, v: &VersionRow) -> Result<()> {
+        insert_version(&self.conn, project, v)
+    }
+
+    pub fn version(&self, project: i64, id: VersionId) -> Result<Option<VersionRow>> {
+        self.conn
+            .query_row(
+                &format!("{VERSION_COLUMNS} WHERE project_id = ?1 AND id = ?2"),
+                params![project, id.to_string()],
+                version_from_row,
+            )
+            .optional()
+            .map_err(sql("reading a version"))
+    }
+
+    pub fn versions(&self, project: i64) -> Result<Vec<VersionRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{VERSION_COLUMNS} WHERE project_id = ?1 ORDER BY created_at DESC"))
+            .map_err(sql("listing versions"))?;
+        let rows = stmt
+            .query_map(params![project], version_from_row)
+            .map_err(sql("listing versions"))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql("listing versions"))
+    }
+
+    pub fn version_ids_with_prefix(&self, project: i64, prefix: &str) -> Result<Vec<VersionId>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM versions WHERE project_id = ?1 AND substr(id, 1, ?3) = ?2")
+            .map_err(sql("finding a version"))?;
+        let rows = stmt
+            .query_map(params![project, prefix, prefix.len() as i64], |r| r.get::<_, String>(0))
+            .map_err(sql("finding a version"))?;
+        let ids = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql("finding a version"))?;
+        Ok(ids.iter().filter_map(|s| VersionId::parse(s)).collect())
+    }
+
+    pub fn journal_begin(&self, project: i64, kind: &str, branch: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO journal (project_id, kind, branch, started_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![project, kind, branch, Utc::now().to_rfc3339()],
+            )
+            .map(|_| ())
+            .map_err(sql("writing the journal"))
+    }
+
+    pub fn journal_end(&self, project: i64) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM journal WHERE project_id = ?1", params![project])
+            .map(|_| ())
+            .map_err(sql("writing the journal"))
+    }
+
+    pub fn journal_pending(&self, project: i64) -> Result<Option<JournalEntry>> {
+        self.conn
+            .query_row(
+                "SELECT kind, branch FROM journal WHERE project_id = ?1",
+                params![project],
+                |r| Ok(JournalEntry { kind: r.get(0)?, branch: r.get(1)? }),
+            )
+            .optional()
+            .map_err(sql("reading the journal"))
+    }
+}
+
+const VERSION_COLUMNS: &str =
+    "SELECT id, branch, parent, created_at, message, capture, bytes, collections FROM versions";
+
+fn insert_version(conn: &Connection, project: i64, v: &VersionRow) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO versions
+         (project_id, id, branch, parent, created_at, message, capture, bytes, collections)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            project,
+            v.id.to_string(),
+            v.branch,
+            v.parent.map(|p| p.to_string()),
+            v.created_at.to_rfc3339(),
+            v.message,
+            v.capture,
+            v.bytes as i64,
+            v.collections as i64
+        ],
+    )
+    .map(|_| ())
+    .map_err(sql("recording a version"))
+}
+
+fn branch_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BranchRow> {
+    Ok(BranchRow {
+        name: r.get(0)?,
+        uid: r.get(1)?,
+        head_version: parse_id(r.get(2)?),
+        volume: r.get(3)?,
+        created_at: parse_time(r.get(4)?),
+    })
+}
+
+fn version_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
+    Ok(VersionRow {
+        id: VersionId::parse(&r.get::<_, String>(0)?).ok_or_else(|| {
+            rusqlite::Error::InvalidColumnType(0, "id".into(), rusqlite::types::Type::Text)
+        })?,
+        branch: r.get(1)?,
+        parent: parse_id(r.get(2)?),
+        created_at: parse_time(r.get(3)?),
+        message: r.get(4)?,
+        capture: r.get(5)?,
+        bytes: r.get::<_, i64>(6)? as u64,
+        collections: r.get::<_, i64>(7)? as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Hash;
+
+    #[test]
+    fn migrates_and_records_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut m = Meta::open(&path).unwrap();
+        let p = m.project("/x", "x", "x-1").unwrap();
+        let b = BranchRow {
+            name: "main".into(),
+            uid: "u1".into(),
+            head_version: None,
+            volume: None,
+            created_at: Utc::now(),
+        };
+        m.insert_branch(p.id, &b).unwrap();
+        let v = VersionRow {
+            id: VersionId(Hash::of(b"v1")),
+            branch: "main".into(),
+            parent: None,
+            created_at: Utc::now(),
+            message: "m".into(),
+            capture: "fsync-lock".into(),
+            bytes: 1,
+            collections: 1,
+        };
+        m.record_version(p.id, &v, "main").unwrap();
+        assert_eq!(m.branch(p.id, "main").unwrap().unwrap().head_version, Some(v.id));
+        m.set_head(p.id, Some("main")).unwrap();
+        m.rename_branch(p.id, "main", "trunk").unwrap();
+        drop(m);
+        // Reopening runs no migration twice and keeps the data.
+        let m = Meta::open(&path).unwrap();
+        let p = m.project("/x", "x", "x-1").unwrap();
+        assert_eq!(p.head.as_deref(), Some("trunk"));
+        let prefix = &v.id.to_string()[..6];
+        assert_eq!(m.version_ids_with_prefix(p.id, prefix).unwrap(), vec![v.id]);
+    }
+}

@@ -1,0 +1,448 @@
+//! Docker, through bollard: images, one volume per branch, engine containers
+//! bound to 127.0.0.1, readiness over the MongoDB wire protocol.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bollard::errors::Error as DockerError;
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, VolumeCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use futures_util::{StreamExt, TryStreamExt};
+use tokio::io::AsyncWriteExt;
+
+/// Label keys on everything argon creates.
+pub const LABEL_PROJECT: &str = "dev.argon.project";
+pub const LABEL_BRANCH: &str = "dev.argon.branch";
+pub const LABEL_ROLE: &str = "dev.argon.role";
+
+/// Seconds an engine gets to shut down cleanly before Docker kills it.
+const STOP_TIMEOUT_SECS: i32 = 30;
+/// How long an engine may take to answer a ping after its container starts.
+pub const READY_DEADLINE: Duration = Duration::from_secs(60);
+/// Log lines shown when an engine fails to start.
+const LOG_TAIL_LINES: &str = "20";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot reach the Docker engine: {message}")]
+    Unreachable { message: String },
+    #[error("image '{image}' is not available locally and could not be pulled: {message}")]
+    ImageMissing { image: String, message: String },
+    #[error("port {port} on 127.0.0.1 is already in use")]
+    PortInUse { port: u16 },
+    #[error("the engine in container {container} exited before it was ready{}", logs_suffix(.logs))]
+    Exited { container: String, logs: String },
+    #[error("the engine in container {container} did not answer a ping within {secs} s{}", logs_suffix(.logs))]
+    NotReady {
+        container: String,
+        secs: u64,
+        logs: String,
+    },
+    #[error("Docker failed while {op} {object}")]
+    Docker {
+        op: &'static str,
+        object: String,
+        #[source]
+        source: DockerError,
+    },
+    #[error("I/O failed while {op}")]
+    Io {
+        op: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn logs_suffix(logs: &str) -> String {
+    if logs.trim().is_empty() {
+        String::new()
+    } else {
+        format!("; its last log lines:\n{}", logs.trim_end())
+    }
+}
+
+impl RuntimeError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RuntimeError::Unreachable { .. } => Some(
+                "start Docker (e.g. 'sudo systemctl start docker') or set DOCKER_HOST".into(),
+            ),
+            RuntimeError::ImageMissing { image, .. } => Some(format!(
+                "run 'docker pull {image}' or set [engine] image in argon.toml to an image you have"
+            )),
+            RuntimeError::PortInUse { .. } => Some(
+                "stop what listens there, or set [serve] port in argon.toml (or pass --port)".into(),
+            ),
+            RuntimeError::Exited { .. } | RuntimeError::NotReady { .. } => Some(
+                "check [engine] image, command and data_dir in argon.toml".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, RuntimeError>;
+
+fn docker(op: &'static str, object: &str) -> impl FnOnce(DockerError) -> RuntimeError {
+    let object = object.to_string();
+    move |source| match source {
+        DockerError::HyperResponseError { .. } | DockerError::IOError { .. } => {
+            RuntimeError::Unreachable { message: source.to_string() }
+        }
+        _ => RuntimeError::Docker { op, object, source },
+    }
+}
+
+fn is_not_found(e: &DockerError) -> bool {
+    matches!(e, DockerError::DockerResponseServerError { status_code: 404, .. })
+}
+
+/// What a branch's engine container looks like.
+pub struct EngineSpec<'a> {
+    pub container: &'a str,
+    pub image: &'a str,
+    pub command: &'a [String],
+    pub volume: &'a str,
+    pub data_dir: &'a str,
+    pub engine_port: u16,
+    pub host_port: u16,
+    pub labels: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerState {
+    Running,
+    Paused,
+    Stopped,
+}
+
+/// Is anything listening on (or holding) this port on 127.0.0.1?
+pub fn port_is_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// A free port on 127.0.0.1 chosen by the kernel, for private containers.
+pub fn free_port() -> Result<u16> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|source| RuntimeError::Io { op: "finding a free port", source })
+}
+
+pub struct Runtime {
+    docker: bollard::Docker,
+}
+
+impl Runtime {
+    /// Connects to the engine named by DOCKER_HOST or the local socket, and checks it answers.
+    pub async fn connect() -> Result<Runtime> {
+        let unreachable = |e: DockerError| RuntimeError::Unreachable { message: e.to_string() };
+        let client = bollard::Docker::connect_with_defaults().map_err(unreachable)?;
+        let client = client.with_timeout(Duration::from_secs(600));
+        let client = client.negotiate_version().await.map_err(unreachable)?;
+        client.ping().await.map_err(unreachable)?;
+        Ok(Runtime { docker: client })
+    }
+
+    /// Makes sure `image` is present, pulling it (reporting progress lines) when it is not.
+    pub async fn ensure_image(&self, image: &str, mut progress: impl FnMut(&str)) -> Result<()> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(docker("inspecting image", image)(e)),
+        }
+        let (name, tag) = split_image(image);
+        let options = CreateImageOptionsBuilder::default().from_image(name).tag(tag).build();
+        let mut pull = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = pull.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(status) = info.status {
+                        progress(&status);
+                    }
+                }
+                Err(e) => {
+                    return Err(RuntimeError::ImageMissing {
+                        image: image.to_string(),
+                        message: first_line(&e.to_string()),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn volume_exists(&self, name: &str) -> Result<bool> {
+        match self.docker.inspect_volume(name).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(docker("inspecting volume", name)(e)),
+        }
+    }
+
+    pub async fn create_volume(&self, name: &str, labels: HashMap<String, String>) -> Result<()> {
+        let request = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(request)
+            .await
+            .map(|_| ())
+            .map_err(docker("creating volume", name))
+    }
+
+    /// Removes a volume; one that is already gone is fine.
+    pub async fn remove_volume(&self, name: &str) -> Result<()> {
+        match self.docker.remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(docker("removing volume", name)(e)),
+        }
+    }
+
+    /// Creates the container described by `spec` (replacing a leftover one of the
+    /// same name), without starting it.
+    pub async fn create_engine(&self, spec: &EngineSpec<'_>) -> Result<()> {
+        self.remove_container(spec.container).await?;
+        let engine_port = format!("{}/tcp", spec.engine_port);
+        let mut bindings = HashMap::new();
+        bindings.insert(
+            engine_port.clone(),
+            Some(vec![PortBinding {
+                host_ip: Some("127.0.0.1".to_string()),
+                host_port: Some(spec.host_port.to_string()),
+            }]),
+        );
+        let body = ContainerCreateBody {
+            image: Some(spec.image.to_string()),
+            cmd: (!spec.command.is_empty()).then(|| spec.command.to_vec()),
+            labels: Some(spec.labels.clone()),
+            exposed_ports: Some(vec![engine_port]),
+            host_config: Some(HostConfig {
+                binds: Some(vec![format!("{}:{}", spec.volume, spec.data_dir)]),
+                port_bindings: Some(bindings),
+                // An engine that ignores SIGTERM as PID 1 would make every stop wait out the timeout.
+                init: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(spec.container).build();
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map(|_| ())
+            .map_err(docker("creating container", spec.container))
+    }
+
+    pub async fn start(&self, container: &str, host_port: u16) -> Result<()> {
+        match self.docker.start_container(container, None).await {
+            Ok(()) => Ok(()),
+            Err(DockerError::DockerResponseServerError { message, .. })
+                if message.contains("address already in use")
+                    || message.contains("port is already allocated") =>
+            {
+                let _ = self.remove_container(container).await;
+                Err(RuntimeError::PortInUse { port: host_port })
+            }
+            Err(e) => Err(docker("starting container", container)(e)),
+        }
+    }
+
+    /// Stops (cleanly, within a timeout) and removes a container; a missing one is fine.
+    pub async fn remove_container(&self, name: &str) -> Result<()> {
+        let stop = StopContainerOptionsBuilder::default().t(STOP_TIMEOUT_SECS).build();
+        match self.docker.stop_container(name, Some(stop)).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => return Ok(()),
+            // 304: already stopped.
+            Err(DockerError::DockerResponseServerError { status_code: 304, .. }) => {}
+            Err(DockerError::DockerResponseServerError { status_code: 409, .. }) => {
+                // Paused containers cannot be stopped: unpause first.
+                let _ = self.docker.unpause_container(name).await;
+                let stop = StopContainerOptionsBuilder::default().t(STOP_TIMEOUT_SECS).build();
+                let _ = self.docker.stop_container(name, Some(stop)).await;
+            }
+            Err(e) => return Err(docker("stopping container", name)(e)),
+        }
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        match self.docker.remove_container(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(docker("removing container", name)(e)),
+        }
+    }
+
+    pub async fn state(&self, name: &str) -> Result<Option<ContainerState>> {
+        match self.docker.inspect_container(name, None).await {
+            Ok(info) => {
+                let state = info.state.unwrap_or_default();
+                Ok(Some(if state.paused.unwrap_or(false) {
+                    ContainerState::Paused
+                } else if state.running.unwrap_or(false) {
+                    ContainerState::Running
+                } else {
+                    ContainerState::Stopped
+                }))
+            }
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(docker("inspecting container", name)(e)),
+        }
+    }
+
+    /// Names of all containers (any state) carrying `label=value`.
+    pub async fn containers_labelled(&self, label: &str, value: &str) -> Result<Vec<String>> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(docker("listing containers of", value))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| c.names.and_then(|n| n.first().map(|s| s.trim_start_matches('/').to_string())))
+            .collect())
+    }
+
+    pub async fn pause(&self, name: &str) -> Result<()> {
+        self.docker.pause_container(name).await.map_err(docker("pausing container", name))
+    }
+
+    pub async fn unpause(&self, name: &str) -> Result<()> {
+        self.docker.unpause_container(name).await.map_err(docker("unpausing container", name))
+    }
+
+    /// Writes a tar of `path` inside `container` to the local file `dest`.
+    pub async fn download(&self, container: &str, path: &str, dest: &Path) -> Result<u64> {
+        let options = DownloadFromContainerOptionsBuilder::default().path(path).build();
+        let mut stream = self.docker.download_from_container(container, Some(options));
+        let io = |source| RuntimeError::Io { op: "saving a copy of the engine's data", source };
+        let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+        let mut total = 0u64;
+        while let Some(chunk) = stream.try_next().await.map_err(docker("copying data out of", container))? {
+            total += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)?;
+        Ok(total)
+    }
+
+    /// Unpacks the tar file `src` into `path` inside `container` (which may be stopped).
+    pub async fn upload(&self, container: &str, path: &str, src: &Path) -> Result<()> {
+        let file = tokio::fs::File::open(src)
+            .await
+            .map_err(|source| RuntimeError::Io { op: "reading a copy of the engine's data", source })?;
+        let stream = futures_util::stream::try_unfold(file, |mut f| async move {
+            use tokio::io::AsyncReadExt;
+            let mut buf = vec![0u8; 1 << 20];
+            let n = f.read(&mut buf).await?;
+            if n == 0 {
+                Ok(None)
+            } else {
+                buf.truncate(n);
+                Ok(Some((bytes::Bytes::from(buf), f)))
+            }
+        });
+        let options = UploadToContainerOptionsBuilder::default().path(path).build();
+        self.docker
+            .upload_to_container(container, Some(options), bollard::body_try_stream(stream))
+            .await
+            .map_err(docker("copying data into", container))
+    }
+
+    /// The last lines the container wrote, for error messages.
+    pub async fn logs_tail(&self, container: &str) -> String {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(LOG_TAIL_LINES)
+            .build();
+        let mut out = String::new();
+        let mut logs = self.docker.logs(container, Some(options));
+        while let Some(Ok(line)) = logs.next().await {
+            out.push_str(&line.to_string());
+        }
+        out
+    }
+
+    /// Polls the engine with `ping` until it answers, it exits, or the deadline passes.
+    pub async fn wait_ready(&self, container: &str, port: u16, deadline: Duration) -> Result<()> {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(50);
+        loop {
+            if ping(port).await {
+                return Ok(());
+            }
+            match self.state(container).await? {
+                Some(ContainerState::Running) => {}
+                _ => {
+                    return Err(RuntimeError::Exited {
+                        container: container.to_string(),
+                        logs: self.logs_tail(container).await,
+                    })
+                }
+            }
+            if start.elapsed() > deadline {
+                return Err(RuntimeError::NotReady {
+                    container: container.to_string(),
+                    secs: deadline.as_secs(),
+                    logs: self.logs_tail(container).await,
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(500));
+        }
+    }
+}
+
+/// One wire-protocol `ping`, with a short timeout.
+async fn ping(port: u16) -> bool {
+    let uri = format!(
+        "mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=300&connectTimeoutMS=300"
+    );
+    let Ok(client) = mongodb::Client::with_uri_str(&uri).await else {
+        return false;
+    };
+    let ok = client
+        .database("admin")
+        .run_command(mongodb::bson::doc! { "ping": 1 })
+        .await
+        .is_ok();
+    client.shutdown().immediate(true).await;
+    ok
+}
+
+fn split_image(image: &str) -> (&str, &str) {
+    // A ':' after the last '/' separates the tag; one before it belongs to a registry port.
+    let slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match image[slash..].rfind(':') {
+        Some(i) if !image.contains('@') => (&image[..slash + i], &image[slash + i + 1..]),
+        _ => (image, if image.contains('@') { "" } else { "latest" }),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references() {
+        assert_eq!(split_image("mongo:7.0"), ("mongo", "7.0"));
+        assert_eq!(split_image("mongo"), ("mongo", "latest"));
+        assert_eq!(split_image("reg:5000/team/mongo"), ("reg:5000/team/mongo", "latest"));
+        assert_eq!(split_image("reg:5000/mongo:8"), ("reg:5000/mongo", "8"));
+    }
+}

@@ -1,0 +1,140 @@
+//! The version manifest: what one saved version of a branch contains. Its bytes
+//! are hashed to name the version, so serialization must be deterministic
+//! (struct field order, no maps with unordered keys at the top level).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{BlobId, VersionId};
+
+/// Bumped when the manifest changes shape; readers refuse formats they do not know.
+pub const MANIFEST_FORMAT: u32 = 1;
+
+/// How a version was made consistent across collections (the capture ladder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaptureMethod {
+    /// Read at one cluster time through a snapshot session.
+    SnapshotRead,
+    /// Writes blocked with fsyncLock while reading.
+    FsyncLock,
+    /// Read from a private copy of the data files taken while the container was paused.
+    PausedCopy,
+    /// Read from an engine no client could reach (a stopped branch started privately).
+    Offline,
+}
+
+impl CaptureMethod {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CaptureMethod::SnapshotRead => "snapshot-read",
+            CaptureMethod::FsyncLock => "fsync-lock",
+            CaptureMethod::PausedCopy => "paused-copy",
+            CaptureMethod::Offline => "offline",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub project: String,
+    pub branch: String,
+    pub parent: Option<VersionId>,
+    pub created_at: DateTime<Utc>,
+    pub message: String,
+    pub capture: CaptureMethod,
+    pub engine_version: Option<String>,
+    pub databases: Vec<DatabaseEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseEntry {
+    pub name: String,
+    pub collections: Vec<CollectionEntry>,
+}
+
+/// One collection or view: mongodump's `.metadata.json` content plus where its
+/// documents (a `.bson` stream) are stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectionEntry {
+    pub name: String,
+    /// "collection", "view" or "timeseries", as listCollections reports it.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Creation options, canonical extended JSON.
+    pub options: serde_json::Value,
+    /// Index specifications as listIndexes reports them, canonical extended JSON.
+    pub indexes: Vec<serde_json::Value>,
+    pub documents: u64,
+    /// Size of the uncompressed BSON stream.
+    pub bytes: u64,
+    /// The stored stream; views have none.
+    pub blob: Option<BlobId>,
+    /// Size of the stored (compressed) blob.
+    pub stored_bytes: u64,
+}
+
+impl Manifest {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serializing plain structs of strings, numbers and JSON values cannot fail.
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Manifest, String> {
+        #[derive(Deserialize)]
+        struct Probe {
+            format: u32,
+        }
+        let probe: Probe = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if probe.format > MANIFEST_FORMAT {
+            return Err(format!(
+                "manifest format {} is newer than this argon understands ({MANIFEST_FORMAT}); upgrade argon",
+                probe.format
+            ));
+        }
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.collections().map(|c| c.bytes).sum()
+    }
+
+    pub fn collection_count(&self) -> u64 {
+        self.collections().count() as u64
+    }
+
+    pub fn collections(&self) -> impl Iterator<Item = &CollectionEntry> {
+        self.databases.iter().flat_map(|d| d.collections.iter())
+    }
+
+    /// True when both manifests hold the same data (ignoring when and why they were made).
+    pub fn same_content(&self, other: &Manifest) -> bool {
+        self.databases == other.databases
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_newer_formats() {
+        let m = Manifest {
+            format: MANIFEST_FORMAT,
+            project: "p".into(),
+            branch: "main".into(),
+            parent: None,
+            created_at: Utc::now(),
+            message: "m".into(),
+            capture: CaptureMethod::PausedCopy,
+            engine_version: Some("7.0.0".into()),
+            databases: vec![],
+        };
+        let bytes = m.to_bytes();
+        assert_eq!(Manifest::from_bytes(&bytes).unwrap(), m);
+        assert_eq!(m.to_bytes(), bytes, "serialization is deterministic");
+        let newer = String::from_utf8(bytes).unwrap().replace("\"format\": 1", "\"format\": 99");
+        assert!(Manifest::from_bytes(newer.as_bytes()).unwrap_err().contains("newer"));
+    }
+}

@@ -1,0 +1,207 @@
+//! A store in an S3-compatible bucket (AWS, MinIO, R2, Ceph, test servers),
+//! with the standard AWS credential chain and path-style addressing.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+
+use super::{Backend, ObjectKey, Result, StoreError, VersionId};
+use crate::config::StoreConfig;
+
+/// Seconds allowed to open a connection before the store counts as unreachable.
+const CONNECT_TIMEOUT_SECS: u64 = 5;
+/// Attempts per request, with the SDK's exponential backoff between them.
+const MAX_ATTEMPTS: u32 = 3;
+
+pub struct S3Backend {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    prefix: String,
+    url: String,
+}
+
+impl S3Backend {
+    pub async fn new(config: &StoreConfig, bucket: String, prefix: String, url: String) -> Self {
+        let region = config
+            .region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+            .unwrap_or_else(|| "us-east-1".to_string());
+        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region))
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_SECS))
+                    .build(),
+            )
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .load()
+            .await;
+        let mut builder = aws_sdk_s3::config::Builder::from(&shared);
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder.endpoint_url(endpoint).force_path_style(true);
+        }
+        S3Backend { client: aws_sdk_s3::Client::from_conf(builder.build()), bucket, prefix, url }
+    }
+
+    fn object(&self, key: ObjectKey) -> String {
+        format!("{}/{}", self.prefix, key.path())
+    }
+
+    /// Turns an SDK error into what the user needs to know.
+    fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+        &self,
+        op: &'static str,
+        key: &str,
+        err: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+    ) -> StoreError {
+        let detail = aws_sdk_s3::error::DisplayErrorContext(&err).to_string();
+        match &err {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+                if detail.contains("credentials") {
+                    StoreError::Credentials { url: self.url.clone(), message: first_line(&detail) }
+                } else {
+                    StoreError::Unreachable { url: self.url.clone(), message: first_line(&detail) }
+                }
+            }
+            SdkError::ConstructionFailure(_) => {
+                StoreError::Credentials { url: self.url.clone(), message: first_line(&detail) }
+            }
+            _ => {
+                let code = err.code().unwrap_or_default();
+                match code {
+                    "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied" | "Forbidden" => {
+                        StoreError::Credentials {
+                            url: self.url.clone(),
+                            message: err.message().unwrap_or(code).to_string(),
+                        }
+                    }
+                    "NoSuchBucket" => StoreError::NoBucket { bucket: self.bucket.clone() },
+                    "NoSuchKey" | "NotFound" => StoreError::NotFound { key: key.to_string() },
+                    _ => StoreError::S3 { op, key: key.to_string(), message: first_line(&detail) },
+                }
+            }
+        }
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().chars().take(300).collect()
+}
+
+impl Backend for S3Backend {
+    async fn put_file(&self, key: ObjectKey, path: &Path) -> Result<()> {
+        let body = ByteStream::from_path(path).await.map_err(|e| StoreError::Io {
+            op: "reading for upload",
+            key: key.to_string(),
+            source: std::io::Error::other(e),
+        })?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .body(body)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.classify("uploading", &key.to_string(), e))
+    }
+
+    async fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> Result<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.classify("uploading", &key.to_string(), e))
+    }
+
+    async fn get_to_file(&self, key: ObjectKey, path: &Path) -> Result<()> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .send()
+            .await
+            .map_err(|e| self.classify("downloading", &key.to_string(), e))?;
+        let io = |source| StoreError::Io { op: "downloading", key: key.to_string(), source };
+        let mut reader = out.body.into_async_read();
+        let mut file = tokio::fs::File::create(path).await.map_err(io)?;
+        tokio::io::copy(&mut reader, &mut file).await.map_err(io)?;
+        file.sync_all().await.map_err(io)?;
+        Ok(())
+    }
+
+    async fn get_bytes(&self, key: ObjectKey) -> Result<Vec<u8>> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .send()
+            .await
+            .map_err(|e| self.classify("downloading", &key.to_string(), e))?;
+        let data = out.body.collect().await.map_err(|e| StoreError::Io {
+            op: "downloading",
+            key: key.to_string(),
+            source: std::io::Error::other(e),
+        })?;
+        Ok(data.into_bytes().to_vec())
+    }
+
+    async fn exists(&self, key: ObjectKey) -> Result<bool> {
+        match self.client.head_object().bucket(&self.bucket).key(self.object(key)).send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(false),
+            Err(e) => match self.classify("checking", &key.to_string(), e) {
+                StoreError::NotFound { .. } => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn list_versions(&self) -> Result<Vec<VersionId>> {
+        let prefix = format!("{}/versions/", self.prefix);
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.classify("listing", &prefix, e))?;
+            for obj in page.contents() {
+                let name = obj.key().unwrap_or_default();
+                if let Some(id) = name
+                    .strip_prefix(&prefix)
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .and_then(VersionId::parse)
+                {
+                    out.push(id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn check(&self) -> Result<()> {
+        self.client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(format!("{}/versions/", self.prefix))
+            .max_keys(1)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.classify("checking", &self.url, e))
+    }
+}
