@@ -64,13 +64,13 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
   mkdir -p "$rootfs/usr/local/bin" "$rootfs/data/db" "$rootfs/tmp"
   cp "$bin" "$rootfs/usr/local/bin/secantusd-rs"
   # the binary's shared libraries, and the dynamic loader itself
-  ldd "$bin" | awk '/=>/ {print $3} !/=>/ && /^\s*\// {print $1}' | while read -r lib; do
+  ldd "$bin" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
     [ -n "$lib" ] && [ -e "$lib" ] || continue
     mkdir -p "$rootfs$(dirname "$lib")"
     cp -L "$lib" "$rootfs$lib"
   done
   tar -C "$rootfs" -c . | docker import \
-    -c 'CMD ["/usr/local/bin/secantusd-rs","--host","0.0.0.0","--port","27017","--storage-path","/data/db"]' \
+    -c 'CMD ["/usr/local/bin/secantusd-rs","--host","0.0.0.0","--port","27017","--storage-path","/data/db","--log-file-max","2MB","--cache-size","256M"]' \
     - "$IMAGE" >&2
   rm -rf "$rootfs"
 fi

@@ -157,15 +157,18 @@ pub fn state_dir() -> PathBuf {
     if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(xdg).join("argon");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".local/share/argon")
 }
 
 /// The folder holding `argon.toml`, searched from `start` upwards.
 pub fn find_root(start: &Path) -> Result<PathBuf, ConfigError> {
-    let start = start
-        .canonicalize()
-        .map_err(|source| ConfigError::Read { path: start.to_path_buf(), source })?;
+    let start = start.canonicalize().map_err(|source| ConfigError::Read {
+        path: start.to_path_buf(),
+        source,
+    })?;
     start
         .ancestors()
         .find(|dir| dir.join(CONFIG_FILE).is_file())
@@ -181,8 +184,10 @@ impl Config {
     /// Loads the project at `root` (which holds `argon.toml`) and applies environment and flags.
     pub fn load(root: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
         let path = root.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
         let file: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
             path: path.clone(),
             message: e.message().to_string(),
@@ -192,7 +197,10 @@ impl Config {
 
     pub fn resolve(root: &Path, file: FileConfig, o: &Overrides) -> Result<Config, ConfigError> {
         let path = root.join(CONFIG_FILE);
-        let invalid = |message: String| ConfigError::Invalid { path: path.clone(), message };
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.clone(),
+            message,
+        };
         let project = file.project.unwrap_or_default();
         let engine = file.engine.unwrap_or_default();
         let serve = file.serve.unwrap_or_default();
@@ -202,7 +210,10 @@ impl Config {
         let name = match project.name {
             Some(n) => ProjectName::parse(&n).map_err(invalid)?,
             None => ProjectName::from_folder(
-                &root.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+                &root
+                    .file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
             ),
         };
 
@@ -213,13 +224,17 @@ impl Config {
             .or(engine.image)
             .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
         if image.trim().is_empty() || image.contains(char::is_whitespace) {
-            return Err(invalid(format!("engine.image '{image}' is not an image reference")));
+            return Err(invalid(format!(
+                "engine.image '{image}' is not an image reference"
+            )));
         }
         let command = match env("ARGON_ENGINE_COMMAND") {
             Some(cmd) => cmd.split_whitespace().map(str::to_string).collect(),
             None => engine.command.unwrap_or_default(),
         };
-        let data_dir = engine.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.to_string());
+        let data_dir = engine
+            .data_dir
+            .unwrap_or_else(|| DEFAULT_DATA_DIR.to_string());
         if !data_dir.starts_with('/') || data_dir == "/" {
             return Err(invalid(format!(
                 "engine.data_dir '{data_dir}' must be an absolute path inside the container, not '/'"
@@ -265,9 +280,18 @@ impl Config {
         Ok(Config {
             root: root.to_path_buf(),
             name,
-            engine: EngineConfig { image, command, data_dir, port: engine_port },
+            engine: EngineConfig {
+                image,
+                command,
+                data_dir,
+                port: engine_port,
+            },
             serve_port,
-            store: StoreConfig { url, endpoint, region: store.region },
+            store: StoreConfig {
+                url,
+                endpoint,
+                region: store.region,
+            },
             git: GitConfig {
                 follow: git.follow.unwrap_or(true),
                 base,
@@ -314,8 +338,13 @@ mod tests {
 
     #[test]
     fn flags_win() {
-        let file: FileConfig = toml::from_str("[engine]\nimage = 'a:1'\n[serve]\nport = 30000").unwrap();
-        let o = Overrides { image: Some("b:2".into()), store: None, port: Some(30001) };
+        let file: FileConfig =
+            toml::from_str("[engine]\nimage = 'a:1'\n[serve]\nport = 30000").unwrap();
+        let o = Overrides {
+            image: Some("b:2".into()),
+            store: None,
+            port: Some(30001),
+        };
         let c = Config::resolve(Path::new("/tmp/x"), file, &o).unwrap();
         assert_eq!((c.engine.image.as_str(), c.serve_port), ("b:2", 30001));
     }

@@ -35,7 +35,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         };
         let mut project = ctx.open(true).await?;
         if !args.force_delete {
-            ctx.confirm(&format!("Delete branch '{name}' and its local data? Its versions stay in the store"))?;
+            ctx.confirm(&format!(
+                "Delete branch '{name}' and its local data? Its versions stay in the store"
+            ))?;
         }
         let report = project.delete_branch(name).await?;
         ctx.out.emit(&report, || match &report.latest {
@@ -50,7 +52,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         };
         let mut project = ctx.open(true).await?;
         project.rename_branch(old, new)?;
-        ctx.out.emit(&Renamed { old, new }, || format!("Renamed branch {old} to {new}"));
+        ctx.out.emit(&Renamed { old, new }, || {
+            format!("Renamed branch {old} to {new}")
+        });
         return Ok(());
     }
     match args.names.as_slice() {
@@ -80,7 +84,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
             let mut project = ctx.open(true).await?;
             let info = project.create_branch(name, rest.first().map(String::as_str))?;
             ctx.out.emit(&info, || {
-                format!("Created branch {} at {}", info.name, info.latest.as_deref().unwrap_or("-"))
+                format!(
+                    "Created branch {} at {}",
+                    info.name,
+                    info.latest.as_deref().unwrap_or("-")
+                )
             });
         }
         _ => return Err(usage("usage: argon branch [NAME [REV]]")),

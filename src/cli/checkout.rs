@@ -18,7 +18,9 @@ pub struct Args {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut project = ctx.open(true).await?;
     let report = if args.create {
-        project.checkout_new(&args.name, args.rev.as_deref()).await?
+        project
+            .checkout_new(&args.name, args.rev.as_deref())
+            .await?
     } else {
         if args.rev.is_some() {
             return Err(crate::core::Error::BadRevision(

@@ -110,7 +110,9 @@ pub struct Ctx {
 
 impl Ctx {
     fn progress(&self) -> Progress {
-        Progress { enabled: self.out.format == Format::Human && std::io::stderr().is_terminal() }
+        Progress {
+            enabled: self.out.format == Format::Human && std::io::stderr().is_terminal(),
+        }
     }
 
     pub async fn open(&self, write: bool) -> Result<Project> {
@@ -126,7 +128,11 @@ impl Ctx {
         if self.yes || !std::io::stdin().is_terminal() {
             return Ok(());
         }
-        match dialoguer::Confirm::new().with_prompt(question).default(false).interact() {
+        match dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact()
+        {
             Ok(true) => Ok(()),
             _ => Err(Error::Aborted),
         }
@@ -145,7 +151,10 @@ pub fn main() -> i32 {
             };
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start argon's async runtime: {e}");
@@ -160,7 +169,12 @@ pub fn main() -> i32 {
 
 async fn run(cli: Cli) -> i32 {
     let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    let ctx = Ctx { dir, out: Out { format: cli.format }, yes: cli.yes, overrides: Overrides::default() };
+    let ctx = Ctx {
+        dir,
+        out: Out { format: cli.format },
+        yes: cli.yes,
+        overrides: Overrides::default(),
+    };
     let result = match cli.command {
         Command::Init(args) => init::run(&ctx, args),
         Command::Status => status::run(&ctx).await,

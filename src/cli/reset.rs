@@ -16,12 +16,17 @@ pub struct Args {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut project = ctx.open(true).await?;
     let head = project.head().unwrap_or("HEAD").to_string();
-    ctx.confirm(&format!("Replace the data of '{head}' with {}? Its current state is saved first", args.rev))?;
+    ctx.confirm(&format!(
+        "Replace the data of '{head}' with {}? Its current state is saved first",
+        args.rev
+    ))?;
     let r = project.reset_hard(&args.rev).await?;
     ctx.out.emit(&r, || {
         let mut t = format!("HEAD ({}) is now at {}", r.branch, r.target);
         if let Some(s) = &r.saved {
-            t.push_str(&format!("\nThe state it left is saved as {s} ('argon reset --hard {s}' goes back)"));
+            t.push_str(&format!(
+                "\nThe state it left is saved as {s} ('argon reset --hard {s}' goes back)"
+            ));
         }
         t
     });

@@ -35,13 +35,17 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
                     Some(v) => format!("saved as {}", v.short_id),
                     None => format!("unchanged since {}", r.latest.as_deref().unwrap_or("-")),
                 };
-                format!("Stashed {} ({what}); 'argon stash pop' resumes it", r.branch)
+                format!(
+                    "Stashed {} ({what}); 'argon stash pop' resumes it",
+                    r.branch
+                )
             });
         }
         Action::Pop => {
             let mut project = ctx.open(true).await?;
             let r = project.stash_pop().await?;
-            ctx.out.emit(&r, || format!("Resumed {}\n{}", r.branch, r.uri));
+            ctx.out
+                .emit(&r, || format!("Resumed {}\n{}", r.branch, r.uri));
         }
         Action::List => {
             let mut project = ctx.open(false).await?;

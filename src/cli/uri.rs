@@ -27,6 +27,11 @@ struct Env {
 pub async fn run_env(ctx: &Ctx) -> Result<()> {
     let project = ctx.open(false).await?;
     let uri = project.uri();
-    ctx.out.emit(&Env { mongodb_uri: uri.clone() }, || format!("MONGODB_URI={uri}"));
+    ctx.out.emit(
+        &Env {
+            mongodb_uri: uri.clone(),
+        },
+        || format!("MONGODB_URI={uri}"),
+    );
     Ok(())
 }

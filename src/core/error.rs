@@ -30,9 +30,17 @@ pub enum Error {
     #[error("ambiguous revision '{rev}': it matches versions {candidates}")]
     AmbiguousRevision { rev: String, candidates: String },
     #[error("'{rev}' goes back further than the history of {base} ({have} older versions)")]
-    TooFarBack { rev: String, base: String, have: u32 },
+    TooFarBack {
+        rev: String,
+        base: String,
+        have: u32,
+    },
     #[error("'{rev}': {branch} has no version at or before {time}")]
-    NoVersionAtTime { rev: String, branch: String, time: String },
+    NoVersionAtTime {
+        rev: String,
+        branch: String,
+        time: String,
+    },
     #[error("branch '{0}' does not exist")]
     NoBranch(String),
     #[error("a branch named '{0}' already exists")]

@@ -22,7 +22,10 @@ impl ProjectLock {
             .create(true)
             .truncate(false)
             .open(path)
-            .map_err(Error::io(format!("opening the lock file {}", path.display())))?;
+            .map_err(Error::io(format!(
+                "opening the lock file {}",
+                path.display()
+            )))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -30,7 +33,11 @@ impl ProjectLock {
                 let _ = file.read_to_string(&mut pid);
                 return Err(Error::Locked {
                     project: project.to_string(),
-                    pid: if pid.trim().is_empty() { "unknown".into() } else { pid.trim().to_string() },
+                    pid: if pid.trim().is_empty() {
+                        "unknown".into()
+                    } else {
+                        pid.trim().to_string()
+                    },
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => {

@@ -42,9 +42,11 @@ impl Progress {
             ProgressBar::hidden()
         };
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} documents ({elapsed})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {pos}/{len} documents ({elapsed})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar.set_message(message.to_string());
         bar
@@ -95,15 +97,25 @@ pub fn init(dir: &Path, opts: InitOptions) -> Result<InitReport> {
             .unwrap_or(config::DEFAULT_SERVE_PORT),
     };
     let file = FileConfig {
-        project: Some(config::ProjectSection { name: opts.name.clone() }),
+        project: opts
+            .name
+            .clone()
+            .map(|name| config::ProjectSection { name: Some(name) }),
         engine: Some(config::EngineSection {
-            image: Some(opts.image.clone().unwrap_or_else(|| config::DEFAULT_IMAGE.to_string())),
+            image: Some(
+                opts.image
+                    .clone()
+                    .unwrap_or_else(|| config::DEFAULT_IMAGE.to_string()),
+            ),
             command: opts.command.clone(),
             data_dir: None,
             port: None,
         }),
         serve: Some(config::ServeSection { port: Some(port) }),
-        store: opts.store.clone().map(|url| config::StoreSection { url: Some(url), ..Default::default() }),
+        store: opts.store.clone().map(|url| config::StoreSection {
+            url: Some(url),
+            ..Default::default()
+        }),
         git: None,
     };
     // Validate everything before writing anything.
@@ -111,7 +123,11 @@ pub fn init(dir: &Path, opts: InitOptions) -> Result<InitReport> {
         op: "writing argon.toml".into(),
         source: std::io::Error::other(e),
     })?;
-    let resolved = Config::resolve(dir, toml::from_str(&text).unwrap_or_default(), &Overrides::default())?;
+    let resolved = Config::resolve(
+        dir,
+        toml::from_str(&text).unwrap_or_default(),
+        &Overrides::default(),
+    )?;
     let header = "# argon project settings: commit this file with your application.\n# Reference: see README.md (Configuration).\n\n";
     std::fs::write(&path, format!("{header}{text}")).map_err(Error::io("writing argon.toml"))?;
     Ok(InitReport {
@@ -252,7 +268,12 @@ pub fn uri_for(port: u16) -> String {
 fn random_uid() -> String {
     let mut h = Sha256::new();
     h.update(std::process::id().to_le_bytes());
-    h.update(Utc::now().timestamp_nanos_opt().unwrap_or_default().to_le_bytes());
+    h.update(
+        Utc::now()
+            .timestamp_nanos_opt()
+            .unwrap_or_default()
+            .to_le_bytes(),
+    );
     h.update(format!("{:p}", &h).as_bytes());
     hex::encode(&h.finalize()[..6])
 }
@@ -260,16 +281,30 @@ fn random_uid() -> String {
 impl Project {
     /// Opens the project containing `start`. `write` takes the project lock and
     /// repairs what an interrupted argon left behind.
-    pub async fn open(start: &Path, overrides: &Overrides, write: bool, progress: Progress) -> Result<Project> {
+    pub async fn open(
+        start: &Path,
+        overrides: &Overrides,
+        write: bool,
+        progress: Progress,
+    ) -> Result<Project> {
         let root = config::find_root(start)?;
         let config = Config::load(&root, overrides)?;
         let state_dir = config::state_dir();
-        std::fs::create_dir_all(&state_dir)
-            .map_err(Error::io(format!("creating argon's state folder {}", state_dir.display())))?;
+        std::fs::create_dir_all(&state_dir).map_err(Error::io(format!(
+            "creating argon's state folder {}",
+            state_dir.display()
+        )))?;
         let root_text = root.display().to_string();
-        let key = format!("{}-{}", config.name, &Hash::of(root_text.as_bytes()).to_hex()[..8]);
+        let key = format!(
+            "{}-{}",
+            config.name,
+            &Hash::of(root_text.as_bytes()).to_hex()[..8]
+        );
         let lock = if write {
-            Some(ProjectLock::acquire(&state_dir.join("locks").join(format!("{key}.lock")), config.name.as_str())?)
+            Some(ProjectLock::acquire(
+                &state_dir.join("locks").join(format!("{key}.lock")),
+                config.name.as_str(),
+            )?)
         } else {
             None
         };
@@ -342,7 +377,9 @@ impl Project {
     }
 
     fn branch(&self, name: &str) -> Result<BranchRow> {
-        self.meta.branch(self.row.id, name)?.ok_or_else(|| Error::NoBranch(name.to_string()))
+        self.meta
+            .branch(self.row.id, name)?
+            .ok_or_else(|| Error::NoBranch(name.to_string()))
     }
 
     fn set_head(&mut self, name: &str) -> Result<()> {
@@ -358,7 +395,11 @@ impl Project {
             return Ok(());
         };
         let capture = self.capture_name();
-        let head = self.row.head.clone().and_then(|h| self.meta.branch(self.row.id, &h).ok().flatten());
+        let head = self
+            .row
+            .head
+            .clone()
+            .and_then(|h| self.meta.branch(self.row.id, &h).ok().flatten());
         let port = self.config.serve_port;
         let rt = self.runtime().await?;
         rt.remove_container(&capture).await?;
@@ -400,10 +441,18 @@ impl Project {
         let (start, label) = match &rev.base {
             Base::Head => {
                 let b = self.head_branch()?;
-                (b.head_version.ok_or_else(|| Error::NoVersions(b.name.clone()))?, b.name)
+                (
+                    b.head_version
+                        .ok_or_else(|| Error::NoVersions(b.name.clone()))?,
+                    b.name,
+                )
             }
             Base::Name(name) => match self.meta.branch(self.row.id, name)? {
-                Some(b) => (b.head_version.ok_or_else(|| Error::NoVersions(b.name.clone()))?, b.name),
+                Some(b) => (
+                    b.head_version
+                        .ok_or_else(|| Error::NoVersions(b.name.clone()))?,
+                    b.name,
+                ),
                 None => (self.resolve_prefix(name, text)?, name.clone()),
             },
         };
@@ -422,27 +471,37 @@ impl Project {
             };
         }
         for step in 0..rev.back {
-            id = self.version_row(id)?.parent.ok_or_else(|| Error::TooFarBack {
-                rev: text.to_string(),
-                base: label.clone(),
-                have: step,
-            })?;
+            id = self
+                .version_row(id)?
+                .parent
+                .ok_or_else(|| Error::TooFarBack {
+                    rev: text.to_string(),
+                    base: label.clone(),
+                    have: step,
+                })?;
         }
         Ok(id)
     }
 
     fn resolve_prefix(&self, prefix: &str, text: &str) -> Result<VersionId> {
-        let hex_like = prefix.len() >= MIN_ID_PREFIX && prefix.chars().all(|c| c.is_ascii_hexdigit());
+        let hex_like =
+            prefix.len() >= MIN_ID_PREFIX && prefix.chars().all(|c| c.is_ascii_hexdigit());
         if !hex_like {
             return Err(Error::UnknownRevision(text.to_string()));
         }
-        let found = self.meta.version_ids_with_prefix(self.row.id, &prefix.to_ascii_lowercase())?;
+        let found = self
+            .meta
+            .version_ids_with_prefix(self.row.id, &prefix.to_ascii_lowercase())?;
         match found.as_slice() {
             [one] => Ok(*one),
             [] => Err(Error::UnknownRevision(text.to_string())),
             many => Err(Error::AmbiguousRevision {
                 rev: text.to_string(),
-                candidates: many.iter().map(|v| v.short()).collect::<Vec<_>>().join(", "),
+                candidates: many
+                    .iter()
+                    .map(|v| v.short())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
@@ -456,7 +515,10 @@ impl Project {
     async fn manifest(&mut self, id: VersionId) -> Result<Manifest> {
         let store = self.store().await?;
         let bytes = store.get_version_bytes(id).await?;
-        Manifest::from_bytes(&bytes).map_err(|message| Error::BadManifest { id: id.short(), message })
+        Manifest::from_bytes(&bytes).map_err(|message| Error::BadManifest {
+            id: id.short(),
+            message,
+        })
     }
 
     // ----- queries -------------------------------------------------------------
@@ -482,7 +544,12 @@ impl Project {
 
     /// Every version of the project, newest first (including ones no branch reaches).
     pub fn log_all(&self) -> Result<Vec<VersionInfo>> {
-        Ok(self.meta.versions(self.row.id)?.iter().map(VersionInfo::from).collect())
+        Ok(self
+            .meta
+            .versions(self.row.id)?
+            .iter()
+            .map(VersionInfo::from)
+            .collect())
     }
 
     fn history_len(&self, mut next: Option<VersionId>) -> Result<u32> {
@@ -520,7 +587,11 @@ impl Project {
         let (state, latest) = match &head {
             Some(b) => (
                 Some(self.branch_state(b).await?),
-                b.head_version.map(|v| self.version_row(v)).transpose()?.as_ref().map(VersionInfo::from),
+                b.head_version
+                    .map(|v| self.version_row(v))
+                    .transpose()?
+                    .as_ref()
+                    .map(VersionInfo::from),
             ),
             None => (None, None),
         };
@@ -574,7 +645,11 @@ impl Project {
             head: false,
             state: BranchState::Archived,
             versions: self.history_len(from)?,
-            bytes: from.map(|v| self.version_row(v)).transpose()?.map(|v| v.bytes).unwrap_or(0),
+            bytes: from
+                .map(|v| self.version_row(v))
+                .transpose()?
+                .map(|v| v.bytes)
+                .unwrap_or(0),
             latest: from.map(|v| v.short()),
         })
     }
@@ -606,7 +681,10 @@ impl Project {
             rt.remove_volume(volume).await?;
         }
         self.meta.delete_branch(self.row.id, name)?;
-        Ok(DeleteReport { branch: b.name, latest: b.head_version.map(|v| v.short()) })
+        Ok(DeleteReport {
+            branch: b.name,
+            latest: b.head_version.map(|v| v.short()),
+        })
     }
 
     // ----- running and saving --------------------------------------------------
@@ -675,10 +753,18 @@ impl Project {
     ) -> Result<(snapshot::Captured, CaptureMethod)> {
         let client = snapshot::connect(self.config.serve_port).await?;
         if snapshot::supports_snapshot_reads(&client).await {
-            let mut session = client.start_session().snapshot(true).await.map_err(|source| {
-                snapshot::SnapshotError::Engine { op: "starting", object: "a snapshot session".into(), source }
-            })?;
-            let captured = snapshot::capture(&client, store, ReadMode::Session(&mut session), tmp, bar).await?;
+            let mut session = client
+                .start_session()
+                .snapshot(true)
+                .await
+                .map_err(|source| snapshot::SnapshotError::Engine {
+                    op: "starting",
+                    object: "a snapshot session".into(),
+                    source,
+                })?;
+            let captured =
+                snapshot::capture(&client, store, ReadMode::Session(&mut session), tmp, bar)
+                    .await?;
             return Ok((captured, CaptureMethod::SnapshotRead));
         }
         if snapshot::fsync_lock(&client).await {
@@ -704,7 +790,8 @@ impl Project {
         let labels = self.labels(&b.name, "capture");
         let data_dir = self.config.engine.data_dir.clone();
         let engine = self.config.engine.clone();
-        let archive = tempfile::NamedTempFile::new_in(tmp).map_err(Error::io("creating a temporary file"))?;
+        let archive =
+            tempfile::NamedTempFile::new_in(tmp).map_err(Error::io("creating a temporary file"))?;
         let rt = self.runtime().await?;
         rt.pause(&container).await?;
         let copied = rt.download(&container, &data_dir, archive.path()).await;
@@ -725,10 +812,14 @@ impl Project {
                 labels,
             };
             rt.create_engine(&spec).await?;
-            let parent = Path::new(&data_dir).parent().map(|p| p.display().to_string()).unwrap_or("/".into());
+            let parent = Path::new(&data_dir)
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or("/".into());
             rt.upload(&capture, &parent, archive.path()).await?;
             rt.start(&capture, port).await?;
-            rt.wait_ready(&capture, port, runtime::READY_DEADLINE).await?;
+            rt.wait_ready(&capture, port, runtime::READY_DEADLINE)
+                .await?;
             let client = snapshot::connect(port).await?;
             let captured = snapshot::capture(&client, store, ReadMode::Plain, tmp, bar).await?;
             client.shutdown().immediate(true).await;
@@ -754,7 +845,11 @@ impl Project {
         {
             let rt = self.runtime().await?;
             let pull = progress.spinner(&format!("pulling {image}"));
-            let pulled = rt.ensure_image(&image, |s| pull.set_message(format!("pulling {image}: {s}"))).await;
+            let pulled = rt
+                .ensure_image(&image, |s| {
+                    pull.set_message(format!("pulling {image}: {s}"))
+                })
+                .await;
             pull.finish_and_clear();
             pulled?;
         }
@@ -769,7 +864,8 @@ impl Project {
                 let volume = format!("argon-{}-{}", self.row.key, b.uid);
                 let labels = self.labels(&b.name, "data");
                 self.runtime().await?.create_volume(&volume, labels).await?;
-                self.meta.set_branch_volume(self.row.id, &b.name, Some(&volume))?;
+                self.meta
+                    .set_branch_volume(self.row.id, &b.name, Some(&volume))?;
                 if let Some(version) = b.head_version {
                     if let Err(e) = self.restore_privately(b, &volume, version).await {
                         let rt = self.runtime().await?;
@@ -796,7 +892,10 @@ impl Project {
         let rt = self.runtime().await?;
         rt.create_engine(&spec).await?;
         rt.start(&container, port).await?;
-        if let Err(e) = rt.wait_ready(&container, port, runtime::READY_DEADLINE).await {
+        if let Err(e) = rt
+            .wait_ready(&container, port, runtime::READY_DEADLINE)
+            .await
+        {
             let _ = rt.remove_container(&container).await;
             return Err(e.into());
         }
@@ -805,7 +904,12 @@ impl Project {
 
     /// Restores `version` into `volume` through an engine on a private port, so
     /// no client sees a half-restored database on the stable port.
-    async fn restore_privately(&mut self, b: &BranchRow, volume: &str, version: VersionId) -> Result<()> {
+    async fn restore_privately(
+        &mut self,
+        b: &BranchRow,
+        volume: &str,
+        version: VersionId,
+    ) -> Result<()> {
         let manifest = self.manifest(version).await?;
         let store = self.store().await?;
         let tmp = self.tmp_dir()?;
@@ -822,11 +926,14 @@ impl Project {
             host_port: port,
             labels: self.labels(&b.name, "restore"),
         };
-        let bar = self.progress.bar(&format!("restoring {} at {}", b.name, version.short()));
+        let bar = self
+            .progress
+            .bar(&format!("restoring {} at {}", b.name, version.short()));
         let rt = self.runtime().await?;
         rt.create_engine(&spec).await?;
         rt.start(&container, port).await?;
-        rt.wait_ready(&container, port, runtime::READY_DEADLINE).await?;
+        rt.wait_ready(&container, port, runtime::READY_DEADLINE)
+            .await?;
         let client = snapshot::connect(port).await?;
         let result = snapshot::restore(&client, &store, &manifest, &tmp, &bar).await;
         bar.finish_and_clear();
@@ -847,7 +954,10 @@ impl Project {
     }
 
     /// Saves and stops HEAD when it runs; returns it and the version saved.
-    async fn leave_head(&mut self, message: &str) -> Result<(Option<BranchRow>, Option<VersionRow>)> {
+    async fn leave_head(
+        &mut self,
+        message: &str,
+    ) -> Result<(Option<BranchRow>, Option<VersionRow>)> {
         let Some(head) = self.row.head.clone() else {
             return Ok((None, None));
         };
@@ -874,7 +984,11 @@ impl Project {
     pub async fn checkout(&mut self, name: &str) -> Result<CheckoutReport> {
         let target = self.branch(name)?;
         if self.row.head.as_deref() == Some(name) {
-            let restored = if self.is_running(&target).await? { None } else { self.start_branch(&target).await? };
+            let restored = if self.is_running(&target).await? {
+                None
+            } else {
+                self.start_branch(&target).await?
+            };
             return Ok(CheckoutReport {
                 branch: name.to_string(),
                 previous: Some(name.to_string()),
@@ -892,8 +1006,12 @@ impl Project {
             },
             None => false,
         };
-        let (previous, saved) =
-            self.leave_head(&format!("checkout: moving from {} to {name}", previous_name.as_deref().unwrap_or("-"))).await?;
+        let (previous, saved) = self
+            .leave_head(&format!(
+                "checkout: moving from {} to {name}",
+                previous_name.as_deref().unwrap_or("-")
+            ))
+            .await?;
         match self.start_branch(&target).await {
             Ok(restored) => {
                 self.set_head(name)?;
@@ -931,7 +1049,10 @@ impl Project {
             None => false,
         };
         let (previous, saved) = self
-            .leave_head(&format!("checkout: moving from {} to {name}", previous_name.as_deref().unwrap_or("-")))
+            .leave_head(&format!(
+                "checkout: moving from {} to {name}",
+                previous_name.as_deref().unwrap_or("-")
+            ))
             .await?;
         let from = from_rev.or_else(|| previous.as_ref().and_then(|p| p.head_version));
         let row = self.new_branch_row(&name, from)?;
@@ -971,7 +1092,9 @@ impl Project {
         Ok(SaveReport {
             branch: b.name,
             version: saved.as_ref().map(VersionInfo::from),
-            latest: saved.map(|v| v.id.short()).or(b.head_version.map(|v| v.short())),
+            latest: saved
+                .map(|v| v.id.short())
+                .or(b.head_version.map(|v| v.short())),
         })
     }
 
@@ -983,7 +1106,9 @@ impl Project {
         Ok(SaveReport {
             branch: b.name,
             version: saved.as_ref().map(VersionInfo::from),
-            latest: saved.map(|v| v.id.short()).or(b.head_version.map(|v| v.short())),
+            latest: saved
+                .map(|v| v.id.short())
+                .or(b.head_version.map(|v| v.short())),
         })
     }
 
@@ -1018,7 +1143,9 @@ impl Project {
         let manifest = self.manifest(target).await?;
         let store = self.store().await?;
         let tmp = self.tmp_dir()?;
-        let bar = self.progress.bar(&format!("restoring {} at {}", b.name, target.short()));
+        let bar = self
+            .progress
+            .bar(&format!("restoring {} at {}", b.name, target.short()));
         let result = async {
             let client = snapshot::connect(self.config.serve_port).await?;
             snapshot::drop_user_databases(&client).await?;
@@ -1029,11 +1156,20 @@ impl Project {
         bar.finish_and_clear();
         if let Err(e) = result {
             return Err(match saved_id {
-                Some(s) => Error::ResetFailed { target: target.short(), saved: s.short(), source: Box::new(e) },
+                Some(s) => Error::ResetFailed {
+                    target: target.short(),
+                    saved: s.short(),
+                    source: Box::new(e),
+                },
                 None => e,
             });
         }
-        self.meta.set_branch_head(self.row.id, &b.name, Some(target))?;
-        Ok(ResetReport { branch: b.name, target: target.short(), saved: saved_id.map(|v| v.short()) })
+        self.meta
+            .set_branch_head(self.row.id, &b.name, Some(target))?;
+        Ok(ResetReport {
+            branch: b.name,
+            target: target.short(),
+            saved: saved_id.map(|v| v.short()),
+        })
     }
 }

@@ -65,7 +65,10 @@ impl ProjectName {
     pub fn parse(name: &str) -> Result<Self, String> {
         let ok = !name.is_empty()
             && name.len() <= 64
-            && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
@@ -90,7 +93,9 @@ impl ProjectName {
                 }
             })
             .collect();
-        s = s.trim_start_matches(|c: char| !c.is_ascii_alphanumeric()).to_string();
+        s = s
+            .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_string();
         s.truncate(64);
         if s.is_empty() {
             s = "project".to_string();
@@ -123,8 +128,8 @@ mod tests {
     #[test]
     fn rejects_what_git_rejects() {
         for bad in [
-            "", "HEAD", "-x", "a..b", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[", "a\\b",
-            "/a", "a/", "a//b", ".a", "a/.b", "a.lock", "a.", "a@{1}", "@", "a\tb",
+            "", "HEAD", "-x", "a..b", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[", "a\\b", "/a",
+            "a/", "a//b", ".a", "a/.b", "a.lock", "a.", "a@{1}", "@", "a\tb",
         ] {
             assert!(BranchName::parse(bad).is_err(), "{bad:?} should be invalid");
         }

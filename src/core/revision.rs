@@ -73,7 +73,9 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> Result<Revision, String> {
         return Err(bad("no branch or version before '~' or '^'"));
     }
     if rest.contains(['~', '^', '{', '}', ' ']) {
-        return Err(bad("unexpected character; use NAME, NAME~N, NAME^ or NAME@{time}"));
+        return Err(bad(
+            "unexpected character; use NAME, NAME~N, NAME^ or NAME@{time}",
+        ));
     }
     let base = if rest == "HEAD" || rest == "@" {
         Base::Head
@@ -95,7 +97,12 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Ok(dt.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(t, fmt) {
             return local_to_utc(naive, text);
         }
@@ -165,7 +172,10 @@ mod tests {
         assert_eq!(parse("main^^", now()).unwrap().back, 2);
         assert_eq!(parse("main~2^", now()).unwrap().back, 3);
         assert_eq!(parse("HEAD~1", now()).unwrap().base, Base::Head);
-        assert_eq!(parse("feature/x~10", now()).unwrap().base, name("feature/x"));
+        assert_eq!(
+            parse("feature/x~10", now()).unwrap().base,
+            name("feature/x")
+        );
         assert_eq!(parse("abc123", now()).unwrap().base, name("abc123"));
     }
 
@@ -177,14 +187,28 @@ mod tests {
         let r = parse("main@{2 hours ago}~1", now()).unwrap();
         assert_eq!((r.at, r.back), (Some(now() - Duration::hours(2)), 1));
         let r = parse("main@{2026-11-27T10:00:00Z}", now()).unwrap();
-        assert_eq!(r.at, Some(Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap()));
-        assert!(parse("main@{2026-11-27 10:00}", now()).unwrap().at.is_some());
+        assert_eq!(
+            r.at,
+            Some(Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap())
+        );
+        assert!(parse("main@{2026-11-27 10:00}", now())
+            .unwrap()
+            .at
+            .is_some());
         assert_eq!(parse("@{1 day ago}", now()).unwrap().base, Base::Head);
     }
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "~1", "main@{", "main@{soon}", "main@{3 fortnights ago}", "ma in", "main~99999999999"] {
+        for bad in [
+            "",
+            "~1",
+            "main@{",
+            "main@{soon}",
+            "main@{3 fortnights ago}",
+            "ma in",
+            "main~99999999999",
+        ] {
             assert!(parse(bad, now()).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -117,7 +117,9 @@ pub struct Meta {
 }
 
 fn parse_time(s: String) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
+    DateTime::parse_from_rfc3339(&s)
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_default()
 }
 
 fn parse_id(s: Option<String>) -> Option<VersionId> {
@@ -126,22 +128,33 @@ fn parse_id(s: Option<String>) -> Option<VersionId> {
 
 impl Meta {
     pub fn open(path: &Path) -> Result<Meta> {
-        let open_err = |source| MetaError::Open { path: path.to_path_buf(), source };
+        let open_err = |source| MetaError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
         let current: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(open_err)?;
         let known = MIGRATIONS.len() as i64;
         if current > known {
-            return Err(MetaError::TooNew { found: current, known });
+            return Err(MetaError::TooNew {
+                found: current,
+                known,
+            });
         }
         for (i, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let tx = conn.transaction().map_err(sql("migrating the schema"))?;
-            tx.execute_batch(migration).map_err(sql("migrating the schema"))?;
+            tx.execute_batch(migration)
+                .map_err(sql("migrating the schema"))?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)
                 .map_err(sql("migrating the schema"))?;
             tx.commit().map_err(sql("migrating the schema"))?;
@@ -162,14 +175,24 @@ impl Meta {
             .query_row(
                 "SELECT id, name, key, head FROM projects WHERE root = ?1",
                 params![root],
-                |r| Ok(ProjectRow { id: r.get(0)?, name: r.get(1)?, key: r.get(2)?, head: r.get(3)? }),
+                |r| {
+                    Ok(ProjectRow {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        key: r.get(2)?,
+                        head: r.get(3)?,
+                    })
+                },
             )
             .map_err(sql("reading the project"))
     }
 
     pub fn set_head(&self, project: i64, head: Option<&str>) -> Result<()> {
         self.conn
-            .execute("UPDATE projects SET head = ?2 WHERE id = ?1", params![project, head])
+            .execute(
+                "UPDATE projects SET head = ?2 WHERE id = ?1",
+                params![project, head],
+            )
             .map(|_| ())
             .map_err(sql("moving HEAD"))
     }
@@ -185,7 +208,8 @@ impl Meta {
         let rows = stmt
             .query_map(params![project], branch_from_row)
             .map_err(sql("listing branches"))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql("listing branches"))
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("listing branches"))
     }
 
     pub fn branch(&self, project: i64, name: &str) -> Result<Option<BranchRow>> {
@@ -266,7 +290,10 @@ impl Meta {
 
     /// Records a saved version and moves `branch` to it, atomically.
     pub fn record_version(&mut self, project: i64, v: &VersionRow, branch: &str) -> Result<()> {
-        let tx = self.conn.transaction().map_err(sql("recording a version"))?;
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(sql("recording a version"))?;
         insert_version(&tx, project, v)?;
         tx.execute(
             "UPDATE branches SET head_version = ?3 WHERE project_id = ?1 AND name = ?2",
@@ -295,12 +322,15 @@ impl Meta {
     pub fn versions(&self, project: i64) -> Result<Vec<VersionRow>> {
         let mut stmt = self
             .conn
-            .prepare(&format!("{VERSION_COLUMNS} WHERE project_id = ?1 ORDER BY created_at DESC"))
+            .prepare(&format!(
+                "{VERSION_COLUMNS} WHERE project_id = ?1 ORDER BY created_at DESC"
+            ))
             .map_err(sql("listing versions"))?;
         let rows = stmt
             .query_map(params![project], version_from_row)
             .map_err(sql("listing versions"))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql("listing versions"))
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("listing versions"))
     }
 
     pub fn version_ids_with_prefix(&self, project: i64, prefix: &str) -> Result<Vec<VersionId>> {
@@ -309,9 +339,13 @@ impl Meta {
             .prepare("SELECT id FROM versions WHERE project_id = ?1 AND substr(id, 1, ?3) = ?2")
             .map_err(sql("finding a version"))?;
         let rows = stmt
-            .query_map(params![project, prefix, prefix.len() as i64], |r| r.get::<_, String>(0))
+            .query_map(params![project, prefix, prefix.len() as i64], |r| {
+                r.get::<_, String>(0)
+            })
             .map_err(sql("finding a version"))?;
-        let ids = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql("finding a version"))?;
+        let ids = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("finding a version"))?;
         Ok(ids.iter().filter_map(|s| VersionId::parse(s)).collect())
     }
 
@@ -328,7 +362,10 @@ impl Meta {
 
     pub fn journal_end(&self, project: i64) -> Result<()> {
         self.conn
-            .execute("DELETE FROM journal WHERE project_id = ?1", params![project])
+            .execute(
+                "DELETE FROM journal WHERE project_id = ?1",
+                params![project],
+            )
             .map(|_| ())
             .map_err(sql("writing the journal"))
     }
@@ -338,7 +375,12 @@ impl Meta {
             .query_row(
                 "SELECT kind, branch FROM journal WHERE project_id = ?1",
                 params![project],
-                |r| Ok(JournalEntry { kind: r.get(0)?, branch: r.get(1)? }),
+                |r| {
+                    Ok(JournalEntry {
+                        kind: r.get(0)?,
+                        branch: r.get(1)?,
+                    })
+                },
             )
             .optional()
             .map_err(sql("reading the journal"))
@@ -424,7 +466,10 @@ mod tests {
             collections: 1,
         };
         m.record_version(p.id, &v, "main").unwrap();
-        assert_eq!(m.branch(p.id, "main").unwrap().unwrap().head_version, Some(v.id));
+        assert_eq!(
+            m.branch(p.id, "main").unwrap().unwrap().head_version,
+            Some(v.id)
+        );
         m.set_head(p.id, Some("main")).unwrap();
         m.rename_branch(p.id, "main", "trunk").unwrap();
         drop(m);

@@ -69,18 +69,19 @@ fn logs_suffix(logs: &str) -> String {
 impl RuntimeError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            RuntimeError::Unreachable { .. } => Some(
-                "start Docker (e.g. 'sudo systemctl start docker') or set DOCKER_HOST".into(),
-            ),
+            RuntimeError::Unreachable { .. } => {
+                Some("start Docker (e.g. 'sudo systemctl start docker') or set DOCKER_HOST".into())
+            }
             RuntimeError::ImageMissing { image, .. } => Some(format!(
                 "run 'docker pull {image}' or set [engine] image in argon.toml to an image you have"
             )),
             RuntimeError::PortInUse { .. } => Some(
-                "stop what listens there, or set [serve] port in argon.toml (or pass --port)".into(),
+                "stop what listens there, or set [serve] port in argon.toml (or pass --port)"
+                    .into(),
             ),
-            RuntimeError::Exited { .. } | RuntimeError::NotReady { .. } => Some(
-                "check [engine] image, command and data_dir in argon.toml".into(),
-            ),
+            RuntimeError::Exited { .. } | RuntimeError::NotReady { .. } => {
+                Some("check [engine] image, command and data_dir in argon.toml".into())
+            }
             _ => None,
         }
     }
@@ -92,14 +93,22 @@ fn docker(op: &'static str, object: &str) -> impl FnOnce(DockerError) -> Runtime
     let object = object.to_string();
     move |source| match source {
         DockerError::HyperResponseError { .. } | DockerError::IOError { .. } => {
-            RuntimeError::Unreachable { message: source.to_string() }
+            RuntimeError::Unreachable {
+                message: source.to_string(),
+            }
         }
         _ => RuntimeError::Docker { op, object, source },
     }
 }
 
 fn is_not_found(e: &DockerError) -> bool {
-    matches!(e, DockerError::DockerResponseServerError { status_code: 404, .. })
+    matches!(
+        e,
+        DockerError::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
 }
 
 /// What a branch's engine container looks like.
@@ -131,7 +140,10 @@ pub fn free_port() -> Result<u16> {
     std::net::TcpListener::bind(("127.0.0.1", 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .map_err(|source| RuntimeError::Io { op: "finding a free port", source })
+        .map_err(|source| RuntimeError::Io {
+            op: "finding a free port",
+            source,
+        })
 }
 
 pub struct Runtime {
@@ -141,7 +153,9 @@ pub struct Runtime {
 impl Runtime {
     /// Connects to the engine named by DOCKER_HOST or the local socket, and checks it answers.
     pub async fn connect() -> Result<Runtime> {
-        let unreachable = |e: DockerError| RuntimeError::Unreachable { message: e.to_string() };
+        let unreachable = |e: DockerError| RuntimeError::Unreachable {
+            message: e.to_string(),
+        };
         let client = bollard::Docker::connect_with_defaults().map_err(unreachable)?;
         let client = client.with_timeout(Duration::from_secs(600));
         let client = client.negotiate_version().await.map_err(unreachable)?;
@@ -157,7 +171,10 @@ impl Runtime {
             Err(e) => return Err(docker("inspecting image", image)(e)),
         }
         let (name, tag) = split_image(image);
-        let options = CreateImageOptionsBuilder::default().from_image(name).tag(tag).build();
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(name)
+            .tag(tag)
+            .build();
         let mut pull = self.docker.create_image(Some(options), None, None);
         while let Some(item) = pull.next().await {
             match item {
@@ -200,7 +217,11 @@ impl Runtime {
 
     /// Removes a volume; one that is already gone is fine.
     pub async fn remove_volume(&self, name: &str) -> Result<()> {
-        match self.docker.remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>).await {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(docker("removing volume", name)(e)),
@@ -234,7 +255,9 @@ impl Runtime {
             }),
             ..Default::default()
         };
-        let options = CreateContainerOptionsBuilder::default().name(spec.container).build();
+        let options = CreateContainerOptionsBuilder::default()
+            .name(spec.container)
+            .build();
         self.docker
             .create_container(Some(options), body)
             .await
@@ -258,16 +281,24 @@ impl Runtime {
 
     /// Stops (cleanly, within a timeout) and removes a container; a missing one is fine.
     pub async fn remove_container(&self, name: &str) -> Result<()> {
-        let stop = StopContainerOptionsBuilder::default().t(STOP_TIMEOUT_SECS).build();
+        let stop = StopContainerOptionsBuilder::default()
+            .t(STOP_TIMEOUT_SECS)
+            .build();
         match self.docker.stop_container(name, Some(stop)).await {
             Ok(()) => {}
             Err(e) if is_not_found(&e) => return Ok(()),
             // 304: already stopped.
-            Err(DockerError::DockerResponseServerError { status_code: 304, .. }) => {}
-            Err(DockerError::DockerResponseServerError { status_code: 409, .. }) => {
+            Err(DockerError::DockerResponseServerError {
+                status_code: 304, ..
+            }) => {}
+            Err(DockerError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => {
                 // Paused containers cannot be stopped: unpause first.
                 let _ = self.docker.unpause_container(name).await;
-                let stop = StopContainerOptionsBuilder::default().t(STOP_TIMEOUT_SECS).build();
+                let stop = StopContainerOptionsBuilder::default()
+                    .t(STOP_TIMEOUT_SECS)
+                    .build();
                 let _ = self.docker.stop_container(name, Some(stop)).await;
             }
             Err(e) => return Err(docker("stopping container", name)(e)),
@@ -301,7 +332,10 @@ impl Runtime {
     pub async fn containers_labelled(&self, label: &str, value: &str) -> Result<Vec<String>> {
         let mut filters = HashMap::new();
         filters.insert("label".to_string(), vec![format!("{label}={value}")]);
-        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
         let list = self
             .docker
             .list_containers(Some(options))
@@ -309,26 +343,46 @@ impl Runtime {
             .map_err(docker("listing containers of", value))?;
         Ok(list
             .into_iter()
-            .filter_map(|c| c.names.and_then(|n| n.first().map(|s| s.trim_start_matches('/').to_string())))
+            .filter_map(|c| {
+                c.names
+                    .and_then(|n| n.first().map(|s| s.trim_start_matches('/').to_string()))
+            })
             .collect())
     }
 
     pub async fn pause(&self, name: &str) -> Result<()> {
-        self.docker.pause_container(name).await.map_err(docker("pausing container", name))
+        self.docker
+            .pause_container(name)
+            .await
+            .map_err(docker("pausing container", name))
     }
 
     pub async fn unpause(&self, name: &str) -> Result<()> {
-        self.docker.unpause_container(name).await.map_err(docker("unpausing container", name))
+        self.docker
+            .unpause_container(name)
+            .await
+            .map_err(docker("unpausing container", name))
     }
 
     /// Writes a tar of `path` inside `container` to the local file `dest`.
     pub async fn download(&self, container: &str, path: &str, dest: &Path) -> Result<u64> {
-        let options = DownloadFromContainerOptionsBuilder::default().path(path).build();
-        let mut stream = self.docker.download_from_container(container, Some(options));
-        let io = |source| RuntimeError::Io { op: "saving a copy of the engine's data", source };
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(container, Some(options));
+        let io = |source| RuntimeError::Io {
+            op: "saving a copy of the engine's data",
+            source,
+        };
         let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
         let mut total = 0u64;
-        while let Some(chunk) = stream.try_next().await.map_err(docker("copying data out of", container))? {
+        while let Some(chunk) = stream
+            .try_next()
+            .await
+            .map_err(docker("copying data out of", container))?
+        {
             total += chunk.len() as u64;
             file.write_all(&chunk).await.map_err(io)?;
         }
@@ -340,7 +394,10 @@ impl Runtime {
     pub async fn upload(&self, container: &str, path: &str, src: &Path) -> Result<()> {
         let file = tokio::fs::File::open(src)
             .await
-            .map_err(|source| RuntimeError::Io { op: "reading a copy of the engine's data", source })?;
+            .map_err(|source| RuntimeError::Io {
+                op: "reading a copy of the engine's data",
+                source,
+            })?;
         let stream = futures_util::stream::try_unfold(file, |mut f| async move {
             use tokio::io::AsyncReadExt;
             let mut buf = vec![0u8; 1 << 20];
@@ -352,7 +409,9 @@ impl Runtime {
                 Ok(Some((bytes::Bytes::from(buf), f)))
             }
         });
-        let options = UploadToContainerOptionsBuilder::default().path(path).build();
+        let options = UploadToContainerOptionsBuilder::default()
+            .path(path)
+            .build();
         self.docker
             .upload_to_container(container, Some(options), bollard::body_try_stream(stream))
             .await
@@ -442,7 +501,10 @@ mod tests {
     fn image_references() {
         assert_eq!(split_image("mongo:7.0"), ("mongo", "7.0"));
         assert_eq!(split_image("mongo"), ("mongo", "latest"));
-        assert_eq!(split_image("reg:5000/team/mongo"), ("reg:5000/team/mongo", "latest"));
+        assert_eq!(
+            split_image("reg:5000/team/mongo"),
+            ("reg:5000/team/mongo", "latest")
+        );
         assert_eq!(split_image("reg:5000/mongo:8"), ("reg:5000/mongo", "8"));
     }
 }

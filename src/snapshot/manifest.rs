@@ -134,7 +134,11 @@ mod tests {
         let bytes = m.to_bytes();
         assert_eq!(Manifest::from_bytes(&bytes).unwrap(), m);
         assert_eq!(m.to_bytes(), bytes, "serialization is deterministic");
-        let newer = String::from_utf8(bytes).unwrap().replace("\"format\": 1", "\"format\": 99");
-        assert!(Manifest::from_bytes(newer.as_bytes()).unwrap_err().contains("newer"));
+        let newer = String::from_utf8(bytes)
+            .unwrap()
+            .replace("\"format\": 1", "\"format\": 99");
+        assert!(Manifest::from_bytes(newer.as_bytes())
+            .unwrap_err()
+            .contains("newer"));
     }
 }

@@ -61,7 +61,10 @@ pub enum SnapshotError {
 
 type Result<T> = std::result::Result<T, SnapshotError>;
 
-fn engine(op: &'static str, object: impl Into<String>) -> impl FnOnce(mongodb::error::Error) -> SnapshotError {
+fn engine(
+    op: &'static str,
+    object: impl Into<String>,
+) -> impl FnOnce(mongodb::error::Error) -> SnapshotError {
     let object = object.into();
     move |source| SnapshotError::Engine { op, object, source }
 }
@@ -72,12 +75,19 @@ fn io(op: &'static str) -> impl FnOnce(std::io::Error) -> SnapshotError {
 
 /// A driver connection to an engine on 127.0.0.1.
 pub async fn connect(port: u16) -> Result<Client> {
-    let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=10000");
-    Client::with_uri_str(&uri).await.map_err(|source| SnapshotError::Connect { port, source })
+    let uri =
+        format!("mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=10000");
+    Client::with_uri_str(&uri)
+        .await
+        .map_err(|source| SnapshotError::Connect { port, source })
 }
 
 pub async fn engine_version(client: &Client) -> Option<String> {
-    let info = client.database("admin").run_command(doc! { "buildInfo": 1 }).await.ok()?;
+    let info = client
+        .database("admin")
+        .run_command(doc! { "buildInfo": 1 })
+        .await
+        .ok()?;
     info.get_str("version").ok().map(str::to_string)
 }
 
@@ -87,19 +97,33 @@ pub async fn supports_snapshot_reads(client: &Client) -> bool {
     let Ok(mut session) = client.start_session().snapshot(true).await else {
         return false;
     };
-    let coll = client.database("admin").collection::<RawDocumentBuf>("argon_probe");
-    coll.find(doc! {}).limit(1).session(&mut session).await.is_ok()
+    let coll = client
+        .database("admin")
+        .collection::<RawDocumentBuf>("argon_probe");
+    coll.find(doc! {})
+        .limit(1)
+        .session(&mut session)
+        .await
+        .is_ok()
 }
 
 /// Blocks writes for a consistent read. Returns false when the engine refuses.
 pub async fn fsync_lock(client: &Client) -> bool {
-    client.database("admin").run_command(doc! { "fsync": 1, "lock": true }).await.is_ok()
+    client
+        .database("admin")
+        .run_command(doc! { "fsync": 1, "lock": true })
+        .await
+        .is_ok()
 }
 
 /// Releases an fsync lock (all nested ones). An engine that is not locked is fine.
 pub async fn fsync_unlock(client: &Client) {
     for _ in 0..8 {
-        match client.database("admin").run_command(doc! { "fsyncUnlock": 1 }).await {
+        match client
+            .database("admin")
+            .run_command(doc! { "fsyncUnlock": 1 })
+            .await
+        {
             Ok(reply) if reply.get_i32("lockCount").unwrap_or(0) > 0 => continue,
             _ => break,
         }
@@ -120,7 +144,11 @@ pub async fn user_databases(client: &Client) -> Result<Vec<String>> {
 /// Drops every user database (before a restore over existing data).
 pub async fn drop_user_databases(client: &Client) -> Result<()> {
     for name in user_databases(client).await? {
-        client.database(&name).drop().await.map_err(engine("dropping database", name.clone()))?;
+        client
+            .database(&name)
+            .drop()
+            .await
+            .map_err(engine("dropping database", name.clone()))?;
     }
     Ok(())
 }
@@ -140,8 +168,10 @@ async fn list_collections(client: &Client) -> Result<Vec<CollectionInfo>> {
             .run_cursor_command(doc! { "listCollections": 1 })
             .await
             .map_err(engine("listing collections of", db_name.clone()))?;
-        while let Some(spec) =
-            cursor.try_next().await.map_err(engine("listing collections of", db_name.clone()))?
+        while let Some(spec) = cursor
+            .try_next()
+            .await
+            .map_err(engine("listing collections of", db_name.clone()))?
         {
             let name = spec.get_str("name").unwrap_or_default().to_string();
             if name.is_empty() || name.starts_with("system.") {
@@ -149,7 +179,12 @@ async fn list_collections(client: &Client) -> Result<Vec<CollectionInfo>> {
             }
             let kind = spec.get_str("type").unwrap_or("collection").to_string();
             let options = spec.get_document("options").cloned().unwrap_or_default();
-            out.push(CollectionInfo { db: db_name.clone(), name, kind, options });
+            out.push(CollectionInfo {
+                db: db_name.clone(),
+                name,
+                kind,
+                options,
+            });
         }
     }
     out.sort_by(|a, b| (&a.db, &a.name).cmp(&(&b.db, &b.name)));
@@ -206,22 +241,31 @@ pub async fn capture(
     match mode {
         ReadMode::Session(session) => {
             for c in collections {
-                entries.push(capture_one(client, store, c, Some(&mut *session), tmp, progress).await?);
+                entries
+                    .push(capture_one(client, store, c, Some(&mut *session), tmp, progress).await?);
             }
         }
         ReadMode::Plain => {
             let limit = Arc::new(Semaphore::new(PARALLEL_COLLECTIONS));
             let mut tasks = Vec::new();
             for c in collections {
-                let (client, store, tmp, progress, limit) =
-                    (client.clone(), store.clone(), tmp.to_path_buf(), progress.clone(), limit.clone());
+                let (client, store, tmp, progress, limit) = (
+                    client.clone(),
+                    store.clone(),
+                    tmp.to_path_buf(),
+                    progress.clone(),
+                    limit.clone(),
+                );
                 tasks.push(tokio::spawn(async move {
                     let _permit = limit.acquire_owned().await;
                     capture_one(&client, &store, c, None, &tmp, &progress).await
                 }));
             }
             for t in tasks {
-                entries.push(t.await.map_err(|e| io("capturing")(std::io::Error::other(e)))??);
+                entries.push(
+                    t.await
+                        .map_err(|e| io("capturing")(std::io::Error::other(e)))??,
+                );
             }
         }
     }
@@ -229,10 +273,16 @@ pub async fn capture(
     for (db, entry) in entries {
         match databases.last_mut() {
             Some(last) if last.name == db => last.collections.push(entry),
-            _ => databases.push(DatabaseEntry { name: db, collections: vec![entry] }),
+            _ => databases.push(DatabaseEntry {
+                name: db,
+                collections: vec![entry],
+            }),
         }
     }
-    Ok(Captured { databases, engine_version: engine_version(client).await })
+    Ok(Captured {
+        databases,
+        engine_version: engine_version(client).await,
+    })
 }
 
 async fn capture_one(
@@ -244,7 +294,9 @@ async fn capture_one(
     progress: &ProgressBar,
 ) -> Result<(String, CollectionEntry)> {
     let full = format!("{}.{}", info.db, info.name);
-    let coll = client.database(&info.db).collection::<RawDocumentBuf>(&info.name);
+    let coll = client
+        .database(&info.db)
+        .collection::<RawDocumentBuf>(&info.name);
     let indexes = if info.kind == "view" {
         Vec::new()
     } else {
@@ -254,7 +306,11 @@ async fn capture_one(
             .await
             .map_err(engine("listing indexes of", full.clone()))?;
         let mut out = Vec::new();
-        while let Some(ix) = cursor.try_next().await.map_err(engine("listing indexes of", full.clone()))? {
+        while let Some(ix) = cursor
+            .try_next()
+            .await
+            .map_err(engine("listing indexes of", full.clone()))?
+        {
             out.push(to_extjson(ix));
         }
         out
@@ -295,7 +351,9 @@ async fn capture_one(
     let mut docs = 0u64;
     let read_err = engine("reading documents of", full.clone());
     let result: std::result::Result<(), mongodb::error::Error> = async {
-        let find = coll.find(doc! {}).hint(mongodb::options::Hint::Keys(doc! { "$natural": 1 }));
+        let find = coll
+            .find(doc! {})
+            .hint(mongodb::options::Hint::Keys(doc! { "$natural": 1 }));
         match session {
             Some(session) => {
                 let mut cursor = find.session(&mut *session).await?;
@@ -335,7 +393,9 @@ async fn capture_one(
         let _ = tx.send(batch);
     }
     drop(tx);
-    let written = writer.await.map_err(|e| io("compressing")(std::io::Error::other(e)))?;
+    let written = writer
+        .await
+        .map_err(|e| io("compressing")(std::io::Error::other(e)))?;
     result.map_err(read_err)?;
     let (hash, bytes) = written.map_err(io("compressing a collection"))?;
     entry.bytes = bytes;
@@ -368,7 +428,9 @@ struct DocReader {
 
 impl DocReader {
     fn open(path: &Path) -> std::io::Result<DocReader> {
-        Ok(DocReader { inner: zstd::Decoder::new(std::fs::File::open(path)?)? })
+        Ok(DocReader {
+            inner: zstd::Decoder::new(std::fs::File::open(path)?)?,
+        })
     }
 
     fn next_doc(&mut self) -> std::io::Result<Option<Vec<u8>>> {
@@ -380,7 +442,10 @@ impl DocReader {
         }
         let n = i32::from_le_bytes(len);
         if !(5..=64 << 20).contains(&n) {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad document length"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "bad document length",
+            ));
         }
         let mut doc = vec![0u8; n as usize];
         doc[..4].copy_from_slice(&len);
@@ -411,7 +476,10 @@ async fn fetch_verified(store: &Store, id: BlobId, tmp: &Path) -> Result<tempfil
     .map_err(|e| io("verifying")(std::io::Error::other(e)))?;
     match hash {
         Ok(h) if h == id.0 => Ok(file),
-        _ => Err(StoreError::Corrupt { key: ObjectKey::Blob(id).to_string() }.into()),
+        _ => Err(StoreError::Corrupt {
+            key: ObjectKey::Blob(id).to_string(),
+        }
+        .into()),
     }
 }
 
@@ -432,20 +500,27 @@ pub async fn restore(
         .flat_map(|d| d.collections.iter().map(|c| (d.name.clone(), c.clone())))
         .collect();
     work.sort_by_key(|(_, c)| c.kind == "view");
-    let (views, collections): (Vec<_>, Vec<_>) = work.into_iter().partition(|(_, c)| c.kind == "view");
+    let (views, collections): (Vec<_>, Vec<_>) =
+        work.into_iter().partition(|(_, c)| c.kind == "view");
 
     let limit = Arc::new(Semaphore::new(PARALLEL_COLLECTIONS));
     let mut tasks = Vec::new();
     for (db, c) in collections {
-        let (client, store, tmp, progress, limit) =
-            (client.clone(), store.clone(), tmp.to_path_buf(), progress.clone(), limit.clone());
+        let (client, store, tmp, progress, limit) = (
+            client.clone(),
+            store.clone(),
+            tmp.to_path_buf(),
+            progress.clone(),
+            limit.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let _permit = limit.acquire_owned().await;
             restore_one(&client, &store, &db, &c, &tmp, &progress).await
         }));
     }
     for t in tasks {
-        t.await.map_err(|e| io("restoring")(std::io::Error::other(e)))??;
+        t.await
+            .map_err(|e| io("restoring")(std::io::Error::other(e)))??;
     }
     for (db, c) in views {
         create_collection(client, &db, &c).await?;
@@ -488,8 +563,9 @@ async fn restore_one(
             let mut size = 0;
             while let Some(bytes) = docs.next_doc()? {
                 size += bytes.len();
-                let doc = RawDocumentBuf::from_bytes(bytes)
-                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+                let doc = RawDocumentBuf::from_bytes(bytes).map_err(|e| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+                })?;
                 batch.push(doc);
                 if size >= INSERT_BATCH_BYTES || batch.len() >= INSERT_BATCH_DOCS {
                     size = 0;
@@ -513,9 +589,14 @@ async fn restore_one(
             progress.inc(n);
         }
         drop(rx);
-        let read = reader.await.map_err(|e| io("reading a stored collection")(std::io::Error::other(e)))?;
+        let read = reader
+            .await
+            .map_err(|e| io("reading a stored collection")(std::io::Error::other(e)))?;
         insert_result?;
-        read.map_err(|e| SnapshotError::Malformed { object: full.clone(), message: e.to_string() })?;
+        read.map_err(|e| SnapshotError::Malformed {
+            object: full.clone(),
+            message: e.to_string(),
+        })?;
     }
     let specs: Vec<Document> = c
         .indexes

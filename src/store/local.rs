@@ -26,7 +26,10 @@ impl LocalBackend {
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(|source| io_err("creating folder for", key, source))?;
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         Ok((dest, tmp))
     }
@@ -47,9 +50,15 @@ impl LocalBackend {
 
 fn io_err(op: &'static str, key: ObjectKey, source: std::io::Error) -> StoreError {
     if source.kind() == std::io::ErrorKind::NotFound && op == "reading" {
-        return StoreError::NotFound { key: key.to_string() };
+        return StoreError::NotFound {
+            key: key.to_string(),
+        };
     }
-    StoreError::Io { op, key: key.to_string(), source }
+    StoreError::Io {
+        op,
+        key: key.to_string(),
+        source,
+    }
 }
 
 impl Backend for LocalBackend {
@@ -61,7 +70,9 @@ impl Backend for LocalBackend {
         let f = tokio::fs::File::open(&tmp)
             .await
             .map_err(|source| io_err("writing", key, source))?;
-        f.sync_all().await.map_err(|source| io_err("syncing", key, source))?;
+        f.sync_all()
+            .await
+            .map_err(|source| io_err("syncing", key, source))?;
         self.commit(key, &tmp, &dest).await
     }
 
@@ -70,8 +81,12 @@ impl Backend for LocalBackend {
         let mut f = tokio::fs::File::create(&tmp)
             .await
             .map_err(|source| io_err("writing", key, source))?;
-        f.write_all(&bytes).await.map_err(|source| io_err("writing", key, source))?;
-        f.sync_all().await.map_err(|source| io_err("syncing", key, source))?;
+        f.write_all(&bytes)
+            .await
+            .map_err(|source| io_err("writing", key, source))?;
+        f.sync_all()
+            .await
+            .map_err(|source| io_err("syncing", key, source))?;
         drop(f);
         self.commit(key, &tmp, &dest).await
     }
@@ -102,14 +117,22 @@ impl Backend for LocalBackend {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
             Err(source) => {
-                return Err(StoreError::Io { op: "listing", key: dir.display().to_string(), source })
+                return Err(StoreError::Io {
+                    op: "listing",
+                    key: dir.display().to_string(),
+                    source,
+                })
             }
         };
-        while let Some(entry) = entries.next_entry().await.map_err(|source| StoreError::Io {
-            op: "listing",
-            key: dir.display().to_string(),
-            source,
-        })? {
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(|source| StoreError::Io {
+                op: "listing",
+                key: dir.display().to_string(),
+                source,
+            })?
+        {
             let name = entry.file_name().to_string_lossy().into_owned();
             if let Some(id) = name.strip_suffix(".json").and_then(VersionId::parse) {
                 out.push(id);
@@ -119,10 +142,12 @@ impl Backend for LocalBackend {
     }
 
     async fn check(&self) -> Result<()> {
-        tokio::fs::create_dir_all(&self.root).await.map_err(|source| StoreError::Io {
-            op: "creating",
-            key: self.root.display().to_string(),
-            source,
-        })
+        tokio::fs::create_dir_all(&self.root)
+            .await
+            .map_err(|source| StoreError::Io {
+                op: "creating",
+                key: self.root.display().to_string(),
+                source,
+            })
     }
 }

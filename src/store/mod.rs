@@ -249,7 +249,9 @@ pub enum Store {
 impl Store {
     pub async fn open(config: &StoreConfig, project: &ProjectName) -> Result<Store> {
         match &config.url {
-            StoreUrl::File(path) => Ok(Store::Local(LocalBackend::new(path.join(project.as_str())))),
+            StoreUrl::File(path) => {
+                Ok(Store::Local(LocalBackend::new(path.join(project.as_str()))))
+            }
             StoreUrl::S3 { bucket, prefix } => {
                 let prefix = if prefix.is_empty() {
                     project.to_string()
@@ -267,7 +269,9 @@ impl Store {
     pub async fn get_version_bytes(&self, id: VersionId) -> Result<Vec<u8>> {
         let bytes = self.get_bytes(ObjectKey::Version(id)).await?;
         if Hash::of(&bytes) != id.0 {
-            return Err(StoreError::Corrupt { key: ObjectKey::Version(id).to_string() });
+            return Err(StoreError::Corrupt {
+                key: ObjectKey::Version(id).to_string(),
+            });
         }
         Ok(bytes)
     }
@@ -314,18 +318,29 @@ mod tests {
     fn store_urls() {
         assert_eq!(
             StoreUrl::parse("s3://my-bucket/team/x").unwrap(),
-            StoreUrl::S3 { bucket: "my-bucket".into(), prefix: "team/x".into() }
+            StoreUrl::S3 {
+                bucket: "my-bucket".into(),
+                prefix: "team/x".into()
+            }
         );
-        assert_eq!(StoreUrl::parse("file:///a/b").unwrap(), StoreUrl::File("/a/b".into()));
+        assert_eq!(
+            StoreUrl::parse("file:///a/b").unwrap(),
+            StoreUrl::File("/a/b".into())
+        );
         for bad in ["file://rel", "s3://A_B", "s3://ab", "http://x", "/tmp/x"] {
             assert!(StoreUrl::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(StoreUrl::parse("s3://abc/").unwrap().to_string(), "s3://abc");
+        assert_eq!(
+            StoreUrl::parse("s3://abc/").unwrap().to_string(),
+            "s3://abc"
+        );
     }
 
     #[test]
     fn object_paths_fan_out() {
         let id = BlobId(Hash::of(b"x"));
-        assert!(ObjectKey::Blob(id).path().starts_with(&format!("blobs/{}/", &id.to_string()[..2])));
+        assert!(ObjectKey::Blob(id)
+            .path()
+            .starts_with(&format!("blobs/{}/", &id.to_string()[..2])));
     }
 }

@@ -37,14 +37,21 @@ impl S3Backend {
                     .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_SECS))
                     .build(),
             )
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .retry_config(
+                aws_config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS),
+            )
             .load()
             .await;
         let mut builder = aws_sdk_s3::config::Builder::from(&shared);
         if let Some(endpoint) = &config.endpoint {
             builder = builder.endpoint_url(endpoint).force_path_style(true);
         }
-        S3Backend { client: aws_sdk_s3::Client::from_conf(builder.build()), bucket, prefix, url }
+        S3Backend {
+            client: aws_sdk_s3::Client::from_conf(builder.build()),
+            bucket,
+            prefix,
+            url,
+        }
     }
 
     fn object(&self, key: ObjectKey) -> String {
@@ -62,26 +69,42 @@ impl S3Backend {
         match &err {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
                 if detail.contains("credentials") {
-                    StoreError::Credentials { url: self.url.clone(), message: first_line(&detail) }
+                    StoreError::Credentials {
+                        url: self.url.clone(),
+                        message: first_line(&detail),
+                    }
                 } else {
-                    StoreError::Unreachable { url: self.url.clone(), message: first_line(&detail) }
+                    StoreError::Unreachable {
+                        url: self.url.clone(),
+                        message: first_line(&detail),
+                    }
                 }
             }
-            SdkError::ConstructionFailure(_) => {
-                StoreError::Credentials { url: self.url.clone(), message: first_line(&detail) }
-            }
+            SdkError::ConstructionFailure(_) => StoreError::Credentials {
+                url: self.url.clone(),
+                message: first_line(&detail),
+            },
             _ => {
                 let code = err.code().unwrap_or_default();
                 match code {
-                    "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied" | "Forbidden" => {
-                        StoreError::Credentials {
-                            url: self.url.clone(),
-                            message: err.message().unwrap_or(code).to_string(),
-                        }
-                    }
-                    "NoSuchBucket" => StoreError::NoBucket { bucket: self.bucket.clone() },
-                    "NoSuchKey" | "NotFound" => StoreError::NotFound { key: key.to_string() },
-                    _ => StoreError::S3 { op, key: key.to_string(), message: first_line(&detail) },
+                    "InvalidAccessKeyId"
+                    | "SignatureDoesNotMatch"
+                    | "AccessDenied"
+                    | "Forbidden" => StoreError::Credentials {
+                        url: self.url.clone(),
+                        message: err.message().unwrap_or(code).to_string(),
+                    },
+                    "NoSuchBucket" => StoreError::NoBucket {
+                        bucket: self.bucket.clone(),
+                    },
+                    "NoSuchKey" | "NotFound" => StoreError::NotFound {
+                        key: key.to_string(),
+                    },
+                    _ => StoreError::S3 {
+                        op,
+                        key: key.to_string(),
+                        message: first_line(&detail),
+                    },
                 }
             }
         }
@@ -89,16 +112,23 @@ impl S3Backend {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().chars().take(300).collect()
+    s.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect()
 }
 
 impl Backend for S3Backend {
     async fn put_file(&self, key: ObjectKey, path: &Path) -> Result<()> {
-        let body = ByteStream::from_path(path).await.map_err(|e| StoreError::Io {
-            op: "reading for upload",
-            key: key.to_string(),
-            source: std::io::Error::other(e),
-        })?;
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|e| StoreError::Io {
+                op: "reading for upload",
+                key: key.to_string(),
+                source: std::io::Error::other(e),
+            })?;
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -131,7 +161,11 @@ impl Backend for S3Backend {
             .send()
             .await
             .map_err(|e| self.classify("downloading", &key.to_string(), e))?;
-        let io = |source| StoreError::Io { op: "downloading", key: key.to_string(), source };
+        let io = |source| StoreError::Io {
+            op: "downloading",
+            key: key.to_string(),
+            source,
+        };
         let mut reader = out.body.into_async_read();
         let mut file = tokio::fs::File::create(path).await.map_err(io)?;
         tokio::io::copy(&mut reader, &mut file).await.map_err(io)?;
@@ -157,7 +191,14 @@ impl Backend for S3Backend {
     }
 
     async fn exists(&self, key: ObjectKey) -> Result<bool> {
-        match self.client.head_object().bucket(&self.bucket).key(self.object(key)).send().await {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .send()
+            .await
+        {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(false),
             Err(e) => match self.classify("checking", &key.to_string(), e) {

@@ -1,0 +1,437 @@
+//! A temporary project driven through the real binary, plus a driver client to check data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use mongodb::bson::{doc, Document, RawDocumentBuf};
+
+/// Which store a test runs against.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    File,
+    S3,
+}
+
+pub fn required_env(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the tests through the README's test command (scripts/test.sh), which starts the test services")
+    })
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub struct Project {
+    _tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+    pub home: PathBuf,
+    pub name: String,
+    pub port: u16,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+/// The engine command for the test image; `standalone` hides the replica-set
+/// advertisement, so snapshot reads are refused and another capture rung is used.
+pub fn engine_command(standalone: bool) -> Vec<String> {
+    let mut cmd: Vec<String> = required_env("ARGON_TEST_ENGINE_COMMAND")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if standalone {
+        cmd.push("--standalone".into());
+    }
+    cmd
+}
+
+impl Project {
+    pub fn new(test: &str, backend: Backend) -> Project {
+        Self::with_engine(test, backend, false)
+    }
+
+    pub fn with_engine(test: &str, backend: Backend, standalone: bool) -> Project {
+        let tmp = tempfile::tempdir().unwrap();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("t{}-{n}-{}", std::process::id(), test.replace('_', "-"));
+        let dir = tmp.path().join("app");
+        let home = tmp.path().join("home");
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let store = match backend {
+            Backend::File => format!("file://{}", tmp.path().join("store").display()),
+            Backend::S3 => {
+                // s3s-fs keeps each bucket as a folder of its data directory.
+                let bucket = format!("argon-{}", name.to_lowercase());
+                let bucket: String = bucket.chars().take(63).collect();
+                let bucket = bucket.trim_end_matches('-').to_string();
+                std::fs::create_dir_all(
+                    Path::new(&required_env("ARGON_TEST_S3_DIR")).join(&bucket),
+                )
+                .unwrap();
+                format!("s3://{bucket}/team")
+            }
+        };
+        let p = Project {
+            _tmp: tmp,
+            dir,
+            home,
+            name: name.clone(),
+            port,
+        };
+        let mut init = vec![
+            "init".to_string(),
+            "--name".into(),
+            name,
+            "--image".into(),
+            required_env("ARGON_TEST_IMAGE"),
+            "--port".into(),
+            port.to_string(),
+            "--store".into(),
+            store,
+            "--command".into(),
+        ];
+        init.extend(engine_command(standalone));
+        let r = p.run(&init.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(r.code, 0, "init failed: {}", r.stderr);
+        if matches!(backend, Backend::S3) {
+            let toml = std::fs::read_to_string(p.dir.join("argon.toml")).unwrap();
+            let toml = toml.replace(
+                "[store]\n",
+                &format!(
+                    "[store]\nendpoint = \"{}\"\n",
+                    required_env("ARGON_TEST_S3_ENDPOINT")
+                ),
+            );
+            std::fs::write(p.dir.join("argon.toml"), toml).unwrap();
+        }
+        p
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_argon"));
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("ARGON_HOME", self.home.join("argon"))
+            .env(
+                "AWS_ACCESS_KEY_ID",
+                required_env("ARGON_TEST_S3_ACCESS_KEY"),
+            )
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                required_env("ARGON_TEST_S3_SECRET_KEY"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(std::process::Stdio::null());
+        if let Ok(host) = std::env::var("DOCKER_HOST") {
+            cmd.env("DOCKER_HOST", host);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("argon binary runs"))
+    }
+
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::from(cmd.output().expect("argon binary runs"))
+    }
+
+    /// Runs and requires success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_eq!(
+            r.code, 0,
+            "argon {args:?} failed\nstdout: {}\nstderr: {}",
+            r.stdout, r.stderr
+        );
+        r.stdout
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["--format", "json"]);
+        let r = self.run(&all);
+        assert_eq!(r.code, 0, "argon {args:?} failed: {}", r.stderr);
+        r.json()
+    }
+
+    pub fn mongo(&self) -> Mongo {
+        Mongo::connect(self.port)
+    }
+
+    /// The full id of the latest version of `rev`.
+    pub fn version_of(&self, rev: &str) -> String {
+        self.json(&["log", rev, "-n", "1"])[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        // Remove every container and volume this test's project created.
+        let filter = format!("name=argon-{}-", self.name);
+        let out = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &filter])
+            .output();
+        if let Ok(out) = out {
+            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+            if !ids.is_empty() {
+                let _ = Command::new("docker")
+                    .args(["rm", "-f", "-v"])
+                    .args(&ids)
+                    .output();
+            }
+        }
+        let out = Command::new("docker")
+            .args(["volume", "ls", "-q", "--filter", &filter])
+            .output();
+        if let Ok(out) = out {
+            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+            if !ids.is_empty() {
+                let _ = Command::new("docker")
+                    .args(["volume", "rm", "-f"])
+                    .args(&ids)
+                    .output();
+            }
+        }
+    }
+}
+
+/// A blocking MongoDB driver client for checking data.
+pub struct Mongo {
+    rt: tokio::runtime::Runtime,
+    client: mongodb::Client,
+}
+
+impl Mongo {
+    pub fn connect(port: u16) -> Mongo {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let uri = format!(
+            "mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=5000"
+        );
+        let client = rt.block_on(mongodb::Client::with_uri_str(&uri)).unwrap();
+        Mongo { rt, client }
+    }
+
+    pub fn insert(&self, db: &str, coll: &str, docs: Vec<Document>) {
+        self.rt
+            .block_on(async {
+                self.client
+                    .database(db)
+                    .collection::<Document>(coll)
+                    .insert_many(docs)
+                    .await
+            })
+            .unwrap();
+    }
+
+    pub fn command(&self, db: &str, cmd: Document) -> Document {
+        self.rt
+            .block_on(async { self.client.database(db).run_command(cmd).await })
+            .unwrap()
+    }
+
+    /// Documents as raw BSON bytes in natural order: equality is exactness.
+    pub fn raw_docs(&self, db: &str, coll: &str) -> Vec<Vec<u8>> {
+        self.rt.block_on(async {
+            let c = self.client.database(db).collection::<RawDocumentBuf>(coll);
+            let mut cursor = c.find(doc! {}).await.unwrap();
+            let mut out = Vec::new();
+            while cursor.advance().await.unwrap() {
+                out.push(cursor.current().as_bytes().to_vec());
+            }
+            out
+        })
+    }
+
+    pub fn count(&self, db: &str, coll: &str) -> u64 {
+        self.rt
+            .block_on(async {
+                self.client
+                    .database(db)
+                    .collection::<Document>(coll)
+                    .count_documents(doc! {})
+                    .await
+            })
+            .unwrap()
+    }
+
+    /// listCollections entries of `db`, minus per-instance uuids, sorted by name.
+    pub fn collections(&self, db: &str) -> Vec<Document> {
+        let reply = self.command(db, doc! { "listCollections": 1 });
+        let mut out: Vec<Document> = reply
+            .get_document("cursor")
+            .unwrap()
+            .get_array("firstBatch")
+            .unwrap()
+            .iter()
+            .map(|b| {
+                let mut d = b.as_document().unwrap().clone();
+                d.remove("info");
+                d
+            })
+            .collect();
+        out.sort_by_key(|d| d.get_str("name").unwrap().to_string());
+        out
+    }
+
+    /// listIndexes entries of a collection, sorted by name.
+    pub fn indexes(&self, db: &str, coll: &str) -> Vec<Document> {
+        let reply = self.command(db, doc! { "listIndexes": coll });
+        let mut out: Vec<Document> = reply
+            .get_document("cursor")
+            .unwrap()
+            .get_array("firstBatch")
+            .unwrap()
+            .iter()
+            .map(|b| b.as_document().unwrap().clone())
+            .collect();
+        out.sort_by_key(|d| d.get_str("name").unwrap().to_string());
+        out
+    }
+
+    pub fn databases(&self) -> Vec<String> {
+        let mut names = self
+            .rt
+            .block_on(async { self.client.list_database_names().await })
+            .unwrap();
+        names.retain(|n| !["admin", "local", "config"].contains(&n.as_str()));
+        names.sort();
+        names
+    }
+}
+
+/// Everything a user would compare: databases, collection options, indexes, exact documents.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    pub databases: Vec<String>,
+    pub collections: Vec<(String, Vec<Document>)>,
+    pub indexes: Vec<(String, Vec<Document>)>,
+    pub documents: Vec<(String, Vec<Vec<u8>>)>,
+}
+
+pub fn snapshot(m: &Mongo) -> Snapshot {
+    let databases = m.databases();
+    let mut collections = Vec::new();
+    let mut indexes = Vec::new();
+    let mut documents = Vec::new();
+    for db in &databases {
+        let colls = m.collections(db);
+        for c in &colls {
+            let name = c.get_str("name").unwrap();
+            if c.get_str("type").unwrap_or("collection") == "collection" {
+                indexes.push((format!("{db}.{name}"), m.indexes(db, name)));
+            }
+            documents.push((format!("{db}.{name}"), m.raw_docs(db, name)));
+        }
+        collections.push((db.clone(), colls));
+    }
+    Snapshot {
+        databases,
+        collections,
+        indexes,
+        documents,
+    }
+}
+
+/// A small dataset with the features a restore must keep: nested documents,
+/// several BSON types, a unique and a compound index, a capped collection, a
+/// validator, a view, and a second database.
+pub fn seed(m: &Mongo, tag: &str) {
+    let users: Vec<Document> = (0..500)
+        .map(|i| {
+            doc! {
+                "_id": i,
+                "name": format!("{tag}-user-{i}"),
+                "email": format!("u{i}@example.com"),
+                "age": (i % 80) as i64,
+                "score": i as f64 / 3.0,
+                "created": mongodb::bson::DateTime::from_millis(1_700_000_000_000 + i as i64),
+                "address": { "city": format!("city{}", i % 17), "zip": format!("{:05}", i) },
+                "tags": ["a", "b", tag],
+                "blob": mongodb::bson::Binary { subtype: mongodb::bson::spec::BinarySubtype::Generic, bytes: vec![i as u8; 16] },
+            }
+        })
+        .collect();
+    m.insert("app", "users", users);
+    m.command(
+        "app",
+        doc! { "createIndexes": "users", "indexes": [
+            { "key": { "email": 1 }, "name": "email_1", "unique": true },
+            { "key": { "address.city": 1, "age": -1 }, "name": "city_age" },
+        ]},
+    );
+    m.command(
+        "app",
+        doc! { "create": "events", "capped": true, "size": 1_048_576 },
+    );
+    m.insert(
+        "app",
+        "events",
+        (0..50).map(|i| doc! { "n": i, "kind": "click" }).collect(),
+    );
+    m.command(
+        "app",
+        doc! { "create": "orders", "validator": { "$jsonSchema": { "bsonType": "object", "required": ["total"] } } },
+    );
+    m.insert(
+        "app",
+        "orders",
+        (0..100)
+            .map(|i| doc! { "_id": i, "total": i as f64 * 1.5, "user": i % 500 })
+            .collect(),
+    );
+    m.command("app", doc! { "create": "adults", "viewOn": "users", "pipeline": [ { "$match": { "age": { "$gte": 18 } } } ] });
+    m.insert(
+        "analytics",
+        "daily",
+        (0..30)
+            .map(|i| doc! { "day": i, "visits": i * 10 })
+            .collect(),
+    );
+}

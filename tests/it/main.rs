@@ -1,0 +1,9 @@
+//! Integration tests: the real `argon` binary against a real Docker engine, a
+//! real MongoDB-protocol server image and both store backends (a local folder
+//! and a real S3-compatible server). `scripts/test-services.sh` sets these up;
+//! the README's test command runs it first.
+
+mod harness;
+
+mod errors;
+mod lifecycle;
