@@ -95,7 +95,7 @@ mkdir -p "$(dirname "$ENV_FILE")"
 umask 077
 cat >"$ENV_FILE" <<ENV
 export ARGON_TEST_IMAGE=$IMAGE
-export ARGON_TEST_ENGINE_COMMAND='/usr/local/bin/secantusd-rs --host 0.0.0.0 --port 27017 --storage-path /data/db'
+export ARGON_TEST_ENGINE_COMMAND='/usr/local/bin/secantusd-rs --host 0.0.0.0 --port 27017 --storage-path /data/db --log-file-max 2MB --cache-size 256M'
 export ARGON_TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 export ARGON_TEST_S3_ACCESS_KEY=$S3_ACCESS_KEY
 export ARGON_TEST_S3_SECRET_KEY=$S3_SECRET_KEY

@@ -315,6 +315,7 @@ impl Mongo {
                 d.remove("info");
                 d
             })
+            .filter(|d| !d.get_str("name").unwrap_or_default().starts_with("system."))
             .collect();
         out.sort_by_key(|d| d.get_str("name").unwrap().to_string());
         out
@@ -364,6 +365,9 @@ pub fn snapshot(m: &Mongo) -> Snapshot {
         let colls = m.collections(db);
         for c in &colls {
             let name = c.get_str("name").unwrap();
+            if name.starts_with("system.") {
+                continue;
+            }
             if c.get_str("type").unwrap_or("collection") == "collection" {
                 indexes.push((format!("{db}.{name}"), m.indexes(db, name)));
             }

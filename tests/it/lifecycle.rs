@@ -221,8 +221,9 @@ fn paused_copy_capture_on_a_standalone_engine() {
     let state = snapshot(&m);
     let v = p.json(&["commit", "-m", "solo"]);
     assert_eq!(v["version"]["capture"], "paused-copy");
-    // HEAD keeps serving after the pause, and writes still work.
-    m.insert("app", "after", vec![doc! { "x": 1 }]);
+    // HEAD keeps serving after the pause, and writes still work. (This test
+    // engine drops idle connections when its container is frozen, so connect anew.)
+    p.mongo().insert("app", "after", vec![doc! { "x": 1 }]);
     p.ok(&["checkout", "-b", "copy", "main"]);
     assert_eq!(snapshot(&p.mongo()), state);
 }
