@@ -4,6 +4,7 @@
 pub mod error;
 mod lock;
 pub mod names;
+mod resolve;
 pub mod revision;
 
 use std::collections::HashMap;
@@ -23,10 +24,6 @@ use crate::store::{Backend, Hash, ObjectKey, Store, VersionId};
 pub use error::{Error, Result};
 use lock::ProjectLock;
 use names::BranchName;
-use revision::Base;
-
-/// Shortest version-id prefix accepted as a revision.
-const MIN_ID_PREFIX: usize = 4;
 
 /// Whether progress is drawn (on stderr, only when it is a terminal).
 #[derive(Clone, Copy)]
@@ -437,79 +434,17 @@ impl Project {
 
     /// Resolves a revision to a version id.
     pub fn resolve(&self, text: &str) -> Result<VersionId> {
-        let rev = revision::parse(text, Utc::now()).map_err(Error::BadRevision)?;
-        let (start, label) = match &rev.base {
-            Base::Head => {
-                let b = self.head_branch()?;
-                (
-                    b.head_version
-                        .ok_or_else(|| Error::NoVersions(b.name.clone()))?,
-                    b.name,
-                )
-            }
-            Base::Name(name) => match self.meta.branch(self.row.id, name)? {
-                Some(b) => (
-                    b.head_version
-                        .ok_or_else(|| Error::NoVersions(b.name.clone()))?,
-                    b.name,
-                ),
-                None => (self.resolve_prefix(name, text)?, name.clone()),
-            },
-        };
-        let mut id = start;
-        if let Some(at) = rev.at {
-            id = loop {
-                let v = self.version_row(id)?;
-                if v.created_at <= at {
-                    break id;
-                }
-                id = v.parent.ok_or_else(|| Error::NoVersionAtTime {
-                    rev: text.to_string(),
-                    branch: label.clone(),
-                    time: at.to_rfc3339(),
-                })?;
-            };
-        }
-        for step in 0..rev.back {
-            id = self
-                .version_row(id)?
-                .parent
-                .ok_or_else(|| Error::TooFarBack {
-                    rev: text.to_string(),
-                    base: label.clone(),
-                    have: step,
-                })?;
-        }
-        Ok(id)
-    }
-
-    fn resolve_prefix(&self, prefix: &str, text: &str) -> Result<VersionId> {
-        let hex_like =
-            prefix.len() >= MIN_ID_PREFIX && prefix.chars().all(|c| c.is_ascii_hexdigit());
-        if !hex_like {
-            return Err(Error::UnknownRevision(text.to_string()));
-        }
-        let found = self
-            .meta
-            .version_ids_with_prefix(self.row.id, &prefix.to_ascii_lowercase())?;
-        match found.as_slice() {
-            [one] => Ok(*one),
-            [] => Err(Error::UnknownRevision(text.to_string())),
-            many => Err(Error::AmbiguousRevision {
-                rev: text.to_string(),
-                candidates: many
-                    .iter()
-                    .map(|v| v.short())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
+        resolve::resolve(
+            &self.meta,
+            self.row.id,
+            self.row.head.as_deref(),
+            text,
+            Utc::now(),
+        )
     }
 
     fn version_row(&self, id: VersionId) -> Result<VersionRow> {
-        self.meta
-            .version(self.row.id, id)?
-            .ok_or_else(|| Error::UnknownRevision(id.short()))
+        resolve::version_row(&self.meta, self.row.id, id)
     }
 
     async fn manifest(&mut self, id: VersionId) -> Result<Manifest> {

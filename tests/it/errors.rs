@@ -252,3 +252,23 @@ fn killed_mid_save_leaves_a_consistent_state() {
     }
     p.ok(&["commit", "-m", "after"]);
 }
+
+#[test]
+fn a_second_writer_is_told_the_project_is_busy() {
+    let p = Project::new("locked", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    let locks = p.home.join("argon/locks");
+    let lock_path = std::fs::read_dir(&locks)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|path| path.file_name().unwrap().to_string_lossy().starts_with(&p.name))
+        .expect("the project has a lock file");
+    let held = std::fs::OpenOptions::new().read(true).write(true).open(&lock_path).unwrap();
+    held.lock().unwrap();
+    let r = p.run(&["commit", "-m", "x"]);
+    assert_clean_error(&r, 1, "another argon process");
+    // Readers are not blocked by a writer.
+    p.ok(&["status"]);
+    held.unlock().unwrap();
+    p.ok(&["commit", "-m", "x"]);
+}
