@@ -92,12 +92,6 @@ impl Out {
         // A closed pipe (e.g. `argon log | head`) is not an error.
         let _ = writeln!(stdout, "{}", text.trim_end_matches('\n'));
     }
-
-    pub fn note(&self, text: &str) {
-        if self.format == Format::Human {
-            eprintln!("{text}");
-        }
-    }
 }
 
 /// Shared context handed to every verb.

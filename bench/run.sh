@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# argon benchmarks: prints figures, each with a baseline measured in the same run.
+#   bench/run.sh [DATASET_MB]    (default 250)
+# Needs what the tests need (scripts/test-services.sh sets it up) plus python
+# pymongo, zstd and GNU time, which this script installs when missing.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MB=${1:-250}
+RUNS=${BENCH_RUNS:-7}
+cd "$ROOT"
+
+bash scripts/test-services.sh
+source target/test-services.env
+command -v zstd >/dev/null && [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq zstd time >/dev/null; }
+VENV=target/bench-venv
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -c 'import pymongo' 2>/dev/null || "$VENV/bin/pip" install -q pymongo
+cargo build --release --locked -q
+ARGON="$ROOT/target/release/argon"
+
+WORK=$(mktemp -d)
+export ARGON_HOME="$WORK/home"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$WORK/app" && cd "$WORK/app"
+cleanup() {
+  docker ps -aq --filter "name=argon-bench-" | xargs -r docker rm -f -v >/dev/null
+  docker volume ls -q --filter "name=argon-bench-" | xargs -r docker volume rm -f >/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+# shellcheck disable=SC2086
+"$ARGON" init --name bench --image "$ARGON_TEST_IMAGE" --port "$PORT" --store "file://$WORK/store" \
+  --command $ARGON_TEST_ENGINE_COMMAND >/dev/null
+URI="mongodb://127.0.0.1:$PORT/?directConnection=true"
+
+now() { date +%s.%N; }
+secs() { python3 -c "print(f'{$2 - $1:.3f}')"; }
+median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" "$@"; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+peak_rss() { /usr/bin/time -f '%M' -o "$WORK/rss" "$@" >/dev/null; echo $(( $(cat "$WORK/rss") / 1024 )); }
+
+"$ARGON" checkout -b main >/dev/null
+echo "generating ${MB} MB dataset..."
+"$VENV/bin/python" bench/gen_data.py "$URI" "$MB" >/dev/null 2>&1 || "$VENV/bin/python" "$ROOT/bench/gen_data.py" "$URI" "$MB"
+
+# Save (capture + compress + store) of the whole dataset.
+t0=$(now); save_rss=$(peak_rss "$ARGON" commit -m "bench dataset"); t1=$(now)
+save_s=$(secs "$t0" "$t1")
+bytes=$("$ARGON" log -n 1 --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["bytes"])')
+data_mb=$(python3 -c "print(f'{$bytes/1048576:.1f}')")
+capture=$("$ARGON" log -n 1 --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["capture"])')
+
+# Baseline: tar | zstd -1 of the same BSON streams, as files.
+mkdir -p "$WORK/bson"
+for blob in $(find "$WORK/store" -path '*/blobs/*' -type f); do zstd -q -d "$blob" -o "$WORK/bson/$(basename "$blob").bson"; done
+t0=$(now); tar -C "$WORK/bson" -c . | zstd -q -1 > /dev/null; t1=$(now)
+tar_s=$(secs "$t0" "$t1")
+save_mbps=$(python3 -c "print(f'{$bytes/1048576/$save_s:.1f}')")
+tar_mbps=$(python3 -c "print(f'{$bytes/1048576/$tar_s:.1f}')")
+
+# Restore into a new branch (new volume, private engine, then the stable port).
+t0=$(now); restore_rss=$(peak_rss "$ARGON" checkout -b restored main); t1=$(now)
+restore_s=$(secs "$t0" "$t1")
+restore_mbps=$(python3 -c "print(f'{$bytes/1048576/$restore_s:.1f}')")
+
+# Checkout between two stashed branches (both have local volumes).
+"$ARGON" checkout main >/dev/null
+times=()
+for i in $(seq 1 "$RUNS"); do
+  target=$([ $((i % 2)) = 1 ] && echo restored || echo main)
+  t0=$(now); "$ARGON" checkout "$target" >/dev/null; t1=$(now)
+  times+=("$(secs "$t0" "$t1")")
+done
+checkout_med=$(median "${times[@]}")
+# Baseline: stop and start of the same engine container to a ping, without argon.
+container=$(docker ps --filter "name=argon-bench-" --format '{{.Names}}' | head -1)
+btimes=()
+for i in $(seq 1 "$RUNS"); do
+  t0=$(now); docker stop -t 30 "$container" >/dev/null; docker start "$container" >/dev/null
+  until "$VENV/bin/python" -c "import pymongo; pymongo.MongoClient('$URI', serverSelectionTimeoutMS=200).admin.command('ping')" 2>/dev/null; do :; done
+  t1=$(now); btimes+=("$(secs "$t0" "$t1")")
+done
+docker_med=$(median "${btimes[@]}")
+
+cat <<REPORT
+
+argon benchmark ($(nproc) cores, dataset ${data_mb} MB of BSON in 5 collections, capture: $capture)
+  save:     ${save_s} s = ${save_mbps} MB/s; tar|zstd -1 of the same BSON: ${tar_mbps} MB/s; ratio $(ratio "$save_mbps" "$tar_mbps"); peak RSS ${save_rss} MiB
+  restore:  ${restore_s} s = ${restore_mbps} MB/s (new branch from a version); peak RSS ${restore_rss} MiB
+  checkout between two stashed branches: median ${checkout_med} s over ${RUNS} (save of the left branch included)
+            docker stop+start+ping of the same container: median ${docker_med} s; ratio $(ratio "$checkout_med" "$docker_med")
+REPORT
