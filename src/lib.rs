@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod git;
 pub mod meta;
 pub mod runtime;
 pub mod snapshot;

@@ -95,3 +95,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     Ok(())
 }
+
+/// Branch names only, from the metadata (no Docker): fast enough for completion.
+pub async fn names(ctx: &Ctx) -> Result<()> {
+    let project = ctx.open(false).await?;
+    let names = project.branch_names()?;
+    ctx.out.emit(&names, || names.join("\n"));
+    Ok(())
+}

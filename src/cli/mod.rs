@@ -4,6 +4,9 @@
 mod branch;
 mod checkout;
 mod commit;
+mod docs;
+mod help;
+mod hooks;
 mod init;
 mod log;
 mod plugin;
@@ -28,7 +31,8 @@ use crate::core::{Error, Progress, Project, Result};
     version,
     about = "git for MongoDB databases: branch, save, stash and time-travel your local MongoDB",
     propagate_version = true,
-    allow_external_subcommands = true
+    allow_external_subcommands = true,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     /// Run as if argon was started in DIR
@@ -72,6 +76,16 @@ enum Command {
     Uri,
     /// Print MONGODB_URI=... for eval or a .env file
     Env,
+    /// Make the database follow git branches (git hooks)
+    Hooks(hooks::Args),
+    /// Show help for argon or a command; -a lists plugins too
+    Help(help::Args),
+    /// Write shell completions and man pages (for packagers and the repository)
+    #[command(hide = true)]
+    GenerateDocs(docs::Args),
+    /// Branch names, one per line (for shell completion)
+    #[command(name = "__branches", hide = true)]
+    Branches,
     #[command(external_subcommand)]
     External(Vec<OsString>),
 }
@@ -88,6 +102,9 @@ impl Out {
             Format::Json => serde_json::to_string_pretty(value).unwrap_or_default(),
             Format::Human => human(),
         };
+        if text.is_empty() {
+            return;
+        }
         let mut stdout = std::io::stdout().lock();
         // A closed pipe (e.g. `argon log | head`) is not an error.
         let _ = writeln!(stdout, "{}", text.trim_end_matches('\n'));
@@ -180,6 +197,10 @@ async fn run(cli: Cli) -> i32 {
         Command::Reset(args) => reset::run(&ctx, args).await,
         Command::Uri => uri::run_uri(&ctx).await,
         Command::Env => uri::run_env(&ctx).await,
+        Command::Hooks(args) => hooks::run(&ctx, args).await,
+        Command::Help(args) => help::run(&ctx, args),
+        Command::GenerateDocs(args) => docs::run(&ctx, args),
+        Command::Branches => branch::names(&ctx).await,
         Command::External(args) => return plugin::run(&ctx, args).await,
     };
     match result {
@@ -189,7 +210,7 @@ async fn run(cli: Cli) -> i32 {
 }
 
 /// Prints an error as one line (with its causes), a hint, and returns its exit code.
-fn report(e: &Error) -> i32 {
+pub(crate) fn report(e: &Error) -> i32 {
     let mut line = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

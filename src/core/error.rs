@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::config::ConfigError;
+use crate::git::GitError;
 use crate::meta::MetaError;
 use crate::runtime::RuntimeError;
 use crate::snapshot::SnapshotError;
@@ -15,6 +16,8 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Meta(#[from] MetaError),
+    #[error(transparent)]
+    Git(#[from] GitError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
@@ -74,6 +77,11 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("'{name}' is not an argon command, and no 'argon-{name}' was found on PATH")]
+    UnknownCommand {
+        name: String,
+        suggestion: Vec<String>,
+    },
     #[error("aborted")]
     Aborted,
 }
@@ -91,6 +99,7 @@ impl Error {
         match self {
             Error::Config(e) => e.hint(),
             Error::Runtime(e) => e.hint(),
+            Error::Git(e) => e.hint(),
             Error::Store(e) | Error::Snapshot(SnapshotError::Store(e)) => e.hint(),
             Error::InvalidName(_) => Some(
                 "branch names follow git's rules: no spaces, '..', '~', '^', ':', '?', '*', '[', '\\' or leading '-'".into(),
@@ -112,6 +121,11 @@ impl Error {
             Error::HeadRunning(_) => Some("'argon stash' suspends it".into()),
             Error::Locked { .. } => Some("wait for it to finish, then run the command again".into()),
             Error::AlreadyInitialized(_) => Some("edit it, or pass --force to write a new one".into()),
+            Error::UnknownCommand { suggestion, .. } => Some(match suggestion.as_slice() {
+                [] => "see 'argon help -a' for commands and plugins".into(),
+                [one] => format!("the most similar command is '{one}'"),
+                many => format!("the most similar commands are: {}", many.join(", ")),
+            }),
             Error::ResetFailed { saved, .. } => Some(format!("nothing is lost: 'argon reset --hard {saved}' goes back")),
             _ => None,
         }
@@ -130,7 +144,8 @@ impl Error {
             | Error::NoBranch(_)
             | Error::BranchExists(_)
             | Error::DeleteHead(_)
-            | Error::AlreadyInitialized(_) => 2,
+            | Error::AlreadyInitialized(_)
+            | Error::UnknownCommand { .. } => 2,
             Error::Aborted => 130,
             _ => 1,
         }

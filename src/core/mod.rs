@@ -2,6 +2,7 @@
 //! Docker, snapshots and the store. Functions return reports; printing is the CLI's job.
 
 pub mod error;
+mod follow;
 mod lock;
 pub mod names;
 mod resolve;
@@ -22,6 +23,7 @@ use crate::runtime::{self, ContainerState, EngineSpec, Runtime};
 use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
 use crate::store::{Backend, Hash, ObjectKey, Store, VersionId};
 pub use error::{Error, Result};
+pub use follow::{FollowReport, HooksStatus};
 use lock::ProjectLock;
 use names::BranchName;
 
@@ -494,6 +496,15 @@ impl Project {
             next = self.meta.version(self.row.id, id)?.and_then(|v| v.parent);
         }
         Ok(n)
+    }
+
+    pub fn branch_names(&self) -> Result<Vec<String>> {
+        Ok(self
+            .meta
+            .branches(self.row.id)?
+            .into_iter()
+            .map(|b| b.name)
+            .collect())
     }
 
     pub async fn branches(&mut self) -> Result<Vec<BranchInfo>> {

@@ -261,9 +261,18 @@ fn a_second_writer_is_told_the_project_is_busy() {
     let lock_path = std::fs::read_dir(&locks)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|path| path.file_name().unwrap().to_string_lossy().starts_with(&p.name))
+        .find(|path| {
+            path.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&p.name)
+        })
         .expect("the project has a lock file");
-    let held = std::fs::OpenOptions::new().read(true).write(true).open(&lock_path).unwrap();
+    let held = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
     held.lock().unwrap();
     let r = p.run(&["commit", "-m", "x"]);
     assert_clean_error(&r, 1, "another argon process");

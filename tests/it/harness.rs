@@ -30,6 +30,22 @@ pub fn free_port() -> u16 {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// PATH for argon and for what it runs (git hooks, plugins): the built
+/// binaries (argon, argon-seed), the shipped script plugins, then the system's.
+pub fn test_path() -> String {
+    let bin = Path::new(env!("CARGO_BIN_EXE_argon"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins");
+    format!(
+        "{}:{}:{}",
+        bin.display(),
+        plugins.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 pub struct Project {
     _tmp: tempfile::TempDir,
     pub dir: PathBuf,
@@ -139,7 +155,7 @@ impl Project {
         cmd.args(args)
             .current_dir(&self.dir)
             .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PATH", test_path())
             .env("HOME", &self.home)
             .env("ARGON_HOME", self.home.join("argon"))
             .env(
@@ -187,6 +203,46 @@ impl Project {
         let r = self.run(&all);
         assert_eq!(r.code, 0, "argon {args:?} failed: {}", r.stderr);
         r.json()
+    }
+
+    /// Runs git in the project folder with a private configuration; returns the output.
+    pub fn git(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new("git");
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("PATH", test_path())
+            .env("HOME", &self.home)
+            .env("ARGON_HOME", self.home.join("argon"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com");
+        if let Ok(host) = std::env::var("DOCKER_HOST") {
+            cmd.env("DOCKER_HOST", host);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::from(cmd.output().expect("git runs"))
+    }
+
+    pub fn git_ok(&self, args: &[&str]) -> Run {
+        let r = self.git(args, &[]);
+        assert_eq!(
+            r.code, 0,
+            "git {args:?} failed\nstdout: {}\nstderr: {}",
+            r.stdout, r.stderr
+        );
+        r
+    }
+
+    /// Makes the project folder a git repository with argon.toml committed on `main`.
+    pub fn git_init(&self) {
+        self.git_ok(&["init", "-q", "-b", "main"]);
+        self.git_ok(&["add", "argon.toml"]);
+        self.git_ok(&["commit", "-q", "-m", "init"]);
     }
 
     pub fn mongo(&self) -> Mongo {

@@ -5,5 +5,8 @@
 
 mod harness;
 
+mod docs;
 mod errors;
+mod git;
 mod lifecycle;
+mod plugins;

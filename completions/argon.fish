@@ -1,0 +1,199 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_argon_global_optspecs
+    string join \n C= format= y/yes h/help V/version
+end
+
+function __fish_argon_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_argon_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_argon_using_subcommand
+    set -l cmd (__fish_argon_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c argon -n "__fish_argon_needs_command" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_needs_command" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_needs_command" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_needs_command" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_needs_command" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_needs_command" -f -a "init" -d 'Create argon.toml for the application in this folder'
+complete -c argon -n "__fish_argon_needs_command" -f -a "status" -d 'Show HEAD, its state, connection string and latest version'
+complete -c argon -n "__fish_argon_needs_command" -f -a "branch" -d 'List, create, rename or delete branches'
+complete -c argon -n "__fish_argon_needs_command" -f -a "checkout" -d 'Switch HEAD to a branch (saving the one it leaves), or create one with -b'
+complete -c argon -n "__fish_argon_needs_command" -f -a "commit" -d 'Save a version of HEAD while it keeps running'
+complete -c argon -n "__fish_argon_needs_command" -f -a "stash" -d 'Suspend HEAD (save and stop) or resume it (pop)'
+complete -c argon -n "__fish_argon_needs_command" -f -a "log" -d 'Show saved versions, newest first'
+complete -c argon -n "__fish_argon_needs_command" -f -a "reset" -d 'Put HEAD back to an earlier version (the state it leaves is saved first)'
+complete -c argon -n "__fish_argon_needs_command" -f -a "uri" -d 'Print HEAD\'s connection string'
+complete -c argon -n "__fish_argon_needs_command" -f -a "env" -d 'Print MONGODB_URI=... for eval or a .env file'
+complete -c argon -n "__fish_argon_needs_command" -f -a "hooks" -d 'Make the database follow git branches (git hooks)'
+complete -c argon -n "__fish_argon_needs_command" -f -a "help" -d 'Show help for argon or a command; -a lists plugins too'
+complete -c argon -n "__fish_argon_needs_command" -f -a "generate-docs" -d 'Write shell completions and man pages (for packagers and the repository)'
+complete -c argon -n "__fish_argon_needs_command" -f -a "__branches" -d 'Branch names, one per line (for shell completion)'
+complete -c argon -n "__fish_argon_using_subcommand init" -l name -d 'Project name (default: the folder\'s name)' -r
+complete -c argon -n "__fish_argon_using_subcommand init" -l image -d 'Engine image (default: mongo:7.0)' -r
+complete -c argon -n "__fish_argon_using_subcommand init" -l store -d 'Store URL: file:///path or s3://bucket/prefix' -r
+complete -c argon -n "__fish_argon_using_subcommand init" -l port -d 'HEAD\'s stable port on 127.0.0.1 (default: the first free one from 27018)' -r
+complete -c argon -n "__fish_argon_using_subcommand init" -l command -d 'Override the image\'s command (repeat for each argument)' -r
+complete -c argon -n "__fish_argon_using_subcommand init" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand init" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand init" -l force -d 'Overwrite an existing argon.toml'
+complete -c argon -n "__fish_argon_using_subcommand init" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand init" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand init" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand status" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand status" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand status" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand status" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand status" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand branch" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand branch" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand branch" -s d -l delete -d 'Delete the branch (its versions stay in the store)'
+complete -c argon -n "__fish_argon_using_subcommand branch" -s D -d 'Delete without asking'
+complete -c argon -n "__fish_argon_using_subcommand branch" -s m -l move -d 'Rename OLD to NEW'
+complete -c argon -n "__fish_argon_using_subcommand branch" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand branch" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand branch" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand checkout" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand checkout" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand checkout" -s b -d 'Create the branch NAME (from REV, default HEAD\'s current state) and switch to it'
+complete -c argon -n "__fish_argon_using_subcommand checkout" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand checkout" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand checkout" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand commit" -s m -l message -d 'Describe the version' -r
+complete -c argon -n "__fish_argon_using_subcommand commit" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand commit" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand commit" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand commit" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand commit" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand stash; and not __fish_seen_subcommand_from push pop list" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand stash; and not __fish_seen_subcommand_from push pop list" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand stash; and not __fish_seen_subcommand_from push pop list" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand stash; and not __fish_seen_subcommand_from push pop list" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand stash; and not __fish_seen_subcommand_from push pop list" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand stash; and not __fish_seen_subcommand_from push pop list" -f -a "push" -d 'Save HEAD and stop its container (the default)'
+complete -c argon -n "__fish_argon_using_subcommand stash; and not __fish_seen_subcommand_from push pop list" -f -a "pop" -d 'Resume the stashed HEAD'
+complete -c argon -n "__fish_argon_using_subcommand stash; and not __fish_seen_subcommand_from push pop list" -f -a "list" -d 'List stashed branches'
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from push" -s m -l message -r
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from push" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from push" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from push" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from push" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from push" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from pop" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from pop" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from pop" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from pop" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from pop" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from list" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand log" -s n -l max-count -d 'Show at most N versions' -r
+complete -c argon -n "__fish_argon_using_subcommand log" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand log" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand log" -l oneline -d 'One line per version'
+complete -c argon -n "__fish_argon_using_subcommand log" -l all -d 'Every version of the project, including ones no branch reaches'
+complete -c argon -n "__fish_argon_using_subcommand log" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand log" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand log" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand reset" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand reset" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand reset" -l hard -d 'Replace HEAD\'s data with REV\'s (required: argon has no soft reset)'
+complete -c argon -n "__fish_argon_using_subcommand reset" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand reset" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand reset" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand uri" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand uri" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand uri" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand uri" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand uri" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand env" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand env" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand env" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand env" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand env" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status run" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status run" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status run" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status run" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status run" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status run" -f -a "install" -d 'Install git hooks so the database follows `git checkout` / `git switch`'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status run" -f -a "uninstall" -d 'Remove argon\'s hooks (a chained hook of yours is put back)'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status run" -f -a "status" -d 'Show the hooks and whether git and the database are in step'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status run" -f -a "run" -d 'Run by the hooks themselves'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from install" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from install" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from install" -l force -d 'Replace an existing hook instead of chaining it (a backup is kept)'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from install" -l manual -d 'Change nothing; print what to add to your own hooks'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from install" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from status" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from status" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from status" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from run" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from run" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from run" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand help" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand help" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand help" -s a -l all -d 'List all commands: builtins and argon-* plugins found on PATH'
+complete -c argon -n "__fish_argon_using_subcommand help" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand help" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand help" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand generate-docs" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand generate-docs" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand generate-docs" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand generate-docs" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand __branches" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand __branches" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand __branches" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand __branches" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand __branches" -s V -l version -d 'Print version'
+
+complete -c argon -n '__fish_seen_subcommand_from checkout branch log reset' -f -a '(argon __branches 2>/dev/null)'
