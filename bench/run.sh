@@ -12,11 +12,14 @@ cd "$ROOT"
 bash scripts/test-services.sh
 source target/test-services.env
 command -v zstd >/dev/null && [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq zstd time >/dev/null; }
-VENV=target/bench-venv
+VENV="$ROOT/target/bench-venv"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -c 'import pymongo' 2>/dev/null || "$VENV/bin/pip" install -q pymongo
-cargo build --release --locked -q
-ARGON="$ROOT/target/release/argon"
+# ARGON_BENCH_BIN measures an already built binary instead of building one.
+if [ -z "${ARGON_BENCH_BIN:-}" ]; then
+  cargo build --release --locked -q
+fi
+ARGON=${ARGON_BENCH_BIN:-$ROOT/target/release/argon}
 
 WORK=$(mktemp -d)
 export ARGON_HOME="$WORK/home"
@@ -41,7 +44,7 @@ peak_rss() { /usr/bin/time -f '%M' -o "$WORK/rss" "$@" >/dev/null; echo $(( $(ca
 
 "$ARGON" checkout -b main >/dev/null
 echo "generating ${MB} MB dataset..."
-"$VENV/bin/python" bench/gen_data.py "$URI" "$MB" >/dev/null 2>&1 || "$VENV/bin/python" "$ROOT/bench/gen_data.py" "$URI" "$MB"
+"$VENV/bin/python" "$ROOT/bench/gen_data.py" "$URI" "$MB"
 
 # Save (capture + compress + store) of the whole dataset.
 t0=$(now); save_rss=$(peak_rss "$ARGON" commit -m "bench dataset"); t1=$(now)

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::core::Result;
 
-use super::{human_bytes, Ctx};
+use super::{human_bytes, short, Ctx};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -41,7 +41,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }
         let report = project.delete_branch(name).await?;
         ctx.out.emit(&report, || match &report.latest {
-            Some(v) => format!("Deleted branch {} (was {v})", report.branch),
+            Some(v) => format!("Deleted branch {} (was {})", report.branch, short(v)),
             None => format!("Deleted branch {}", report.branch),
         });
         return Ok(());
@@ -73,7 +73,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
                             b.versions,
                             if b.versions == 1 { " " } else { "s" },
                             human_bytes(b.bytes),
-                            b.latest.as_deref().unwrap_or("-"),
+                            b.latest.as_deref().map(short).unwrap_or("-"),
                         )
                     })
                     .collect::<Vec<_>>()
@@ -87,7 +87,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 format!(
                     "Created branch {} at {}",
                     info.name,
-                    info.latest.as_deref().unwrap_or("-")
+                    info.latest.as_deref().map(short).unwrap_or("-")
                 )
             });
         }

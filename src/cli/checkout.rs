@@ -2,7 +2,7 @@
 
 use crate::core::{CheckoutReport, Result};
 
-use super::Ctx;
+use super::{short, Ctx};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -46,7 +46,7 @@ fn human(r: &CheckoutReport) -> String {
         t.push_str(&format!("Switched to branch '{}'", r.branch));
     }
     if let Some(v) = &r.restored {
-        t.push_str(&format!(" (restored from {v})"));
+        t.push_str(&format!(" (restored from {})", short(v)));
     }
     t.push_str(&format!("\n{}", r.uri));
     t

@@ -2,7 +2,7 @@
 
 use crate::core::Result;
 
-use super::{human_bytes, Ctx};
+use super::{human_bytes, short, Ctx};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,7 +27,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         None => format!(
             "nothing to commit: {} is unchanged since {}",
             report.branch,
-            report.latest.as_deref().unwrap_or("-")
+            report.latest.as_deref().map(short).unwrap_or("-")
         ),
     });
     Ok(())

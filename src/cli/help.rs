@@ -17,21 +17,25 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
+pub struct Builtin {
+    pub name: String,
+    pub about: String,
+}
+
+#[derive(Serialize)]
 struct Listing {
-    builtins: Vec<(String, String)>,
+    builtins: Vec<Builtin>,
     plugins: Vec<plugin::Plugin>,
 }
 
 /// Names and one-line descriptions of the visible builtin commands.
-pub fn builtins() -> Vec<(String, String)> {
+pub fn builtins() -> Vec<Builtin> {
     Cli::command()
         .get_subcommands()
         .filter(|c| !c.is_hide_set())
-        .map(|c| {
-            (
-                c.get_name().to_string(),
-                c.get_about().map(|a| a.to_string()).unwrap_or_default(),
-            )
+        .map(|c| Builtin {
+            name: c.get_name().to_string(),
+            about: c.get_about().map(|a| a.to_string()).unwrap_or_default(),
         })
         .collect()
 }
@@ -65,13 +69,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         let width = listing
             .builtins
             .iter()
-            .map(|b| b.0.len())
+            .map(|b| b.name.len())
             .chain(listing.plugins.iter().map(|p| p.name.len()))
             .max()
             .unwrap_or(0);
         let mut t = String::from("argon commands:\n");
-        for (name, about) in &listing.builtins {
-            t.push_str(&format!("  {name:width$}  {about}\n"));
+        for b in &listing.builtins {
+            t.push_str(&format!("  {:width$}  {}\n", b.name, b.about));
         }
         if listing.plugins.is_empty() {
             t.push_str("\nNo argon-* plugins on PATH.");

@@ -228,6 +228,11 @@ pub(crate) fn report(e: &Error) -> i32 {
     e.exit_code()
 }
 
+/// The 12-digit form of a version id people read.
+pub fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
 /// Sizes as people read them.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

@@ -79,7 +79,7 @@ fn distance(a: &str, b: &str) -> usize {
 pub fn suggest(name: &str) -> Vec<String> {
     let candidates = help::builtins()
         .into_iter()
-        .map(|b| b.0)
+        .map(|b| b.name)
         .chain(found().into_iter().map(|p| p.name));
     let mut scored: Vec<(usize, String)> = candidates
         .map(|c| (distance(name, &c), c))

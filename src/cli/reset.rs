@@ -2,7 +2,7 @@
 
 use crate::core::Result;
 
-use super::Ctx;
+use super::{short, Ctx};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -22,8 +22,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     ))?;
     let r = project.reset_hard(&args.rev).await?;
     ctx.out.emit(&r, || {
-        let mut t = format!("HEAD ({}) is now at {}", r.branch, r.target);
-        if let Some(s) = &r.saved {
+        let mut t = format!("HEAD ({}) is now at {}", r.branch, short(&r.target));
+        if let Some(s) = r.saved.as_deref().map(short) {
             t.push_str(&format!(
                 "\nThe state it left is saved as {s} ('argon reset --hard {s}' goes back)"
             ));

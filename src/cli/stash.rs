@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use crate::core::Result;
 
-use super::{human_bytes, Ctx};
+use super::{human_bytes, short, Ctx};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -33,7 +33,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
             ctx.out.emit(&r, || {
                 let what = match &r.version {
                     Some(v) => format!("saved as {}", v.short_id),
-                    None => format!("unchanged since {}", r.latest.as_deref().unwrap_or("-")),
+                    None => format!(
+                        "unchanged since {}",
+                        r.latest.as_deref().map(short).unwrap_or("-")
+                    ),
                 };
                 format!(
                     "Stashed {} ({what}); 'argon stash pop' resumes it",
@@ -57,7 +60,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
                             "{}{} ({}, {})",
                             b.name,
                             if b.head { " (HEAD)" } else { "" },
-                            b.latest.as_deref().unwrap_or("-"),
+                            b.latest.as_deref().map(short).unwrap_or("-"),
                             human_bytes(b.bytes)
                         )
                     })

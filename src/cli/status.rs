@@ -14,7 +14,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             _ => t.push_str("No branch checked out yet ('argon checkout -b main' creates one)\n"),
         }
         t.push_str(&format!("Project:   {}\nURI:       {}\n", s.project, s.uri));
-        match &s.latest {
+        match &s.latest_version {
             Some(v) => t.push_str(&format!(
                 "Latest:    {} {} ({}, {})\n",
                 v.short_id,

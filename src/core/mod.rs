@@ -205,7 +205,7 @@ pub struct StatusReport {
     pub state: Option<BranchState>,
     pub uri: String,
     pub port: u16,
-    pub latest: Option<VersionInfo>,
+    pub latest_version: Option<VersionInfo>,
     pub image: String,
     pub store: String,
 }
@@ -518,7 +518,7 @@ impl Project {
                 state,
                 versions: self.history_len(b.head_version)?,
                 bytes: latest.as_ref().map(|v| v.bytes).unwrap_or(0),
-                latest: latest.map(|v| v.id.short()),
+                latest: latest.map(|v| v.id.to_string()),
                 name: b.name,
             });
         }
@@ -547,7 +547,7 @@ impl Project {
             state,
             uri: self.uri(),
             port: self.config.serve_port,
-            latest,
+            latest_version: latest,
             image: self.config.engine.image.clone(),
             store: self.config.store.url.to_string(),
         })
@@ -596,7 +596,7 @@ impl Project {
                 .transpose()?
                 .map(|v| v.bytes)
                 .unwrap_or(0),
-            latest: from.map(|v| v.short()),
+            latest: from.map(|v| v.to_string()),
         })
     }
 
@@ -629,7 +629,7 @@ impl Project {
         self.meta.delete_branch(self.row.id, name)?;
         Ok(DeleteReport {
             branch: b.name,
-            latest: b.head_version.map(|v| v.short()),
+            latest: b.head_version.map(|v| v.to_string()),
         })
     }
 
@@ -940,7 +940,7 @@ impl Project {
                 previous: Some(name.to_string()),
                 saved: None,
                 created: false,
-                restored: restored.map(|v| v.short()),
+                restored: restored.map(|v| v.to_string()),
                 uri: self.uri(),
             });
         }
@@ -966,7 +966,7 @@ impl Project {
                     previous: previous_name,
                     saved: saved.as_ref().map(VersionInfo::from),
                     created: false,
-                    restored: restored.map(|v| v.short()),
+                    restored: restored.map(|v| v.to_string()),
                     uri: self.uri(),
                 })
             }
@@ -1011,7 +1011,7 @@ impl Project {
                     previous: previous_name,
                     saved: saved.as_ref().map(VersionInfo::from),
                     created: true,
-                    restored: restored.map(|v| v.short()),
+                    restored: restored.map(|v| v.to_string()),
                     uri: self.uri(),
                 })
             }
@@ -1039,8 +1039,8 @@ impl Project {
             branch: b.name,
             version: saved.as_ref().map(VersionInfo::from),
             latest: saved
-                .map(|v| v.id.short())
-                .or(b.head_version.map(|v| v.short())),
+                .map(|v| v.id.to_string())
+                .or(b.head_version.map(|v| v.to_string())),
         })
     }
 
@@ -1053,8 +1053,8 @@ impl Project {
             branch: b.name,
             version: saved.as_ref().map(VersionInfo::from),
             latest: saved
-                .map(|v| v.id.short())
-                .or(b.head_version.map(|v| v.short())),
+                .map(|v| v.id.to_string())
+                .or(b.head_version.map(|v| v.to_string())),
         })
     }
 
@@ -1070,7 +1070,7 @@ impl Project {
             previous: Some(b.name),
             saved: None,
             created: false,
-            restored: restored.map(|v| v.short()),
+            restored: restored.map(|v| v.to_string()),
             uri: self.uri(),
         })
     }
@@ -1114,8 +1114,8 @@ impl Project {
             .set_branch_head(self.row.id, &b.name, Some(target))?;
         Ok(ResetReport {
             branch: b.name,
-            target: target.short(),
-            saved: saved_id.map(|v| v.short()),
+            target: target.to_string(),
+            saved: saved_id.map(|v| v.to_string()),
         })
     }
 }
