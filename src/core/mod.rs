@@ -640,9 +640,15 @@ impl Project {
     async fn save(&mut self, b: &BranchRow, message: &str) -> Result<Option<VersionRow>> {
         let store = self.store().await?;
         let tmp = self.tmp_dir()?;
+        // The parent's chunks are in the store: they are neither checked nor sent again.
+        let previous = match b.head_version {
+            Some(parent) => Some(self.manifest(parent).await?),
+            None => None,
+        };
+        let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
         self.meta.journal_begin(self.row.id, "save", &b.name)?;
         let bar = self.progress.bar(&format!("saving {}", b.name));
-        let result = self.capture_laddered(b, &store, &tmp, &bar).await;
+        let result = self.capture_laddered(b, &store, &tmp, &known, &bar).await;
         bar.finish_and_clear();
         let (captured, method) = match result {
             Ok(r) => r,
@@ -651,12 +657,9 @@ impl Project {
                 return Err(e);
             }
         };
-        if let Some(parent) = b.head_version {
-            let previous = self.manifest(parent).await?;
-            if previous.databases == captured.databases {
-                self.meta.journal_end(self.row.id)?;
-                return Ok(None);
-            }
+        if previous.is_some_and(|p| p.databases == captured.databases) {
+            self.meta.journal_end(self.row.id)?;
+            return Ok(None);
         }
         let manifest = Manifest {
             format: MANIFEST_FORMAT,
@@ -668,6 +671,7 @@ impl Project {
             capture: method,
             engine_version: captured.engine_version,
             databases: captured.databases,
+            written_bytes: captured.written_bytes,
         };
         let bytes = manifest.to_bytes();
         let id = VersionId(Hash::of(&bytes));
@@ -695,6 +699,7 @@ impl Project {
         b: &BranchRow,
         store: &Arc<Store>,
         tmp: &Path,
+        known: &snapshot::KnownChunks,
         bar: &ProgressBar,
     ) -> Result<(snapshot::Captured, CaptureMethod)> {
         let client = snapshot::connect(self.config.serve_port).await?;
@@ -709,16 +714,16 @@ impl Project {
                     source,
                 })?;
             let captured =
-                snapshot::capture(&client, store, ReadMode::Session(&mut session), tmp, bar)
+                snapshot::capture(&client, store, ReadMode::Session(&mut session), known, bar)
                     .await?;
             return Ok((captured, CaptureMethod::SnapshotRead));
         }
         if snapshot::fsync_lock(&client).await {
-            let captured = snapshot::capture(&client, store, ReadMode::Plain, tmp, bar).await;
+            let captured = snapshot::capture(&client, store, ReadMode::Plain, known, bar).await;
             snapshot::fsync_unlock(&client).await;
             return Ok((captured?, CaptureMethod::FsyncLock));
         }
-        let captured = self.capture_paused_copy(b, store, tmp, bar).await?;
+        let captured = self.capture_paused_copy(b, store, tmp, known, bar).await?;
         Ok((captured, CaptureMethod::PausedCopy))
     }
 
@@ -729,6 +734,7 @@ impl Project {
         b: &BranchRow,
         store: &Arc<Store>,
         tmp: &Path,
+        known: &snapshot::KnownChunks,
         bar: &ProgressBar,
     ) -> Result<snapshot::Captured> {
         let container = self.container_name(b);
@@ -767,7 +773,7 @@ impl Project {
             rt.wait_ready(&capture, port, runtime::READY_DEADLINE)
                 .await?;
             let client = snapshot::connect(port).await?;
-            let captured = snapshot::capture(&client, store, ReadMode::Plain, tmp, bar).await?;
+            let captured = snapshot::capture(&client, store, ReadMode::Plain, known, bar).await?;
             client.shutdown().immediate(true).await;
             Ok::<_, Error>(captured)
         }
@@ -858,7 +864,6 @@ impl Project {
     ) -> Result<()> {
         let manifest = self.manifest(version).await?;
         let store = self.store().await?;
-        let tmp = self.tmp_dir()?;
         let container = self.container_name(b);
         let engine = self.config.engine.clone();
         let port = runtime::free_port()?;
@@ -881,7 +886,7 @@ impl Project {
         rt.wait_ready(&container, port, runtime::READY_DEADLINE)
             .await?;
         let client = snapshot::connect(port).await?;
-        let result = snapshot::restore(&client, &store, &manifest, &tmp, &bar).await;
+        let result = snapshot::restore(&client, &store, &manifest, &bar).await;
         bar.finish_and_clear();
         client.shutdown().immediate(true).await;
         result?;
@@ -1088,14 +1093,13 @@ impl Project {
         let saved_id = saved.as_ref().map(|v| v.id).or(b.head_version);
         let manifest = self.manifest(target).await?;
         let store = self.store().await?;
-        let tmp = self.tmp_dir()?;
         let bar = self
             .progress
             .bar(&format!("restoring {} at {}", b.name, target.short()));
         let result = async {
             let client = snapshot::connect(self.config.serve_port).await?;
             snapshot::drop_user_databases(&client).await?;
-            snapshot::restore(&client, &store, &manifest, &tmp, &bar).await?;
+            snapshot::restore(&client, &store, &manifest, &bar).await?;
             Ok::<_, Error>(())
         }
         .await;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{BlobId, VersionId};
+use crate::store::{ChunkId, VersionId};
 
 /// Bumped when the manifest changes shape; readers refuse formats they do not know.
 pub const MANIFEST_FORMAT: u32 = 1;
@@ -46,6 +46,8 @@ pub struct Manifest {
     pub capture: CaptureMethod,
     pub engine_version: Option<String>,
     pub databases: Vec<DatabaseEntry>,
+    /// Compressed bytes this save added to the store (chunks it did not already hold).
+    pub written_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,11 +71,13 @@ pub struct CollectionEntry {
     pub documents: u64,
     /// Size of the uncompressed BSON stream.
     pub bytes: u64,
-    /// The stored stream; views have none.
-    pub blob: Option<BlobId>,
-    /// Size of the stored (compressed) blob.
-    pub stored_bytes: u64,
+    /// The stream's content-defined chunks, in order; views have none.
+    pub chunks: Vec<ChunkRef>,
 }
+
+/// One chunk of a stream: its id and uncompressed length. Serialized as `[id, len]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkRef(pub ChunkId, pub u32);
 
 impl Manifest {
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -108,6 +112,12 @@ impl Manifest {
         self.databases.iter().flat_map(|d| d.collections.iter())
     }
 
+    /// Every chunk the version references (with repeats).
+    pub fn chunk_ids(&self) -> impl Iterator<Item = ChunkId> + '_ {
+        self.collections()
+            .flat_map(|c| c.chunks.iter().map(|r| r.0))
+    }
+
     /// True when both manifests hold the same data (ignoring when and why they were made).
     pub fn same_content(&self, other: &Manifest) -> bool {
         self.databases == other.databases
@@ -130,6 +140,7 @@ mod tests {
             capture: CaptureMethod::PausedCopy,
             engine_version: Some("7.0.0".into()),
             databases: vec![],
+            written_bytes: 0,
         };
         let bytes = m.to_bytes();
         assert_eq!(Manifest::from_bytes(&bytes).unwrap(), m);

@@ -5,19 +5,20 @@
 
 pub mod manifest;
 
-use std::io::{BufReader, Read, Write};
-use std::path::Path;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use indicatif::ProgressBar;
 use mongodb::bson::{doc, Bson, Document, RawDocumentBuf};
 use mongodb::{Client, ClientSession};
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use crate::store::{Backend, BlobId, Hash, ObjectKey, Store, StoreError};
-pub use manifest::{CaptureMethod, CollectionEntry, DatabaseEntry, Manifest, MANIFEST_FORMAT};
+use crate::store::chunker::{Chunker, DEFAULT_SIZES};
+use crate::store::{Backend, ChunkId, Hash, ObjectKey, Store, StoreError};
+pub use manifest::{
+    CaptureMethod, ChunkRef, CollectionEntry, DatabaseEntry, Manifest, MANIFEST_FORMAT,
+};
 
 /// Databases that belong to the engine, never to the user.
 const SYSTEM_DATABASES: &[&str] = &["admin", "local", "config"];
@@ -31,6 +32,10 @@ const PIPE_DEPTH: usize = 8;
 const INSERT_BATCH_BYTES: usize = 8 << 20;
 const INSERT_BATCH_DOCS: usize = 10_000;
 const ZSTD_LEVEL: i32 = 3;
+/// New chunks waiting for upload, per collection (bounds memory: x 256 KiB).
+const UPLOAD_DEPTH: usize = 16;
+/// Chunk uploads (and downloads) in flight per collection.
+const TRANSFER_PARALLEL: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -205,6 +210,22 @@ fn from_extjson(v: &serde_json::Value, object: &str) -> Result<Document> {
     }
 }
 
+/// Chunks known to be in the store: those of the parent version, plus those
+/// this save wrote. Known chunks are neither checked nor uploaded again.
+#[derive(Clone, Default)]
+pub struct KnownChunks(Arc<Mutex<HashSet<ChunkId>>>);
+
+impl KnownChunks {
+    pub fn new(ids: impl IntoIterator<Item = ChunkId>) -> KnownChunks {
+        KnownChunks(Arc::new(Mutex::new(ids.into_iter().collect())))
+    }
+
+    /// True when `id` was not known before (and is now).
+    fn insert(&self, id: ChunkId) -> bool {
+        self.0.lock().map(|mut set| set.insert(id)).unwrap_or(true)
+    }
+}
+
 /// How documents are read during a capture.
 pub enum ReadMode<'a> {
     /// Plain reads, in parallel (the engine is locked or private).
@@ -217,15 +238,17 @@ pub enum ReadMode<'a> {
 pub struct Captured {
     pub databases: Vec<DatabaseEntry>,
     pub engine_version: Option<String>,
+    /// Compressed bytes of the chunks this capture added to the store.
+    pub written_bytes: u64,
 }
 
-/// Reads every user collection of the engine into `store` (only blobs it lacks
-/// are uploaded) and returns the manifest's contents.
+/// Reads every user collection of the engine into `store` (only chunks it
+/// lacks are uploaded) and returns the manifest's contents.
 pub async fn capture(
     client: &Client,
     store: &Arc<Store>,
     mode: ReadMode<'_>,
-    tmp: &Path,
+    known: &KnownChunks,
     progress: &ProgressBar,
 ) -> Result<Captured> {
     let collections = list_collections(client).await?;
@@ -241,24 +264,24 @@ pub async fn capture(
     match mode {
         ReadMode::Session(session) => {
             for c in collections {
-                entries
-                    .push(capture_one(client, store, c, Some(&mut *session), tmp, progress).await?);
+                let mut reader = Reader::Session(&mut *session);
+                entries.push(capture_one(client, store, c, &mut reader, known, progress).await?);
             }
         }
         ReadMode::Plain => {
             let limit = Arc::new(Semaphore::new(PARALLEL_COLLECTIONS));
             let mut tasks = Vec::new();
             for c in collections {
-                let (client, store, tmp, progress, limit) = (
+                let (client, store, known, progress, limit) = (
                     client.clone(),
                     store.clone(),
-                    tmp.to_path_buf(),
+                    known.clone(),
                     progress.clone(),
                     limit.clone(),
                 );
                 tasks.push(tokio::spawn(async move {
                     let _permit = limit.acquire_owned().await;
-                    capture_one(&client, &store, c, None, &tmp, &progress).await
+                    capture_one(&client, &store, c, &mut Reader::Plain, &known, &progress).await
                 }));
             }
             for t in tasks {
@@ -269,8 +292,9 @@ pub async fn capture(
             }
         }
     }
+    let written_bytes = entries.iter().map(|(_, _, w)| *w).sum();
     let mut databases: Vec<DatabaseEntry> = Vec::new();
-    for (db, entry) in entries {
+    for (db, entry, _) in entries {
         match databases.last_mut() {
             Some(last) if last.name == db => last.collections.push(entry),
             _ => databases.push(DatabaseEntry {
@@ -282,21 +306,72 @@ pub async fn capture(
     Ok(Captured {
         databases,
         engine_version: engine_version(client).await,
+        written_bytes,
     })
+}
+
+enum Reader<'a> {
+    Plain,
+    Session(&'a mut ClientSession),
+}
+
+/// Reads a collection's documents in natural order, handing raw BSON to `sink`
+/// in batches of about PIPE_BATCH_BYTES. Returns the number of documents.
+async fn read_documents(
+    coll: &mongodb::Collection<RawDocumentBuf>,
+    reader: &mut Reader<'_>,
+    progress: &ProgressBar,
+    mut sink: impl FnMut(Vec<u8>) -> bool,
+) -> std::result::Result<u64, mongodb::error::Error> {
+    let find = coll
+        .find(doc! {})
+        .hint(mongodb::options::Hint::Keys(doc! { "$natural": 1 }));
+    let mut batch = Vec::with_capacity(PIPE_BATCH_BYTES);
+    let (mut docs, mut unreported) = (0u64, 0u64);
+    macro_rules! take {
+        ($current:expr) => {{
+            batch.extend_from_slice($current.as_bytes());
+            docs += 1;
+            unreported += 1;
+            if batch.len() >= PIPE_BATCH_BYTES {
+                progress.inc(unreported);
+                unreported = 0;
+                if !sink(std::mem::take(&mut batch)) {
+                    return Ok(docs);
+                }
+            }
+        }};
+    }
+    match reader {
+        Reader::Plain => {
+            let mut cursor = find.await?;
+            while cursor.advance().await? {
+                take!(cursor.current());
+            }
+        }
+        Reader::Session(session) => {
+            let mut cursor = find.session(&mut **session).await?;
+            while cursor.advance(&mut **session).await? {
+                take!(cursor.current());
+            }
+        }
+    }
+    progress.inc(unreported);
+    if !batch.is_empty() {
+        sink(batch);
+    }
+    Ok(docs)
 }
 
 async fn capture_one(
     client: &Client,
-    store: &Store,
+    store: &Arc<Store>,
     info: CollectionInfo,
-    session: Option<&mut ClientSession>,
-    tmp: &Path,
+    reader: &mut Reader<'_>,
+    known: &KnownChunks,
     progress: &ProgressBar,
-) -> Result<(String, CollectionEntry)> {
+) -> Result<(String, CollectionEntry, u64)> {
     let full = format!("{}.{}", info.db, info.name);
-    let coll = client
-        .database(&info.db)
-        .collection::<RawDocumentBuf>(&info.name);
     let indexes = if info.kind == "view" {
         Vec::new()
     } else {
@@ -322,164 +397,147 @@ async fn capture_one(
         indexes,
         documents: 0,
         bytes: 0,
-        blob: None,
-        stored_bytes: 0,
+        chunks: Vec::new(),
     };
     if info.kind == "view" {
-        return Ok((info.db, entry));
+        return Ok((info.db, entry, 0));
     }
 
-    // Reader (here) -> bounded channel -> hasher+compressor (blocking thread) -> temp file.
-    let file = tempfile::NamedTempFile::new_in(tmp).map_err(io("creating a temporary file"))?;
+    // Reader (here) -> batches -> chunker, hasher, compressor (a blocking
+    // thread) -> new chunks -> uploads (parallel). Every queue is bounded, so
+    // memory does not grow with the collection.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_DEPTH);
-    let out = file.reopen().map_err(io("opening a temporary file"))?;
-    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<(Hash, u64)> {
-        let mut hasher = Sha256::new();
-        let mut enc = zstd::Encoder::new(std::io::BufWriter::new(out), ZSTD_LEVEL)?;
-        let mut n = 0u64;
-        for batch in rx {
-            hasher.update(&batch);
-            enc.write_all(&batch)?;
-            n += batch.len() as u64;
-        }
-        let mut w = enc.finish()?;
-        w.flush()?;
-        Ok((Hash::from_hasher(hasher), n))
+    let (up_tx, up_rx) = tokio::sync::mpsc::channel::<(ChunkId, Vec<u8>)>(UPLOAD_DEPTH);
+    let chunk_known = known.clone();
+    let chunker =
+        tokio::task::spawn_blocking(move || -> std::io::Result<(Vec<ChunkRef>, u64, u64)> {
+            let mut refs = Vec::new();
+            let (mut total, mut written) = (0u64, 0u64);
+            let mut emit = |chunk: &[u8]| -> std::io::Result<()> {
+                let id = ChunkId(Hash::of(chunk));
+                refs.push(ChunkRef(id, chunk.len() as u32));
+                total += chunk.len() as u64;
+                if chunk_known.insert(id) {
+                    let compressed = zstd::bulk::compress(chunk, ZSTD_LEVEL)?;
+                    written += compressed.len() as u64;
+                    up_tx
+                        .blocking_send((id, compressed))
+                        .map_err(|_| std::io::Error::other("the upload stopped"))?;
+                }
+                Ok(())
+            };
+            let mut chunker = Chunker::new(DEFAULT_SIZES);
+            for batch in rx {
+                chunker.push(&batch, &mut emit)?;
+            }
+            chunker.finish(&mut emit)?;
+            Ok((refs, total, written))
+        });
+    let upload_store = store.clone();
+    let uploader = tokio::spawn(async move {
+        let chunks = futures_util::stream::unfold(up_rx, |mut rx| async move {
+            rx.recv().await.map(|c| (c, rx))
+        });
+        chunks
+            .map(|(id, bytes)| {
+                let store = upload_store.clone();
+                async move {
+                    let key = ObjectKey::Chunk(id);
+                    if !store.exists(key).await? {
+                        store.put_bytes(key, bytes).await?;
+                    }
+                    Ok::<_, StoreError>(())
+                }
+            })
+            .buffer_unordered(TRANSFER_PARALLEL)
+            .try_collect::<()>()
+            .await
     });
 
-    let mut batch = Vec::with_capacity(PIPE_BATCH_BYTES);
-    let mut docs = 0u64;
-    let read_err = engine("reading documents of", full.clone());
-    let result: std::result::Result<(), mongodb::error::Error> = async {
-        let find = coll
-            .find(doc! {})
-            .hint(mongodb::options::Hint::Keys(doc! { "$natural": 1 }));
-        match session {
-            Some(session) => {
-                let mut cursor = find.session(&mut *session).await?;
-                while cursor.advance(&mut *session).await? {
-                    batch.extend_from_slice(cursor.current().as_bytes());
-                    docs += 1;
-                    if batch.len() >= PIPE_BATCH_BYTES {
-                        progress.inc(docs);
-                        docs = 0;
-                        if tx.send(std::mem::take(&mut batch)).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-            None => {
-                let mut cursor = find.await?;
-                while cursor.advance().await? {
-                    batch.extend_from_slice(cursor.current().as_bytes());
-                    docs += 1;
-                    entry.documents += 1;
-                    if batch.len() >= PIPE_BATCH_BYTES {
-                        progress.inc(docs);
-                        docs = 0;
-                        if tx.send(std::mem::take(&mut batch)).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-    .await;
-    progress.inc(docs);
-    if !batch.is_empty() {
-        let _ = tx.send(batch);
-    }
+    let coll = client
+        .database(&info.db)
+        .collection::<RawDocumentBuf>(&info.name);
+    let read = read_documents(&coll, reader, progress, |batch| tx.send(batch).is_ok()).await;
     drop(tx);
-    let written = writer
+    let chunked = chunker
         .await
-        .map_err(|e| io("compressing")(std::io::Error::other(e)))?;
-    result.map_err(read_err)?;
-    let (hash, bytes) = written.map_err(io("compressing a collection"))?;
-    entry.bytes = bytes;
-    if entry.documents == 0 {
-        entry.documents = count_documents(file.path()).map_err(io("counting documents"))?;
-    }
-    let id = BlobId(hash);
-    entry.stored_bytes = file.as_file().metadata().map(|m| m.len()).unwrap_or(0);
-    if !store.exists(ObjectKey::Blob(id)).await? {
-        store.put_file(ObjectKey::Blob(id), file.path()).await?;
-    }
-    entry.blob = Some(id);
-    Ok((info.db, entry))
+        .map_err(|e| io("chunking")(std::io::Error::other(e)))?;
+    let uploaded = uploader
+        .await
+        .map_err(|e| io("uploading")(std::io::Error::other(e)))?;
+    entry.documents = read.map_err(engine("reading documents of", full.clone()))?;
+    uploaded?;
+    let (refs, total, written) = chunked.map_err(io("chunking a collection"))?;
+    entry.bytes = total;
+    entry.chunks = refs;
+    Ok((info.db, entry, written))
 }
 
-/// Counts documents in a compressed stream (used when the count was not tracked while reading).
-fn count_documents(path: &Path) -> std::io::Result<u64> {
-    let mut reader = DocReader::open(path)?;
-    let mut n = 0;
-    while reader.next_doc()?.is_some() {
-        n += 1;
-    }
-    Ok(n)
+/// Downloads a chunk, decompresses it and checks that it hashes to its name.
+pub async fn fetch_chunk(store: &Store, chunk: ChunkRef) -> Result<Vec<u8>> {
+    let ChunkRef(id, len) = chunk;
+    let key = ObjectKey::Chunk(id);
+    let compressed = store.get_bytes(key).await?;
+    tokio::task::spawn_blocking(
+        move || match zstd::bulk::decompress(&compressed, len as usize) {
+            Ok(raw) if raw.len() == len as usize && Hash::of(&raw) == id.0 => Ok(raw),
+            _ => Err(StoreError::Corrupt {
+                key: key.to_string(),
+            }
+            .into()),
+        },
+    )
+    .await
+    .map_err(|e| io("verifying a chunk")(std::io::Error::other(e)))?
 }
 
-/// Reads length-prefixed BSON documents from a zstd-compressed stream.
-struct DocReader {
-    inner: zstd::Decoder<'static, BufReader<std::fs::File>>,
+/// Splits a byte stream into whole BSON documents (documents span chunks).
+#[derive(Default)]
+struct DocSplitter {
+    buf: Vec<u8>,
 }
 
-impl DocReader {
-    fn open(path: &Path) -> std::io::Result<DocReader> {
-        Ok(DocReader {
-            inner: zstd::Decoder::new(std::fs::File::open(path)?)?,
-        })
-    }
-
-    fn next_doc(&mut self) -> std::io::Result<Option<Vec<u8>>> {
-        let mut len = [0u8; 4];
-        match self.inner.read_exact(&mut len) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(e) => return Err(e),
-        }
-        let n = i32::from_le_bytes(len);
-        if !(5..=64 << 20).contains(&n) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "bad document length",
-            ));
-        }
-        let mut doc = vec![0u8; n as usize];
-        doc[..4].copy_from_slice(&len);
-        self.inner.read_exact(&mut doc[4..])?;
-        Ok(Some(doc))
-    }
-}
-
-/// Downloads a blob and checks that its content hashes to its name.
-async fn fetch_verified(store: &Store, id: BlobId, tmp: &Path) -> Result<tempfile::NamedTempFile> {
-    let file = tempfile::NamedTempFile::new_in(tmp).map_err(io("creating a temporary file"))?;
-    store.get_to_file(ObjectKey::Blob(id), file.path()).await?;
-    let path = file.path().to_path_buf();
-    let hash = tokio::task::spawn_blocking(move || -> std::io::Result<Hash> {
-        let mut dec = zstd::Decoder::new(std::fs::File::open(path)?)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = dec.read(&mut buf)?;
-            if n == 0 {
+impl DocSplitter {
+    /// Appends bytes; moves the documents now complete into `out`; returns their size.
+    fn push(&mut self, bytes: &[u8], out: &mut Vec<RawDocumentBuf>, object: &str) -> Result<usize> {
+        let malformed = |message: String| SnapshotError::Malformed {
+            object: object.to_string(),
+            message,
+        };
+        self.buf.extend_from_slice(bytes);
+        let (mut at, mut size) = (0, 0);
+        while self.buf.len() - at >= 4 {
+            let n = i32::from_le_bytes([
+                self.buf[at],
+                self.buf[at + 1],
+                self.buf[at + 2],
+                self.buf[at + 3],
+            ]);
+            if !(5..=64 << 20).contains(&n) {
+                return Err(malformed(format!("bad document length {n}")));
+            }
+            let n = n as usize;
+            if self.buf.len() - at < n {
                 break;
             }
-            hasher.update(&buf[..n]);
+            let doc = RawDocumentBuf::from_bytes(self.buf[at..at + n].to_vec())
+                .map_err(|e| malformed(e.to_string()))?;
+            out.push(doc);
+            at += n;
+            size += n;
         }
-        Ok(Hash::from_hasher(hasher))
-    })
-    .await
-    .map_err(|e| io("verifying")(std::io::Error::other(e)))?;
-    match hash {
-        Ok(h) if h == id.0 => Ok(file),
-        _ => Err(StoreError::Corrupt {
-            key: ObjectKey::Blob(id).to_string(),
+        self.buf.drain(..at);
+        Ok(size)
+    }
+
+    fn finish(self, object: &str) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
         }
-        .into()),
+        Err(SnapshotError::Malformed {
+            object: object.to_string(),
+            message: "the stream ends inside a document".into(),
+        })
     }
 }
 
@@ -489,33 +547,30 @@ pub async fn restore(
     client: &Client,
     store: &Arc<Store>,
     manifest: &Manifest,
-    tmp: &Path,
     progress: &ProgressBar,
 ) -> Result<()> {
     progress.set_length(manifest.collections().map(|c| c.documents).sum());
-    // Views last: they may read other collections of the same database.
-    let mut work: Vec<(String, CollectionEntry)> = manifest
+    let work: Vec<(String, CollectionEntry)> = manifest
         .databases
         .iter()
         .flat_map(|d| d.collections.iter().map(|c| (d.name.clone(), c.clone())))
         .collect();
-    work.sort_by_key(|(_, c)| c.kind == "view");
+    // Views last: they may read other collections of the same database.
     let (views, collections): (Vec<_>, Vec<_>) =
         work.into_iter().partition(|(_, c)| c.kind == "view");
 
     let limit = Arc::new(Semaphore::new(PARALLEL_COLLECTIONS));
     let mut tasks = Vec::new();
     for (db, c) in collections {
-        let (client, store, tmp, progress, limit) = (
+        let (client, store, progress, limit) = (
             client.clone(),
             store.clone(),
-            tmp.to_path_buf(),
             progress.clone(),
             limit.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let _permit = limit.acquire_owned().await;
-            restore_one(&client, &store, &db, &c, &tmp, &progress).await
+            restore_one(&client, &store, &db, &c, &progress).await
         }));
     }
     for t in tasks {
@@ -543,60 +598,43 @@ async fn create_collection(client: &Client, db: &str, c: &CollectionEntry) -> Re
 
 async fn restore_one(
     client: &Client,
-    store: &Store,
+    store: &Arc<Store>,
     db: &str,
     c: &CollectionEntry,
-    tmp: &Path,
     progress: &ProgressBar,
 ) -> Result<()> {
     let full = format!("{db}.{}", c.name);
     create_collection(client, db, c).await?;
-    if let Some(blob) = c.blob {
-        let file = fetch_verified(store, blob, tmp).await?;
-        let coll = client.database(db).collection::<RawDocumentBuf>(&c.name);
-        // Decoder (blocking thread) -> bounded channel of batches -> ordered inserts.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RawDocumentBuf>>(2);
-        let path = file.path().to_path_buf();
-        let reader = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let mut docs = DocReader::open(&path)?;
-            let mut batch = Vec::new();
-            let mut size = 0;
-            while let Some(bytes) = docs.next_doc()? {
-                size += bytes.len();
-                let doc = RawDocumentBuf::from_bytes(bytes).map_err(|e| {
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
-                })?;
-                batch.push(doc);
-                if size >= INSERT_BATCH_BYTES || batch.len() >= INSERT_BATCH_DOCS {
-                    size = 0;
-                    if tx.blocking_send(std::mem::take(&mut batch)).is_err() {
-                        return Ok(());
-                    }
-                }
-            }
-            if !batch.is_empty() {
-                let _ = tx.blocking_send(batch);
-            }
-            Ok(())
-        });
-        let mut insert_result = Ok(());
-        while let Some(batch) = rx.recv().await {
+    let coll = client.database(db).collection::<RawDocumentBuf>(&c.name);
+    // Chunks are fetched and verified in parallel but consumed in order, so
+    // documents are inserted in their natural order, in bounded batches.
+    let mut chunks = futures_util::stream::iter(c.chunks.clone())
+        .map(|chunk| {
+            let store = store.clone();
+            async move { fetch_chunk(&store, chunk).await }
+        })
+        .buffered(TRANSFER_PARALLEL);
+    let mut splitter = DocSplitter::default();
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
+    while let Some(bytes) = chunks.next().await {
+        batch_bytes += splitter.push(&bytes?, &mut batch, &full)?;
+        if batch_bytes >= INSERT_BATCH_BYTES || batch.len() >= INSERT_BATCH_DOCS {
             let n = batch.len() as u64;
-            if let Err(e) = coll.insert_many(batch).await {
-                insert_result = Err(engine("inserting documents into", full.clone())(e));
-                break;
-            }
+            coll.insert_many(std::mem::take(&mut batch))
+                .await
+                .map_err(engine("inserting documents into", full.clone()))?;
             progress.inc(n);
+            batch_bytes = 0;
         }
-        drop(rx);
-        let read = reader
+    }
+    splitter.finish(&full)?;
+    if !batch.is_empty() {
+        let n = batch.len() as u64;
+        coll.insert_many(batch)
             .await
-            .map_err(|e| io("reading a stored collection")(std::io::Error::other(e)))?;
-        insert_result?;
-        read.map_err(|e| SnapshotError::Malformed {
-            object: full.clone(),
-            message: e.to_string(),
-        })?;
+            .map_err(engine("inserting documents into", full.clone()))?;
+        progress.inc(n);
     }
     let specs: Vec<Document> = c
         .indexes
@@ -618,4 +656,31 @@ async fn restore_one(
             .map_err(engine("building indexes of", full))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_split_across_chunk_boundaries() {
+        let docs: Vec<Vec<u8>> = (0..50)
+            .map(|i| {
+                mongodb::bson::to_vec(&doc! { "i": i as i64, "pad": "x".repeat(i * 7) }).unwrap()
+            })
+            .collect();
+        let stream = docs.concat();
+        let mut splitter = DocSplitter::default();
+        let mut out = Vec::new();
+        for piece in stream.chunks(37) {
+            splitter.push(piece, &mut out, "t.c").unwrap();
+        }
+        splitter.finish("t.c").unwrap();
+        let got: Vec<Vec<u8>> = out.into_iter().map(|d| d.into_bytes()).collect();
+        assert_eq!(got, docs);
+        let mut bad = DocSplitter::default();
+        bad.push(&stream[..stream.len() - 3], &mut Vec::new(), "t.c")
+            .unwrap();
+        assert!(bad.finish("t.c").is_err(), "a truncated stream is an error");
+    }
 }

@@ -1,6 +1,7 @@
 //! Snapshot storage: immutable objects named by their content, in a local
 //! folder (`file://`) or an S3-compatible bucket (`s3://`), behind one small trait.
 
+pub mod chunker;
 mod local;
 mod s3;
 
@@ -88,15 +89,15 @@ hash_id!(
     VersionId
 );
 hash_id!(
-    /// Names a blob: the hash of its uncompressed content.
-    BlobId
+    /// Names a chunk: the hash of its uncompressed content.
+    ChunkId
 );
 
 /// The closed set of things a store holds.
 #[derive(Debug, Clone, Copy)]
 pub enum ObjectKey {
-    /// A compressed collection stream.
-    Blob(BlobId),
+    /// A zstd-compressed, content-defined piece of a collection stream.
+    Chunk(ChunkId),
     /// A version manifest; written last, so a version exists iff this exists.
     Version(VersionId),
 }
@@ -105,9 +106,9 @@ impl ObjectKey {
     /// Path relative to the project's root in the store.
     pub fn path(&self) -> String {
         match self {
-            ObjectKey::Blob(id) => {
+            ObjectKey::Chunk(id) => {
                 let hex = id.0.to_hex();
-                format!("blobs/{}/{}", &hex[..2], hex)
+                format!("chunks/{}/{}", &hex[..2], hex)
             }
             ObjectKey::Version(id) => format!("versions/{id}.json"),
         }
@@ -117,7 +118,7 @@ impl ObjectKey {
 impl fmt::Display for ObjectKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ObjectKey::Blob(id) => write!(f, "blob {}", id.short()),
+            ObjectKey::Chunk(id) => write!(f, "chunk {}", id.0.to_hex()),
             ObjectKey::Version(id) => write!(f, "version {}", id.short()),
         }
     }
@@ -338,9 +339,9 @@ mod tests {
 
     #[test]
     fn object_paths_fan_out() {
-        let id = BlobId(Hash::of(b"x"));
-        assert!(ObjectKey::Blob(id)
+        let id = ChunkId(Hash::of(b"x"));
+        assert!(ObjectKey::Chunk(id)
             .path()
-            .starts_with(&format!("blobs/{}/", &id.to_string()[..2])));
+            .starts_with(&format!("chunks/{}/", &id.to_string()[..2])));
     }
 }

@@ -56,7 +56,7 @@ fn plugins_receive_arguments_environment_and_return_their_exit_code() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|b| b[0] == "checkout"));
+        .any(|b| b["name"] == "checkout"));
     assert!(list["plugins"]
         .as_array()
         .unwrap()
