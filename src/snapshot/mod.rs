@@ -351,7 +351,7 @@ async fn read_documents(
         }
         Reader::Session(session) => {
             let mut cursor = find.session(&mut **session).await?;
-            while cursor.advance(&mut **session).await? {
+            while cursor.advance(session).await? {
                 take!(cursor.current());
             }
         }
