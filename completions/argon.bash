@@ -31,6 +31,9 @@ _argon() {
             argon,env)
                 cmd="argon__subcmd__env"
                 ;;
+            argon,fsck)
+                cmd="argon__subcmd__fsck"
+                ;;
             argon,generate-docs)
                 cmd="argon__subcmd__generate__subcmd__docs"
                 ;;
@@ -86,7 +89,7 @@ _argon() {
 
     case "${cmd}" in
         argon)
-            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log reset uri env hooks help generate-docs __branches"
+            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log reset uri env fsck hooks help generate-docs __branches"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -205,6 +208,28 @@ _argon() {
             ;;
         argon__subcmd__env)
             opts="-C -y -h -V --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        argon__subcmd__fsck)
+            opts="-C -y -h -V --read-data --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

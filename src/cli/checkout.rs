@@ -45,6 +45,9 @@ fn human(r: &CheckoutReport) -> String {
     } else {
         t.push_str(&format!("Switched to branch '{}'", r.branch));
     }
+    if let Some(b) = &r.copied_from {
+        t.push_str(&format!(" (a local copy of {b})"));
+    }
     if let Some(v) = &r.restored {
         t.push_str(&format!(" (restored from {})", short(v)));
     }

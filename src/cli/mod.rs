@@ -5,6 +5,7 @@ mod branch;
 mod checkout;
 mod commit;
 mod docs;
+mod fsck;
 mod help;
 mod hooks;
 mod init;
@@ -76,6 +77,8 @@ enum Command {
     Uri,
     /// Print MONGODB_URI=... for eval or a .env file
     Env,
+    /// Check that every saved version in the store is whole
+    Fsck(fsck::Args),
     /// Make the database follow git branches (git hooks)
     Hooks(hooks::Args),
     /// Show help for argon or a command; -a lists plugins too
@@ -198,6 +201,7 @@ async fn run(cli: Cli) -> i32 {
         Command::Uri => uri::run_uri(&ctx).await,
         Command::Env => uri::run_env(&ctx).await,
         Command::Hooks(args) => hooks::run(&ctx, args).await,
+        Command::Fsck(args) => fsck::run(&ctx, args).await,
         Command::Help(args) => help::run(&ctx, args),
         Command::GenerateDocs(args) => docs::run(&ctx, args),
         Command::Branches => branch::names(&ctx).await,

@@ -82,6 +82,8 @@ pub enum Error {
         name: String,
         suggestion: Vec<String>,
     },
+    #[error("{count} version(s) in the store are damaged")]
+    Damaged { count: usize },
     #[error("aborted")]
     Aborted,
 }
@@ -121,6 +123,9 @@ impl Error {
             Error::HeadRunning(_) => Some("'argon stash' suspends it".into()),
             Error::Locked { .. } => Some("wait for it to finish, then run the command again".into()),
             Error::AlreadyInitialized(_) => Some("edit it, or pass --force to write a new one".into()),
+            Error::Damaged { .. } => Some(
+                "the versions listed above cannot be restored whole; other versions are unaffected".into(),
+            ),
             Error::UnknownCommand { suggestion, .. } => Some(match suggestion.as_slice() {
                 [] => "see 'argon help -a' for commands and plugins".into(),
                 [one] => format!("the most similar command is '{one}'"),

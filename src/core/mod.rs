@@ -3,6 +3,7 @@
 
 pub mod error;
 mod follow;
+mod fsck;
 mod lock;
 pub mod names;
 mod resolve;
@@ -24,6 +25,7 @@ use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
 use crate::store::{Backend, Hash, ObjectKey, Store, VersionId};
 pub use error::{Error, Result};
 pub use follow::{FollowReport, HooksStatus};
+pub use fsck::FsckReport;
 use lock::ProjectLock;
 use names::BranchName;
 
@@ -218,8 +220,10 @@ pub struct CheckoutReport {
     /// The version saved of the branch that was left, if it had changed.
     pub saved: Option<VersionInfo>,
     pub created: bool,
-    /// The version the branch started from, when its data was restored.
+    /// The version the branch started from, when its data was restored from the store.
     pub restored: Option<String>,
+    /// The branch whose local data was copied, when it was (faster than a restore).
+    pub copied_from: Option<String>,
     pub uri: String,
 }
 
@@ -354,6 +358,10 @@ impl Project {
         format!("argon-{}-capture", self.row.key)
     }
 
+    fn copy_name(&self) -> String {
+        format!("argon-{}-copy", self.row.key)
+    }
+
     fn labels(&self, branch: &str, role: &str) -> HashMap<String, String> {
         HashMap::from([
             (runtime::LABEL_PROJECT.to_string(), self.row.key.clone()),
@@ -394,6 +402,7 @@ impl Project {
             return Ok(());
         };
         let capture = self.capture_name();
+        let copier = self.copy_name();
         let head = self
             .row
             .head
@@ -403,6 +412,7 @@ impl Project {
         let rt = self.runtime().await?;
         rt.remove_container(&capture).await?;
         rt.remove_volume(&capture).await?;
+        rt.remove_container(&copier).await?;
         if let Some(head) = head {
             let name = format!("argon-{}-{}", self.row.key, head.uid);
             if rt.state(&name).await? == Some(ContainerState::Paused) {
@@ -744,6 +754,13 @@ impl Project {
         let engine = self.config.engine.clone();
         let archive =
             tempfile::NamedTempFile::new_in(tmp).map_err(Error::io("creating a temporary file"))?;
+        // Flush what the engine holds in memory, so the files copied below hold
+        // every write acknowledged before the pause (an engine may refuse: the
+        // copy is then as of its last flush, still crash-consistent).
+        if let Ok(client) = snapshot::connect(self.config.serve_port).await {
+            snapshot::fsync(&client).await;
+            client.shutdown().immediate(true).await;
+        }
         let rt = self.runtime().await?;
         rt.pause(&container).await?;
         let copied = rt.download(&container, &data_dir, archive.path()).await;
@@ -785,7 +802,11 @@ impl Project {
 
     /// Starts branch `b` on the stable port, restoring its latest version into a
     /// new volume when it has no local data.
-    async fn start_branch(&mut self, b: &BranchRow) -> Result<Option<VersionId>> {
+    async fn start_branch(
+        &mut self,
+        b: &BranchRow,
+        copy_from: Option<&str>,
+    ) -> Result<Option<VersionId>> {
         let port = self.config.serve_port;
         if !runtime::port_is_free(port) {
             return Err(runtime::RuntimeError::PortInUse { port }.into());
@@ -818,15 +839,21 @@ impl Project {
                 self.runtime().await?.create_volume(&volume, labels).await?;
                 self.meta
                     .set_branch_volume(self.row.id, &b.name, Some(&volume))?;
-                if let Some(version) = b.head_version {
-                    if let Err(e) = self.restore_privately(b, &volume, version).await {
-                        let rt = self.runtime().await?;
-                        let _ = rt.remove_container(&container).await;
-                        let _ = rt.remove_volume(&volume).await;
-                        self.meta.set_branch_volume(self.row.id, &b.name, None)?;
-                        return Err(e);
+                // A local copy of a quiescent volume is much faster than a restore.
+                let filled = match (copy_from, b.head_version) {
+                    (Some(source), _) => self.copy_volume(b, source, &volume).await,
+                    (None, Some(version)) => {
+                        restored = Some(version);
+                        self.restore_privately(b, &volume, version).await
                     }
-                    restored = Some(version);
+                    (None, None) => Ok(()),
+                };
+                if let Err(e) = filled {
+                    let rt = self.runtime().await?;
+                    let _ = rt.remove_container(&container).await;
+                    let _ = rt.remove_volume(&volume).await;
+                    self.meta.set_branch_volume(self.row.id, &b.name, None)?;
+                    return Err(e);
                 }
                 volume
             }
@@ -852,6 +879,35 @@ impl Project {
             return Err(e.into());
         }
         Ok(restored)
+    }
+
+    /// Copies the data directory of the (stopped) branch's volume `source` into
+    /// the new branch's `volume`, through Docker's archive API (no tool needed
+    /// in the image, works with a remote engine).
+    async fn copy_volume(&mut self, b: &BranchRow, source: &str, volume: &str) -> Result<()> {
+        let tmp = self.tmp_dir()?;
+        let archive = tempfile::NamedTempFile::new_in(&tmp)
+            .map_err(Error::io("creating a temporary file"))?;
+        let copier = self.copy_name();
+        let target = self.container_name(b);
+        let engine = self.config.engine.clone();
+        let (src_labels, dst_labels) =
+            (self.labels(&b.name, "copy"), self.labels(&b.name, "engine"));
+        let parent = Path::new(&engine.data_dir)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or("/".into());
+        let rt = self.runtime().await?;
+        rt.create_idle(&copier, &engine.image, source, &engine.data_dir, src_labels)
+            .await?;
+        let copied = rt.download(&copier, &engine.data_dir, archive.path()).await;
+        rt.remove_container(&copier).await?;
+        copied?;
+        rt.create_idle(&target, &engine.image, volume, &engine.data_dir, dst_labels)
+            .await?;
+        let uploaded = rt.upload(&target, &parent, archive.path()).await;
+        rt.remove_container(&target).await?;
+        Ok(uploaded?)
     }
 
     /// Restores `version` into `volume` through an engine on a private port, so
@@ -927,7 +983,7 @@ impl Project {
     /// Brings the branch that was left back up after a failed switch.
     async fn return_to(&mut self, previous: Option<BranchRow>, was_running: bool) {
         if let (Some(prev), true) = (previous, was_running) {
-            let _ = self.start_branch(&prev).await;
+            let _ = self.start_branch(&prev, None).await;
         }
     }
 
@@ -938,7 +994,7 @@ impl Project {
             let restored = if self.is_running(&target).await? {
                 None
             } else {
-                self.start_branch(&target).await?
+                self.start_branch(&target, None).await?
             };
             return Ok(CheckoutReport {
                 branch: name.to_string(),
@@ -946,6 +1002,7 @@ impl Project {
                 saved: None,
                 created: false,
                 restored: restored.map(|v| v.to_string()),
+                copied_from: None,
                 uri: self.uri(),
             });
         }
@@ -963,7 +1020,7 @@ impl Project {
                 previous_name.as_deref().unwrap_or("-")
             ))
             .await?;
-        match self.start_branch(&target).await {
+        match self.start_branch(&target, None).await {
             Ok(restored) => {
                 self.set_head(name)?;
                 Ok(CheckoutReport {
@@ -972,6 +1029,7 @@ impl Project {
                     saved: saved.as_ref().map(VersionInfo::from),
                     created: false,
                     restored: restored.map(|v| v.to_string()),
+                    copied_from: None,
                     uri: self.uri(),
                 })
             }
@@ -1006,13 +1064,19 @@ impl Project {
             ))
             .await?;
         let from = from_rev.or_else(|| previous.as_ref().and_then(|p| p.head_version));
+        // From HEAD's current state, its stopped volume is copied locally instead of restored.
+        let copy_from = match (from_rev, previous.as_ref().and_then(|p| p.volume.clone())) {
+            (None, Some(v)) if self.runtime().await?.volume_exists(&v).await? => Some(v),
+            _ => None,
+        };
         let row = self.new_branch_row(&name, from)?;
         self.meta.insert_branch(self.row.id, &row)?;
-        match self.start_branch(&row).await {
+        match self.start_branch(&row, copy_from.as_deref()).await {
             Ok(restored) => {
                 self.set_head(name.as_str())?;
                 Ok(CheckoutReport {
                     branch: name.to_string(),
+                    copied_from: copy_from.and(previous_name.clone()),
                     previous: previous_name,
                     saved: saved.as_ref().map(VersionInfo::from),
                     created: true,
@@ -1069,13 +1133,14 @@ impl Project {
         if self.is_running(&b).await? {
             return Err(Error::HeadRunning(b.name));
         }
-        let restored = self.start_branch(&b).await?;
+        let restored = self.start_branch(&b, None).await?;
         Ok(CheckoutReport {
             branch: b.name.clone(),
             previous: Some(b.name),
             saved: None,
             created: false,
             restored: restored.map(|v| v.to_string()),
+            copied_from: None,
             uri: self.uri(),
         })
     }
@@ -1086,7 +1151,7 @@ impl Project {
         let target = self.resolve(rev)?;
         let mut b = self.head_branch()?;
         if !self.is_running(&b).await? {
-            self.start_branch(&b).await?;
+            self.start_branch(&b, None).await?;
             b = self.branch(&b.name)?;
         }
         let saved = self.save(&b, &format!("reset: moving to {rev}")).await?;

@@ -265,6 +265,35 @@ impl Runtime {
             .map_err(docker("creating container", spec.container))
     }
 
+    /// Creates a container that is never started: a handle on `volume` for
+    /// copying files in or out through the archive API.
+    pub async fn create_idle(
+        &self,
+        name: &str,
+        image: &str,
+        volume: &str,
+        data_dir: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<()> {
+        self.remove_container(name).await?;
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            labels: Some(labels),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                binds: Some(vec![format!("{volume}:{data_dir}")]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(name).build();
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map(|_| ())
+            .map_err(docker("creating container", name))
+    }
+
     pub async fn start(&self, container: &str, host_port: u16) -> Result<()> {
         match self.docker.start_container(container, None).await {
             Ok(()) => Ok(()),

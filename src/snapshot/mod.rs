@@ -121,6 +121,11 @@ pub async fn fsync_lock(client: &Client) -> bool {
         .is_ok()
 }
 
+/// Asks the engine to flush everything to its data files (no lock).
+pub async fn fsync(client: &Client) -> bool {
+    client.database("admin").run_command(doc! { "fsync": 1 }).await.is_ok()
+}
+
 /// Releases an fsync lock (all nested ones). An engine that is not locked is fine.
 pub async fn fsync_unlock(client: &Client) {
     for _ in 0..8 {
@@ -570,12 +575,22 @@ pub async fn restore(
         );
         tasks.push(tokio::spawn(async move {
             let _permit = limit.acquire_owned().await;
-            restore_one(&client, &store, &db, &c, &progress).await
+            restore_one(&client, &store, &db, &c, &progress)
+                .await
+                .map(|()| (db, c))
         }));
     }
+    let mut restored = Vec::new();
     for t in tasks {
-        t.await
-            .map_err(|e| io("restoring")(std::io::Error::other(e)))??;
+        restored.push(
+            t.await
+                .map_err(|e| io("restoring")(std::io::Error::other(e)))??,
+        );
+    }
+    // Indexes once no collection is being written: some MongoDB-compatible
+    // engines retry index builds for minutes while other writes go on.
+    for (db, c) in &restored {
+        build_indexes(client, db, c).await?;
     }
     for (db, c) in views {
         create_collection(client, &db, &c).await?;
@@ -636,6 +651,11 @@ async fn restore_one(
             .map_err(engine("inserting documents into", full.clone()))?;
         progress.inc(n);
     }
+    Ok(())
+}
+
+async fn build_indexes(client: &Client, db: &str, c: &CollectionEntry) -> Result<()> {
+    let full = format!("{db}.{}", c.name);
     let specs: Vec<Document> = c
         .indexes
         .iter()

@@ -240,3 +240,28 @@ fn branch_pointer_is_created_without_a_container() {
     p.ok(&["checkout", "later"]);
     assert_eq!(snapshot(&p.mongo()), base);
 }
+
+#[test]
+fn a_branch_from_head_copies_local_data_instead_of_restoring() {
+    let p = Project::new("fastbranch", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    let m = p.mongo();
+    seed(&m, "fast");
+    m.insert("app", "late", vec![doc! { "unsaved": true }]);
+    let state = snapshot(&m);
+    let r = p.json(&["checkout", "-b", "quick"]);
+    assert_eq!(r["copied_from"], "main", "{r}");
+    assert!(r["restored"].is_null(), "{r}");
+    assert_eq!(
+        snapshot(&p.mongo()),
+        state,
+        "an exact copy, indexes and options included"
+    );
+    // From an explicit revision it restores from the store.
+    let r = p.json(&["checkout", "-b", "from-store", "main"]);
+    assert!(
+        r["copied_from"].is_null() && r["restored"].is_string(),
+        "{r}"
+    );
+    assert_eq!(snapshot(&p.mongo()), state);
+}

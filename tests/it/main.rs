@@ -10,3 +10,4 @@ mod errors;
 mod git;
 mod lifecycle;
 mod plugins;
+mod store;

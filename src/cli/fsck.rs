@@ -1,0 +1,48 @@
+//! `argon fsck [--read-data]`.
+
+use crate::core::{Error, Result};
+
+use super::{short, Ctx};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Also download every chunk and verify its content (slow; reads the whole store)
+    #[arg(long)]
+    read_data: bool,
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let mut project = ctx.open(false).await?;
+    let r = project.fsck(args.read_data).await?;
+    ctx.out.emit(&r, || {
+        let mut t = format!(
+            "checked {} versions and {} chunks in {}{}",
+            r.versions,
+            r.chunks,
+            r.store,
+            if r.read_data {
+                " (contents read and verified)"
+            } else {
+                " (presence only; --read-data reads them)"
+            }
+        );
+        for d in &r.damaged {
+            t.push_str(&format!(
+                "\ndamaged: version {} ({})",
+                short(&d.id),
+                d.branch.as_deref().unwrap_or("?")
+            ));
+            for p in &d.problems {
+                t.push_str(&format!("\n  {p}"));
+            }
+        }
+        if r.damaged.is_empty() {
+            t.push_str("\nno problems found");
+        }
+        t
+    });
+    match r.damaged.len() {
+        0 => Ok(()),
+        count => Err(Error::Damaged { count }),
+    }
+}

@@ -1,0 +1,139 @@
+//! The snapshot store: deduplication, integrity checks, corruption detection.
+
+use std::path::{Path, PathBuf};
+
+use mongodb::bson::doc;
+
+use crate::harness::{Backend, Project};
+
+/// Every chunk file of the project's store (file backend, or s3s-fs's folder for S3).
+fn chunk_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .parent()
+                .and_then(|d| d.parent())
+                .is_some_and(|d| d.ends_with("chunks"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn five_collections(p: &Project) {
+    let m = p.mongo();
+    for c in ["a", "b", "c", "d", "e"] {
+        let docs = (0..3000).map(|i| doc! { "_id": i, "c": c, "body": format!("{c}-{i}-{}", "lorem ipsum ".repeat(10)) }).collect();
+        m.insert("app", c, docs);
+    }
+}
+
+#[test]
+fn unchanged_data_is_not_stored_twice() {
+    let p = Project::new("dedup", Backend::File);
+    let store = p.dir.parent().unwrap().join("store");
+    p.ok(&["checkout", "-b", "main"]);
+    five_collections(&p);
+    p.ok(&["commit", "-m", "full"]);
+    let first = chunk_files(&store);
+    assert!(first.len() > 10, "several chunks: {}", first.len());
+
+    // One document of one collection of five changes (same size, in place).
+    p.mongo().command("app", doc! { "update": "c", "updates": [ { "q": { "_id": 1500 }, "u": { "$set": { "c": "X" } } } ] });
+    p.ok(&["commit", "-m", "one document"]);
+    let second = chunk_files(&store);
+    let new = second.len() - first.len();
+    assert!(
+        (1..=2).contains(&new),
+        "only the chunk(s) around the change are new: {new}"
+    );
+
+    // A branch of the same data shares every chunk.
+    p.ok(&["checkout", "-b", "copy"]);
+    assert_eq!(
+        chunk_files(&store).len(),
+        second.len(),
+        "a new branch of unchanged data writes no chunk"
+    );
+}
+
+#[test]
+fn fsck_finds_missing_and_corrupt_chunks() {
+    let p = Project::new("fsck", Backend::File);
+    let store = p.dir.parent().unwrap().join("store");
+    p.ok(&["checkout", "-b", "main"]);
+    five_collections(&p);
+    p.ok(&["commit", "-m", "v1"]);
+    let v1 = p.version_of("main");
+    let clean = p.json(&["fsck", "--read-data"]);
+    assert!(clean["damaged"].as_array().unwrap().is_empty(), "{clean}");
+    assert_eq!(clean["versions"], 1);
+
+    // Flip one byte in a stored chunk: presence checks pass, reading fails loudly.
+    let files = chunk_files(&store);
+    let victim = &files[files.len() / 2];
+    let mut bytes = std::fs::read(victim).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(victim, bytes).unwrap();
+    let chunk_name = victim.file_name().unwrap().to_string_lossy().to_string();
+
+    assert_eq!(p.run(&["fsck"]).code, 0, "presence only");
+    let r = p.run(&["fsck", "--read-data"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&v1[..12]) && r.stdout.contains(&chunk_name),
+        "names the version and chunk: {}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .starts_with("error: 1 version(s) in the store are damaged"),
+        "{}",
+        r.stderr
+    );
+
+    // Restoring that version fails, naming the chunk, and leaves HEAD as it was.
+    let r = p.run(&["checkout", "-b", "broken", &v1]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(&chunk_name) && r.stderr.contains("corrupt"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(p.json(&["status"])["head"], "main");
+    assert_eq!(p.json(&["status"])["state"], "running");
+
+    // A missing chunk is found without reading data.
+    std::fs::remove_file(victim).unwrap();
+    let r = p.run(&["fsck", "--format", "json"]);
+    assert_eq!(r.code, 1);
+    let report = r.json();
+    assert_eq!(report["damaged"][0]["id"], v1.as_str());
+    assert!(report["damaged"][0]["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("missing"));
+}
+
+#[test]
+fn fsck_over_s3() {
+    let p = Project::new("fscks3", Backend::S3);
+    p.ok(&["checkout", "-b", "main"]);
+    five_collections(&p);
+    p.ok(&["commit", "-m", "v1"]);
+    let r = p.json(&["fsck", "--read-data"]);
+    assert!(r["damaged"].as_array().unwrap().is_empty(), "{r}");
+    assert!(r["chunks"].as_u64().unwrap() > 5);
+}
