@@ -13,7 +13,6 @@ ENV_FILE=${ARGON_TEST_ENV:-$ROOT/target/test-services.env}
 MDB_VERSION=0.5.3-beta.196
 S3S_VERSION=0.14.1
 IMAGE=${ARGON_TEST_IMAGE:-argon-test/secantus:0.5.3}
-S3_PORT=${ARGON_TEST_S3_PORT:-39000}
 S3_ACCESS_KEY=argon-test-ak
 S3_SECRET_KEY=argon-test-sk
 mkdir -p "$STATE"
@@ -80,15 +79,26 @@ if ! command -v s3s-fs >/dev/null 2>&1; then
   log "building s3s-fs $S3S_VERSION"
   cargo install "s3s-fs@$S3S_VERSION" --features binary --locked >&2
 fi
-if ! (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null; then
+# One server per state folder: reuse it while its process lives, else start
+# one on a free port (another checkout's server may hold any fixed port).
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+S3_PORT=""
+if [ -f "$STATE/s3s-fs.pid" ] && kill -0 "$(cat "$STATE/s3s-fs.pid")" 2>/dev/null; then
+  S3_PORT=$(cat "$STATE/s3s-fs.port")
+fi
+if [ -z "$S3_PORT" ] || ! port_open "$S3_PORT"; then
+  S3_PORT=${ARGON_TEST_S3_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
   mkdir -p "$STATE/s3"
   log "starting s3s-fs on 127.0.0.1:$S3_PORT"
   nohup s3s-fs --host 127.0.0.1 --port "$S3_PORT" --access-key "$S3_ACCESS_KEY" \
     --secret-key "$S3_SECRET_KEY" "$STATE/s3" >"$STATE/s3s-fs.log" 2>&1 &
+  echo $! >"$STATE/s3s-fs.pid"
+  echo "$S3_PORT" >"$STATE/s3s-fs.port"
   for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null && break
+    port_open "$S3_PORT" && break
     sleep 0.1
   done
+  port_open "$S3_PORT" || { log "s3s-fs did not start; see $STATE/s3s-fs.log"; exit 1; }
 fi
 
 mkdir -p "$(dirname "$ENV_FILE")"

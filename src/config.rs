@@ -47,6 +47,20 @@ pub struct EngineSection {
     pub data_dir: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_indexes: Option<IndexTiming>,
+}
+
+/// When a restore builds secondary indexes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IndexTiming {
+    /// After all documents are in: fastest on MongoDB (what mongorestore does).
+    #[default]
+    AfterData,
+    /// Before documents go in, maintained while inserting: for engines whose
+    /// index builds over existing data are slow.
+    BeforeData,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -88,6 +102,7 @@ pub struct EngineConfig {
     pub command: Vec<String>,
     pub data_dir: String,
     pub port: u16,
+    pub restore_indexes: IndexTiming,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -285,6 +300,7 @@ impl Config {
                 command,
                 data_dir,
                 port: engine_port,
+                restore_indexes: engine.restore_indexes.unwrap_or_default(),
             },
             serve_port,
             store: StoreConfig {

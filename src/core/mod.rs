@@ -111,6 +111,7 @@ pub fn init(dir: &Path, opts: InitOptions) -> Result<InitReport> {
             command: opts.command.clone(),
             data_dir: None,
             port: None,
+            restore_indexes: None,
         }),
         serve: Some(config::ServeSection { port: Some(port) }),
         store: opts.store.clone().map(|url| config::StoreSection {
@@ -942,7 +943,14 @@ impl Project {
         rt.wait_ready(&container, port, runtime::READY_DEADLINE)
             .await?;
         let client = snapshot::connect(port).await?;
-        let result = snapshot::restore(&client, &store, &manifest, &bar).await;
+        let result = snapshot::restore(
+            &client,
+            &store,
+            &manifest,
+            self.config.engine.restore_indexes,
+            &bar,
+        )
+        .await;
         bar.finish_and_clear();
         client.shutdown().immediate(true).await;
         result?;
@@ -1164,7 +1172,14 @@ impl Project {
         let result = async {
             let client = snapshot::connect(self.config.serve_port).await?;
             snapshot::drop_user_databases(&client).await?;
-            snapshot::restore(&client, &store, &manifest, &bar).await?;
+            snapshot::restore(
+                &client,
+                &store,
+                &manifest,
+                self.config.engine.restore_indexes,
+                &bar,
+            )
+            .await?;
             Ok::<_, Error>(())
         }
         .await;

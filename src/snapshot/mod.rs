@@ -14,6 +14,7 @@ use mongodb::bson::{doc, Bson, Document, RawDocumentBuf};
 use mongodb::{Client, ClientSession};
 use tokio::sync::Semaphore;
 
+use crate::config::IndexTiming;
 use crate::store::chunker::{Chunker, DEFAULT_SIZES};
 use crate::store::{Backend, ChunkId, Hash, ObjectKey, Store, StoreError};
 pub use manifest::{
@@ -123,7 +124,11 @@ pub async fn fsync_lock(client: &Client) -> bool {
 
 /// Asks the engine to flush everything to its data files (no lock).
 pub async fn fsync(client: &Client) -> bool {
-    client.database("admin").run_command(doc! { "fsync": 1 }).await.is_ok()
+    client
+        .database("admin")
+        .run_command(doc! { "fsync": 1 })
+        .await
+        .is_ok()
 }
 
 /// Releases an fsync lock (all nested ones). An engine that is not locked is fine.
@@ -552,6 +557,7 @@ pub async fn restore(
     client: &Client,
     store: &Arc<Store>,
     manifest: &Manifest,
+    indexes: IndexTiming,
     progress: &ProgressBar,
 ) -> Result<()> {
     progress.set_length(manifest.collections().map(|c| c.documents).sum());
@@ -566,6 +572,12 @@ pub async fn restore(
 
     let limit = Arc::new(Semaphore::new(PARALLEL_COLLECTIONS));
     let mut tasks = Vec::new();
+    if indexes == IndexTiming::BeforeData {
+        for (db, c) in &collections {
+            create_collection(client, db, c).await?;
+            build_indexes(client, db, c).await?;
+        }
+    }
     for (db, c) in collections {
         let (client, store, progress, limit) = (
             client.clone(),
@@ -575,7 +587,7 @@ pub async fn restore(
         );
         tasks.push(tokio::spawn(async move {
             let _permit = limit.acquire_owned().await;
-            restore_one(&client, &store, &db, &c, &progress)
+            restore_one(&client, &store, &db, &c, indexes, &progress)
                 .await
                 .map(|()| (db, c))
         }));
@@ -589,8 +601,10 @@ pub async fn restore(
     }
     // Indexes once no collection is being written: some MongoDB-compatible
     // engines retry index builds for minutes while other writes go on.
-    for (db, c) in &restored {
-        build_indexes(client, db, c).await?;
+    if indexes == IndexTiming::AfterData {
+        for (db, c) in &restored {
+            build_indexes(client, db, c).await?;
+        }
     }
     for (db, c) in views {
         create_collection(client, &db, &c).await?;
@@ -616,10 +630,13 @@ async fn restore_one(
     store: &Arc<Store>,
     db: &str,
     c: &CollectionEntry,
+    indexes: IndexTiming,
     progress: &ProgressBar,
 ) -> Result<()> {
     let full = format!("{db}.{}", c.name);
-    create_collection(client, db, c).await?;
+    if indexes == IndexTiming::AfterData {
+        create_collection(client, db, c).await?;
+    }
     let coll = client.database(db).collection::<RawDocumentBuf>(&c.name);
     // Chunks are fetched and verified in parallel but consumed in order, so
     // documents are inserted in their natural order, in bounded batches.

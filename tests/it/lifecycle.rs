@@ -265,3 +265,21 @@ fn a_branch_from_head_copies_local_data_instead_of_restoring() {
     );
     assert_eq!(snapshot(&p.mongo()), state);
 }
+
+#[test]
+fn restore_can_build_indexes_before_the_data() {
+    let p = Project::new("indexfirst", Backend::File);
+    let toml = std::fs::read_to_string(p.dir.join("argon.toml")).unwrap();
+    let toml = toml.replace(
+        "[engine]\n",
+        "[engine]\nrestore_indexes = \"before-data\"\n",
+    );
+    std::fs::write(p.dir.join("argon.toml"), toml).unwrap();
+    p.ok(&["checkout", "-b", "main"]);
+    let m = p.mongo();
+    seed(&m, "ixfirst");
+    let state = snapshot(&m);
+    p.ok(&["commit", "-m", "v1"]);
+    p.ok(&["checkout", "-b", "again", "main"]);
+    assert_eq!(snapshot(&p.mongo()), state);
+}
