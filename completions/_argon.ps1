@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Put HEAD back to an earlier version (the state it leaves is saved first)')
             [CompletionResult]::new('uri', 'uri', [CompletionResultType]::ParameterValue, 'Print HEAD''s connection string')
             [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Print MONGODB_URI=... for eval or a .env file')
+            [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Bring in versions and branches other machines saved to the same store')
             [CompletionResult]::new('fsck', 'fsck', [CompletionResultType]::ParameterValue, 'Check that every saved version in the store is whole')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Make the database follow git branches (git hooks)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Show help for argon or a command; -a lists plugins too')
@@ -213,10 +214,22 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'argon;fetch' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if argon was started in DIR')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'argon;fsck' {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if argon was started in DIR')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--read-data', '--read-data', [CompletionResultType]::ParameterName, 'Also download every chunk and verify its content (slow; reads the whole store)')
+            [CompletionResult]::new('--rebuild-index', '--rebuild-index', [CompletionResultType]::ParameterName, 'First recreate the local metadata (versions, branches) from the store')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

@@ -31,6 +31,9 @@ _argon() {
             argon,env)
                 cmd="argon__subcmd__env"
                 ;;
+            argon,fetch)
+                cmd="argon__subcmd__fetch"
+                ;;
             argon,fsck)
                 cmd="argon__subcmd__fsck"
                 ;;
@@ -89,7 +92,7 @@ _argon() {
 
     case "${cmd}" in
         argon)
-            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log reset uri env fsck hooks help generate-docs __branches"
+            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log reset uri env fetch fsck hooks help generate-docs __branches"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,8 +231,30 @@ _argon() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        argon__subcmd__fetch)
+            opts="-C -y -h -V --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         argon__subcmd__fsck)
-            opts="-C -y -h -V --read-data --format --yes --help --version"
+            opts="-C -y -h -V --read-data --rebuild-index --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

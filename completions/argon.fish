@@ -40,6 +40,7 @@ complete -c argon -n "__fish_argon_needs_command" -f -a "log" -d 'Show saved ver
 complete -c argon -n "__fish_argon_needs_command" -f -a "reset" -d 'Put HEAD back to an earlier version (the state it leaves is saved first)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "uri" -d 'Print HEAD\'s connection string'
 complete -c argon -n "__fish_argon_needs_command" -f -a "env" -d 'Print MONGODB_URI=... for eval or a .env file'
+complete -c argon -n "__fish_argon_needs_command" -f -a "fetch" -d 'Bring in versions and branches other machines saved to the same store'
 complete -c argon -n "__fish_argon_needs_command" -f -a "fsck" -d 'Check that every saved version in the store is whole'
 complete -c argon -n "__fish_argon_needs_command" -f -a "hooks" -d 'Make the database follow git branches (git hooks)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "help" -d 'Show help for argon or a command; -a lists plugins too'
@@ -142,10 +143,17 @@ json\t''"
 complete -c argon -n "__fish_argon_using_subcommand env" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand env" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand env" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand fetch" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand fetch" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand fetch" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand fetch" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand fetch" -s V -l version -d 'Print version'
 complete -c argon -n "__fish_argon_using_subcommand fsck" -s C -d 'Run as if argon was started in DIR' -r -F
 complete -c argon -n "__fish_argon_using_subcommand fsck" -l format -d 'Output format' -r -f -a "human\t''
 json\t''"
 complete -c argon -n "__fish_argon_using_subcommand fsck" -l read-data -d 'Also download every chunk and verify its content (slow; reads the whole store)'
+complete -c argon -n "__fish_argon_using_subcommand fsck" -l rebuild-index -d 'First recreate the local metadata (versions, branches) from the store'
 complete -c argon -n "__fish_argon_using_subcommand fsck" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand fsck" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand fsck" -s V -l version -d 'Print version'

@@ -9,10 +9,23 @@ pub struct Args {
     /// Also download every chunk and verify its content (slow; reads the whole store)
     #[arg(long)]
     read_data: bool,
+    /// First recreate the local metadata (versions, branches) from the store
+    #[arg(long)]
+    rebuild_index: bool,
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let mut project = ctx.open(false).await?;
+    let mut project = ctx.open(args.rebuild_index).await?;
+    if args.rebuild_index {
+        let f = project.fetch().await?;
+        if ctx.out.format == super::Format::Human {
+            eprintln!(
+                "rebuilt the index: {} version(s) and {} branch(es) added from the store",
+                f.new_versions,
+                f.new_branches.len()
+            );
+        }
+    }
     let r = project.fsck(args.read_data).await?;
     ctx.out.emit(&r, || {
         let mut t = format!(

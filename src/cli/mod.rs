@@ -5,6 +5,7 @@ mod branch;
 mod checkout;
 mod commit;
 mod docs;
+mod fetch;
 mod fsck;
 mod help;
 mod hooks;
@@ -77,6 +78,8 @@ enum Command {
     Uri,
     /// Print MONGODB_URI=... for eval or a .env file
     Env,
+    /// Bring in versions and branches other machines saved to the same store
+    Fetch,
     /// Check that every saved version in the store is whole
     Fsck(fsck::Args),
     /// Make the database follow git branches (git hooks)
@@ -202,6 +205,7 @@ async fn run(cli: Cli) -> i32 {
         Command::Env => uri::run_env(&ctx).await,
         Command::Hooks(args) => hooks::run(&ctx, args).await,
         Command::Fsck(args) => fsck::run(&ctx, args).await,
+        Command::Fetch => fetch::run(&ctx).await,
         Command::Help(args) => help::run(&ctx, args),
         Command::GenerateDocs(args) => docs::run(&ctx, args),
         Command::Branches => branch::names(&ctx).await,

@@ -2,6 +2,7 @@
 //! Docker, snapshots and the store. Functions return reports; printing is the CLI's job.
 
 pub mod error;
+mod fetch;
 mod follow;
 mod fsck;
 mod lock;
@@ -24,6 +25,7 @@ use crate::runtime::{self, ContainerState, EngineSpec, Runtime};
 use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
 use crate::store::{Backend, Hash, ObjectKey, Store, VersionId};
 pub use error::{Error, Result};
+pub use fetch::FetchReport;
 pub use follow::{FollowReport, HooksStatus};
 pub use fsck::FsckReport;
 use lock::ProjectLock;
@@ -269,7 +271,7 @@ pub fn uri_for(port: u16) -> String {
     format!("mongodb://127.0.0.1:{port}/?directConnection=true")
 }
 
-fn random_uid() -> String {
+pub(crate) fn random_uid() -> String {
     let mut h = Sha256::new();
     h.update(std::process::id().to_le_bytes());
     h.update(

@@ -205,6 +205,26 @@ impl Project {
         r.json()
     }
 
+    /// The same project (name, store) on another machine: its own folder,
+    /// metadata, Docker objects and port.
+    pub fn another_machine(&self) -> Project {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("app");
+        let home = tmp.path().join("home");
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let toml = std::fs::read_to_string(self.dir.join("argon.toml")).unwrap();
+        let toml = toml.replace(&format!("port = {}", self.port), &format!("port = {port}"));
+        std::fs::write(dir.join("argon.toml"), toml).unwrap();
+        Project {
+            _tmp: tmp,
+            dir,
+            home,
+            name: self.name.clone(),
+            port,
+        }
+    }
+
     /// Runs git in the project folder with a private configuration; returns the output.
     pub fn git(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = Command::new("git");

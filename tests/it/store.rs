@@ -137,3 +137,46 @@ fn fsck_over_s3() {
     assert!(r["damaged"].as_array().unwrap().is_empty(), "{r}");
     assert!(r["chunks"].as_u64().unwrap() > 5);
 }
+
+#[test]
+fn a_second_machine_sees_and_checks_out_what_the_first_saved() {
+    let a = Project::new("shared", Backend::S3);
+    a.ok(&["checkout", "-b", "main"]);
+    crate::harness::seed(&a.mongo(), "shared");
+    let state = crate::harness::snapshot(&a.mongo());
+    a.ok(&["commit", "-m", "from a"]);
+    a.ok(&["checkout", "-b", "feature"]);
+    a.mongo().insert("app", "f", vec![doc! { "x": 1 }]);
+    a.ok(&["commit", "-m", "feature work"]);
+
+    let b = a.another_machine();
+    assert!(b.json(&["branch"]).as_array().unwrap().is_empty());
+    let f = b.json(&["fetch"]);
+    assert_eq!(f["new_versions"], 2, "{f}");
+    assert_eq!(f["new_branches"], serde_json::json!(["feature", "main"]));
+    let log = b.json(&["log", "feature"]);
+    let messages: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["feature work", "from a"]);
+    b.ok(&["checkout", "main"]);
+    assert_eq!(crate::harness::snapshot(&b.mongo()), state);
+    // Fetching again finds nothing new.
+    assert_eq!(b.json(&["fetch"])["new_versions"], 0);
+
+    // Lost metadata is rebuilt from the store.
+    std::fs::remove_dir_all(b.home.join("argon")).unwrap();
+    let r = b.run(&["fsck", "--rebuild-index", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let names: Vec<String> = b
+        .json(&["branch"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["feature", "main"]);
+}

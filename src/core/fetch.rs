@@ -1,0 +1,144 @@
+//! The metadata is an index of the store: `argon fetch` brings in versions and
+//! branches other machines saved to the same store; `argon fsck --rebuild-index`
+//! recreates lost metadata the same way.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::names::BranchName;
+use super::{Error, Project, Result};
+use crate::meta::{BranchRow, VersionRow};
+use crate::snapshot::Manifest;
+use crate::store::{Backend, VersionId};
+
+#[derive(Debug, Serialize)]
+pub struct FetchReport {
+    pub store: String,
+    /// Versions found in the store that the metadata did not list.
+    pub new_versions: usize,
+    /// Branches created locally, pointing at their latest version in the store.
+    pub new_branches: Vec<String>,
+    /// Local branches without local data moved forward to a newer version.
+    pub updated_branches: Vec<String>,
+    /// Local branches whose latest version in the store is not theirs (left as they are).
+    pub diverged_branches: Vec<String>,
+}
+
+impl Project {
+    pub async fn fetch(&mut self) -> Result<FetchReport> {
+        let store = self.store().await?;
+        let known: HashSet<VersionId> = self
+            .meta
+            .versions(self.row.id)?
+            .iter()
+            .map(|v| v.id)
+            .collect();
+        let mut rows: HashMap<VersionId, VersionRow> = HashMap::new();
+        let mut new_versions = 0;
+        for id in store.list_versions().await? {
+            let row = match self.meta.version(self.row.id, id)? {
+                Some(row) => row,
+                None => {
+                    let bytes = store.get_version_bytes(id).await?;
+                    let m = Manifest::from_bytes(&bytes).map_err(|message| Error::BadManifest {
+                        id: id.short(),
+                        message,
+                    })?;
+                    let row = VersionRow {
+                        id,
+                        branch: m.branch.clone(),
+                        parent: m.parent,
+                        created_at: m.created_at,
+                        message: m.message.clone(),
+                        capture: m.capture.as_str().to_string(),
+                        bytes: m.total_bytes(),
+                        collections: m.collection_count(),
+                    };
+                    self.meta.index_version(self.row.id, &row)?;
+                    new_versions += usize::from(!known.contains(&id));
+                    row
+                }
+            };
+            rows.insert(id, row);
+        }
+        // A branch's latest version in the store: the newest of its versions
+        // that no other version of the same branch continues.
+        let continued: HashSet<(String, VersionId)> = rows
+            .values()
+            .filter_map(|v| v.parent.map(|p| (v.branch.clone(), p)))
+            .collect();
+        let mut heads: HashMap<String, (DateTime<Utc>, VersionId)> = HashMap::new();
+        for v in rows.values() {
+            if continued.contains(&(v.branch.clone(), v.id)) {
+                continue;
+            }
+            let entry = heads
+                .entry(v.branch.clone())
+                .or_insert((v.created_at, v.id));
+            if v.created_at > entry.0 {
+                *entry = (v.created_at, v.id);
+            }
+        }
+        let mut report = FetchReport {
+            store: self.config.store.url.to_string(),
+            new_versions,
+            new_branches: Vec::new(),
+            updated_branches: Vec::new(),
+            diverged_branches: Vec::new(),
+        };
+        let mut names: Vec<_> = heads.into_iter().collect();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, (_, head)) in names {
+            if BranchName::parse(&name).is_err() {
+                continue;
+            }
+            match self.meta.branch(self.row.id, &name)? {
+                None => {
+                    let row = BranchRow {
+                        name: name.clone(),
+                        uid: super::random_uid(),
+                        head_version: Some(head),
+                        volume: None,
+                        created_at: Utc::now(),
+                    };
+                    self.meta.insert_branch(self.row.id, &row)?;
+                    report.new_branches.push(name);
+                }
+                Some(local) if local.head_version == Some(head) => {}
+                Some(local) => {
+                    let behind = match local.head_version {
+                        None => true,
+                        Some(mine) => self.is_ancestor(mine, head, &rows),
+                    };
+                    // Local data (a volume) is the branch's truth: never moved under it.
+                    if behind && local.volume.is_none() {
+                        self.meta.set_branch_head(self.row.id, &name, Some(head))?;
+                        report.updated_branches.push(name);
+                    } else if !self.is_ancestor(head, local.head_version.unwrap_or(head), &rows) {
+                        report.diverged_branches.push(name);
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Is `ancestor` reachable from `from` through parents?
+    fn is_ancestor(
+        &self,
+        ancestor: VersionId,
+        from: VersionId,
+        rows: &HashMap<VersionId, VersionRow>,
+    ) -> bool {
+        let mut next = Some(from);
+        while let Some(id) = next {
+            if id == ancestor {
+                return true;
+            }
+            next = rows.get(&id).and_then(|v| v.parent);
+        }
+        false
+    }
+}
