@@ -37,6 +37,9 @@ _argon() {
             argon,fsck)
                 cmd="argon__subcmd__fsck"
                 ;;
+            argon,gc)
+                cmd="argon__subcmd__gc"
+                ;;
             argon,generate-docs)
                 cmd="argon__subcmd__generate__subcmd__docs"
                 ;;
@@ -60,6 +63,9 @@ _argon() {
                 ;;
             argon,status)
                 cmd="argon__subcmd__status"
+                ;;
+            argon,tag)
+                cmd="argon__subcmd__tag"
                 ;;
             argon,uri)
                 cmd="argon__subcmd__uri"
@@ -92,7 +98,7 @@ _argon() {
 
     case "${cmd}" in
         argon)
-            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log reset uri env fetch fsck hooks help generate-docs __branches"
+            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log reset uri env fetch tag gc fsck hooks help generate-docs __branches"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -260,6 +266,40 @@ _argon() {
                 return 0
             fi
             case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        argon__subcmd__gc)
+            opts="-n -C -y -h -V --dry-run --keep-last --keep-within --grace --local --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keep-last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -617,6 +657,28 @@ _argon() {
             ;;
         argon__subcmd__status)
             opts="-C -y -h -V --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        argon__subcmd__tag)
+            opts="-d -C -y -h -V --delete --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -41,6 +41,8 @@ complete -c argon -n "__fish_argon_needs_command" -f -a "reset" -d 'Put HEAD bac
 complete -c argon -n "__fish_argon_needs_command" -f -a "uri" -d 'Print HEAD\'s connection string'
 complete -c argon -n "__fish_argon_needs_command" -f -a "env" -d 'Print MONGODB_URI=... for eval or a .env file'
 complete -c argon -n "__fish_argon_needs_command" -f -a "fetch" -d 'Bring in versions and branches other machines saved to the same store'
+complete -c argon -n "__fish_argon_needs_command" -f -a "tag" -d 'List, create or delete tags (tagged versions are never collected)'
+complete -c argon -n "__fish_argon_needs_command" -f -a "gc" -d 'Delete expired versions and unused chunks from the store; --local evicts volumes'
 complete -c argon -n "__fish_argon_needs_command" -f -a "fsck" -d 'Check that every saved version in the store is whole'
 complete -c argon -n "__fish_argon_needs_command" -f -a "hooks" -d 'Make the database follow git branches (git hooks)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "help" -d 'Show help for argon or a command; -a lists plugins too'
@@ -149,6 +151,24 @@ json\t''"
 complete -c argon -n "__fish_argon_using_subcommand fetch" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand fetch" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand fetch" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand tag" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand tag" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand tag" -s d -l delete -d 'Delete the tag'
+complete -c argon -n "__fish_argon_using_subcommand tag" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand tag" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand tag" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand gc" -l keep-last -d 'Keep the newest N versions of each branch that no branch or tag reaches' -r
+complete -c argon -n "__fish_argon_using_subcommand gc" -l keep-within -d 'Keep versions no branch or tag reaches if younger than this (e.g. 30d, 12h, 2w)' -r
+complete -c argon -n "__fish_argon_using_subcommand gc" -l grace -d 'Never delete a chunk younger than this (a save may be about to use it)' -r
+complete -c argon -n "__fish_argon_using_subcommand gc" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand gc" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand gc" -s n -l dry-run -d 'Show what would be deleted, delete nothing'
+complete -c argon -n "__fish_argon_using_subcommand gc" -l local -d 'Instead: remove local volumes of stopped branches (their data is in the store)'
+complete -c argon -n "__fish_argon_using_subcommand gc" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand gc" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand gc" -s V -l version -d 'Print version'
 complete -c argon -n "__fish_argon_using_subcommand fsck" -s C -d 'Run as if argon was started in DIR' -r -F
 complete -c argon -n "__fish_argon_using_subcommand fsck" -l format -d 'Output format' -r -f -a "human\t''
 json\t''"

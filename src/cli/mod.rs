@@ -7,6 +7,7 @@ mod commit;
 mod docs;
 mod fetch;
 mod fsck;
+mod gc;
 mod help;
 mod hooks;
 mod init;
@@ -15,6 +16,7 @@ mod plugin;
 mod reset;
 mod stash;
 mod status;
+mod tag;
 mod uri;
 
 use std::ffi::OsString;
@@ -80,6 +82,10 @@ enum Command {
     Env,
     /// Bring in versions and branches other machines saved to the same store
     Fetch,
+    /// List, create or delete tags (tagged versions are never collected)
+    Tag(tag::Args),
+    /// Delete expired versions and unused chunks from the store; --local evicts volumes
+    Gc(gc::Args),
     /// Check that every saved version in the store is whole
     Fsck(fsck::Args),
     /// Make the database follow git branches (git hooks)
@@ -206,6 +212,8 @@ async fn run(cli: Cli) -> i32 {
         Command::Hooks(args) => hooks::run(&ctx, args).await,
         Command::Fsck(args) => fsck::run(&ctx, args).await,
         Command::Fetch => fetch::run(&ctx).await,
+        Command::Tag(args) => tag::run(&ctx, args).await,
+        Command::Gc(args) => gc::run(&ctx, args).await,
         Command::Help(args) => help::run(&ctx, args),
         Command::GenerateDocs(args) => docs::run(&ctx, args),
         Command::Branches => branch::names(&ctx).await,

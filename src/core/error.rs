@@ -84,6 +84,10 @@ pub enum Error {
     },
     #[error("{count} version(s) in the store are damaged")]
     Damaged { count: usize },
+    #[error("a tag named '{0}' already exists")]
+    TagExists(String),
+    #[error("tag '{0}' does not exist")]
+    NoTag(String),
     #[error("aborted")]
     Aborted,
 }
@@ -123,6 +127,8 @@ impl Error {
             Error::HeadRunning(_) => Some("'argon stash' suspends it".into()),
             Error::Locked { .. } => Some("wait for it to finish, then run the command again".into()),
             Error::AlreadyInitialized(_) => Some("edit it, or pass --force to write a new one".into()),
+            Error::TagExists(name) => Some(format!("'argon tag -d {name}' first to move it")),
+            Error::NoTag(_) => Some("'argon tag' lists tags".into()),
             Error::Damaged { .. } => Some(
                 "the versions listed above cannot be restored whole; other versions are unaffected".into(),
             ),
@@ -150,7 +156,9 @@ impl Error {
             | Error::BranchExists(_)
             | Error::DeleteHead(_)
             | Error::AlreadyInitialized(_)
-            | Error::UnknownCommand { .. } => 2,
+            | Error::UnknownCommand { .. }
+            | Error::TagExists(_)
+            | Error::NoTag(_) => 2,
             Error::Aborted => 130,
             _ => 1,
         }

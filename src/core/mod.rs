@@ -5,6 +5,7 @@ pub mod error;
 mod fetch;
 mod follow;
 mod fsck;
+mod gc;
 mod lock;
 pub mod names;
 mod resolve;
@@ -28,6 +29,7 @@ pub use error::{Error, Result};
 pub use fetch::FetchReport;
 pub use follow::{FollowReport, HooksStatus};
 pub use fsck::FsckReport;
+pub use gc::{GcOptions, GcReport, LocalGcReport, TagInfo, DEFAULT_GRACE};
 use lock::ProjectLock;
 use names::BranchName;
 

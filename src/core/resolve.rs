@@ -39,7 +39,10 @@ pub fn resolve(
         Base::Head => branch_head(head.ok_or(Error::NoHead)?)?.ok_or(Error::NoHead)?,
         Base::Name(name) => match branch_head(name)? {
             Some(found) => found,
-            None => (resolve_prefix(meta, project, name, text)?, name.clone()),
+            None => match meta.tags(project)?.into_iter().find(|(t, _)| t == name) {
+                Some((_, v)) => (v, name.clone()),
+                None => (resolve_prefix(meta, project, name, text)?, name.clone()),
+            },
         },
     };
     let mut id = start;

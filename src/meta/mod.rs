@@ -10,7 +10,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::store::VersionId;
 
 /// Migrations, applied in order; `user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE projects (
     id INTEGER PRIMARY KEY,
     root TEXT NOT NULL UNIQUE,
@@ -46,7 +47,17 @@ CREATE TABLE journal (
     branch TEXT NOT NULL,
     started_at TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE tags (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (project_id, name)
+);
+"#,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {
@@ -347,6 +358,58 @@ impl Meta {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(sql("finding a version"))?;
         Ok(ids.iter().filter_map(|s| VersionId::parse(s)).collect())
+    }
+
+    pub fn delete_version(&self, project: i64, id: VersionId) -> Result<()> {
+        self.conn
+            .execute(
+                "DELETE FROM versions WHERE project_id = ?1 AND id = ?2",
+                params![project, id.to_string()],
+            )
+            .map(|_| ())
+            .map_err(sql("forgetting a version"))
+    }
+
+    /// Tags, by name: (name, version).
+    pub fn tags(&self, project: i64) -> Result<Vec<(String, VersionId)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, version FROM tags WHERE project_id = ?1 ORDER BY name")
+            .map_err(sql("listing tags"))?;
+        let rows = stmt
+            .query_map(params![project], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(sql("listing tags"))?;
+        let rows = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("listing tags"))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(n, v)| VersionId::parse(&v).map(|v| (n, v)))
+            .collect())
+    }
+
+    /// Creates a tag; false when the name is taken.
+    pub fn add_tag(&self, project: i64, name: &str, version: VersionId) -> Result<bool> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO tags (project_id, name, version, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![project, name, version.to_string(), Utc::now().to_rfc3339()],
+            )
+            .map(|n| n == 1)
+            .map_err(sql("creating a tag"))
+    }
+
+    /// Deletes a tag; false when there was none.
+    pub fn delete_tag(&self, project: i64, name: &str) -> Result<bool> {
+        self.conn
+            .execute(
+                "DELETE FROM tags WHERE project_id = ?1 AND name = ?2",
+                params![project, name],
+            )
+            .map(|n| n == 1)
+            .map_err(sql("deleting a tag"))
     }
 
     pub fn journal_begin(&self, project: i64, kind: &str, branch: &str) -> Result<()> {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncWriteExt;
 
-use super::{Backend, ObjectKey, Result, StoreError, VersionId};
+use super::{Backend, ChunkId, ObjectKey, Result, StoreError, StoredChunk, VersionId};
 
 pub struct LocalBackend {
     root: PathBuf,
@@ -139,6 +139,49 @@ impl Backend for LocalBackend {
             }
         }
         Ok(out)
+    }
+
+    async fn list_chunks(&self) -> Result<Vec<StoredChunk>> {
+        let root = self.root.join("chunks");
+        tokio::task::spawn_blocking(move || -> std::io::Result<Vec<StoredChunk>> {
+            let mut out = Vec::new();
+            let fans = match std::fs::read_dir(&root) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+                Err(e) => return Err(e),
+            };
+            for fan in fans {
+                for entry in std::fs::read_dir(fan?.path())? {
+                    let entry = entry?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if let Some(id) = crate::store::Hash::parse(&name).map(ChunkId) {
+                        let meta = entry.metadata()?;
+                        out.push(StoredChunk {
+                            id,
+                            size: meta.len(),
+                            modified: meta.modified()?,
+                        });
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r)
+        .map_err(|source| StoreError::Io {
+            op: "listing",
+            key: "chunks".into(),
+            source,
+        })
+    }
+
+    async fn delete(&self, key: ObjectKey) -> Result<()> {
+        match tokio::fs::remove_file(self.path(key)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(io_err("deleting", key, source)),
+        }
     }
 
     async fn check(&self) -> Result<()> {

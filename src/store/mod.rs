@@ -239,6 +239,18 @@ pub trait Backend: Send + Sync {
     fn list_versions(&self) -> impl Future<Output = Result<Vec<VersionId>>> + Send;
     /// Checks that the store can be used (reachable, credentials accepted).
     fn check(&self) -> impl Future<Output = Result<()>> + Send;
+    /// Every chunk with its size and when it was written.
+    fn list_chunks(&self) -> impl Future<Output = Result<Vec<StoredChunk>>> + Send;
+    /// Removes an object; one that is already gone is fine.
+    fn delete(&self, key: ObjectKey) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A chunk as listed by the store.
+#[derive(Debug, Clone)]
+pub struct StoredChunk {
+    pub id: ChunkId,
+    pub size: u64,
+    pub modified: std::time::SystemTime,
 }
 
 /// A project's store, whichever backend holds it.
@@ -308,6 +320,12 @@ impl Backend for Store {
     }
     async fn check(&self) -> Result<()> {
         delegate!(self, b => b.check())
+    }
+    async fn list_chunks(&self) -> Result<Vec<StoredChunk>> {
+        delegate!(self, b => b.list_chunks())
+    }
+    async fn delete(&self, key: ObjectKey) -> Result<()> {
+        delegate!(self, b => b.delete(key))
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::{Backend, ObjectKey, Result, StoreError, VersionId};
+use super::{Backend, ChunkId, Hash, ObjectKey, Result, StoreError, StoredChunk, VersionId};
 use crate::config::StoreConfig;
 
 /// Seconds allowed to open a connection before the store counts as unreachable.
@@ -232,6 +232,53 @@ impl Backend for S3Backend {
             }
         }
         Ok(out)
+    }
+
+    async fn list_chunks(&self) -> Result<Vec<StoredChunk>> {
+        let prefix = format!("{}/chunks/", self.prefix);
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.classify("listing", &prefix, e))?;
+            for obj in page.contents() {
+                let name = obj
+                    .key()
+                    .unwrap_or_default()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default();
+                let Some(id) = Hash::parse(name).map(ChunkId) else {
+                    continue;
+                };
+                let modified = obj
+                    .last_modified()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok())
+                    .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+                out.push(StoredChunk {
+                    id,
+                    size: obj.size().unwrap_or(0).max(0) as u64,
+                    modified,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn delete(&self, key: ObjectKey) -> Result<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(self.object(key))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.classify("deleting", &key.to_string(), e))
     }
 
     async fn check(&self) -> Result<()> {

@@ -180,3 +180,97 @@ fn a_second_machine_sees_and_checks_out_what_the_first_saved() {
         .collect();
     assert_eq!(names, ["feature", "main"]);
 }
+
+#[test]
+fn gc_keeps_what_branches_and_tags_reach_and_frees_the_rest() {
+    let p = Project::new("gc", Backend::File);
+    let store = p.dir.parent().unwrap().join("store");
+    p.ok(&["checkout", "-b", "main"]);
+    five_collections(&p);
+    p.ok(&["commit", "-m", "v1"]);
+
+    // A branch with data of its own: one version tagged, a later one not.
+    p.ok(&["checkout", "-b", "gone"]);
+    let m = p.mongo();
+    let docs = (0..2000)
+        .map(|i| doc! { "g": i, "pad": format!("gone-{i}-{}", "z".repeat(300)) })
+        .collect();
+    m.insert("app", "gone1", docs);
+    p.ok(&["commit", "-m", "g1"]);
+    let g1_state = crate::harness::snapshot(&m);
+    p.ok(&["tag", "release"]);
+    let docs = (0..2000)
+        .map(|i| doc! { "h": i, "pad": format!("later-{i}-{}", "y".repeat(300)) })
+        .collect();
+    m.insert("app", "gone2", docs);
+    p.ok(&["commit", "-m", "g2"]);
+    let g2 = p.version_of("gone");
+    p.ok(&["checkout", "main"]);
+    p.ok(&["branch", "-D", "gone"]);
+    let before = chunk_files(&store).len();
+
+    // Without a policy nothing expires, and young chunks are never touched.
+    let dry = p.json(&["gc", "--dry-run"]);
+    assert_eq!(
+        dry["deleted_versions"].as_array().unwrap().len(),
+        0,
+        "{dry}"
+    );
+    assert_eq!(dry["deleted_chunks"], 0);
+
+    let r = p.json(&["gc", "--keep-last", "0", "--grace", "0s", "--yes"]);
+    let deleted: Vec<&str> = r["deleted_versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        deleted,
+        [g2.as_str()],
+        "only the untagged version of the deleted branch: {r}"
+    );
+    assert!(
+        r["deleted_chunks"].as_u64().unwrap() > 0 && r["freed_bytes"].as_u64().unwrap() > 0,
+        "{r}"
+    );
+    assert!(chunk_files(&store).len() < before);
+
+    // Everything kept is whole, the tag still restores, the log lost only g2.
+    let f = p.json(&["fsck", "--read-data"]);
+    assert!(f["damaged"].as_array().unwrap().is_empty(), "{f}");
+    p.ok(&["checkout", "-b", "back", "release"]);
+    assert_eq!(crate::harness::snapshot(&p.mongo()), g1_state);
+    let all = p.json(&["log", "--all"]);
+    assert!(all
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["id"] != g2.as_str()));
+    assert_eq!(p.run(&["tag", "release"]).code, 2, "tags are unique");
+    p.ok(&["tag", "-d", "release"]);
+    assert_eq!(p.json(&["tag"]).as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn gc_local_evicts_volumes_that_the_store_holds() {
+    let p = Project::new("gclocal", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    five_collections(&p);
+    let state = crate::harness::snapshot(&p.mongo());
+    p.ok(&["checkout", "-b", "other"]);
+    let r = p.json(&["gc", "--local"]);
+    assert_eq!(r["evicted"], serde_json::json!(["main"]), "not HEAD: {r}");
+    let branches = p.json(&["branch"]);
+    let main = branches
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "main")
+        .unwrap()
+        .clone();
+    assert_eq!(main["state"], "archived");
+    let c = p.json(&["checkout", "main"]);
+    assert!(c["restored"].is_string(), "restored from the store: {c}");
+    assert_eq!(crate::harness::snapshot(&p.mongo()), state);
+}
