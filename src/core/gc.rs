@@ -132,7 +132,7 @@ impl Project {
         let policy = opts.keep_last.is_some() || opts.keep_within.is_some();
         let mut expired: Vec<VersionId> = Vec::new();
         for versions in by_branch.values_mut() {
-            versions.sort_by(|a, b| b.1.created_at.cmp(&a.1.created_at));
+            versions.sort_by_key(|v| std::cmp::Reverse(v.1.created_at));
             for (i, (id, m)) in versions.iter().enumerate() {
                 let recent = opts.keep_within.is_some_and(|d| {
                     (now - m.created_at)
@@ -181,7 +181,7 @@ impl Project {
                 collections: m.collection_count(),
             });
         }
-        deleted_versions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        deleted_versions.sort_by_key(|v| std::cmp::Reverse(v.created_at));
         if !opts.dry_run {
             // Manifests first: a crash in between leaves unreferenced chunks, never a broken version.
             for id in &expired {
