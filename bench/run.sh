@@ -77,6 +77,40 @@ tar_s=$(secs "$t0" "$t1")
 save_mbps=$(python3 -c "print(f'{$bytes/1048576/$save_s:.1f}')")
 tar_mbps=$(python3 -c "print(f'{$bytes/1048576/$tar_s:.1f}')")
 
+manifest_field() { # newest manifest's field
+  python3 - "$WORK/store" "$1" <<'PY'
+import json, pathlib, sys
+project = next(p for p in pathlib.Path(sys.argv[1]).iterdir() if p.is_dir())
+newest = max((json.loads(p.read_text()) for p in (project / "versions").iterdir()), key=lambda m: m["created_at"])
+print(newest[sys.argv[2]])
+PY
+}
+first_written=$(manifest_field written_bytes)
+
+# Incremental saves: 1% of the documents of one collection of five change, ten times.
+inc_times=(); inc_written=()
+for i in $(seq 1 10); do
+  "$VENV/bin/python" - "$URI" "$i" <<'PY'
+import random, sys
+from pymongo import MongoClient, UpdateOne
+db = MongoClient(sys.argv[1]).shop
+n = db.orders.estimated_document_count()
+rng = random.Random(int(sys.argv[2]))
+ids = rng.sample(range(n), max(1, n // 100))
+db.orders.bulk_write([UpdateOne({"_id": i}, {"$set": {"status": rng.choice(["new", "paid", "shipped", "returned"])}}) for i in ids])
+PY
+  t0=$(now); "$ARGON" commit -m "incremental $i" >/dev/null; t1=$(now)
+  inc_times+=("$(secs "$t0" "$t1")"); inc_written+=("$(manifest_field written_bytes)")
+done
+inc_time=$(median "${inc_times[@]}")
+inc_bytes=$(median "${inc_written[@]}")
+store_bytes=$(du -sb "$WORK/store" | cut -f1)
+
+# A branch from the running branch's current state (local volume copy).
+t0=$(now); "$ARGON" checkout -b fastcopy >/dev/null; t1=$(now)
+fastcopy_s=$(secs "$t0" "$t1")
+"$ARGON" checkout main >/dev/null
+
 # Restore into a new branch (new volume, private engine, then the stable port).
 t0=$(now); restore_rss=$(peak_rss "$ARGON" checkout -b restored main); t1=$(now)
 restore_s=$(secs "$t0" "$t1")
@@ -106,6 +140,10 @@ cat <<REPORT
 argon benchmark ($(nproc) cores, dataset ${data_mb} MB of BSON in 5 collections, capture: $capture)
   save:     ${save_s} s = ${save_mbps} MB/s; tar|zstd -1 of the same BSON: ${tar_mbps} MB/s; ratio $(ratio "$save_mbps" "$tar_mbps"); peak RSS ${save_rss} MiB
   restore:  ${restore_s} s = ${restore_mbps} MB/s (new branch from a version); peak RSS ${restore_rss} MiB
+  incremental save (1% of one collection of five changed), median of 10:
+            ${inc_time} s = $(ratio "$inc_time" "$save_s") of the full save's time; $(python3 -c "print(f'{$inc_bytes/1048576:.2f}')") MiB written = $(python3 -c "print(f'{$inc_bytes/$first_written:.3f}')") of the full save's bytes
+  store after 1 full + 10 incremental saves: $(python3 -c "print(f'{$store_bytes/1048576:.1f}')") MiB = $(python3 -c "print(f'{$store_bytes/(10*$first_written):.3f}')") of 10 full saves ($(python3 -c "print(f'{$first_written/1048576:.1f}')") MiB each)
+  checkout -b from the running branch (save + local volume copy + start): ${fastcopy_s} s
   checkout between two stashed branches: median ${checkout_med} s over ${RUNS} (save of the left branch included)
             docker stop+start+ping of the same container: median ${docker_med} s; ratio $(ratio "$checkout_med" "$docker_med")
 REPORT

@@ -419,30 +419,28 @@ async fn capture_one(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_DEPTH);
     let (up_tx, up_rx) = tokio::sync::mpsc::channel::<(ChunkId, Vec<u8>)>(UPLOAD_DEPTH);
     let chunk_known = known.clone();
-    let chunker =
-        tokio::task::spawn_blocking(move || -> std::io::Result<(Vec<ChunkRef>, u64, u64)> {
-            let mut refs = Vec::new();
-            let (mut total, mut written) = (0u64, 0u64);
-            let mut emit = |chunk: &[u8]| -> std::io::Result<()> {
-                let id = ChunkId(Hash::of(chunk));
-                refs.push(ChunkRef(id, chunk.len() as u32));
-                total += chunk.len() as u64;
-                if chunk_known.insert(id) {
-                    let compressed = zstd::bulk::compress(chunk, ZSTD_LEVEL)?;
-                    written += compressed.len() as u64;
-                    up_tx
-                        .blocking_send((id, compressed))
-                        .map_err(|_| std::io::Error::other("the upload stopped"))?;
-                }
-                Ok(())
-            };
-            let mut chunker = Chunker::new(DEFAULT_SIZES);
-            for batch in rx {
-                chunker.push(&batch, &mut emit)?;
+    let chunker = tokio::task::spawn_blocking(move || -> std::io::Result<(Vec<ChunkRef>, u64)> {
+        let mut refs = Vec::new();
+        let mut total = 0u64;
+        let mut emit = |chunk: &[u8]| -> std::io::Result<()> {
+            let id = ChunkId(Hash::of(chunk));
+            refs.push(ChunkRef(id, chunk.len() as u32));
+            total += chunk.len() as u64;
+            if chunk_known.insert(id) {
+                let compressed = zstd::bulk::compress(chunk, ZSTD_LEVEL)?;
+                up_tx
+                    .blocking_send((id, compressed))
+                    .map_err(|_| std::io::Error::other("the upload stopped"))?;
             }
-            chunker.finish(&mut emit)?;
-            Ok((refs, total, written))
-        });
+            Ok(())
+        };
+        let mut chunker = Chunker::new(DEFAULT_SIZES);
+        for batch in rx {
+            chunker.push(&batch, &mut emit)?;
+        }
+        chunker.finish(&mut emit)?;
+        Ok((refs, total))
+    });
     let upload_store = store.clone();
     let uploader = tokio::spawn(async move {
         let chunks = futures_util::stream::unfold(up_rx, |mut rx| async move {
@@ -452,15 +450,18 @@ async fn capture_one(
             .map(|(id, bytes)| {
                 let store = upload_store.clone();
                 async move {
+                    // An interrupted save's chunks are already there: not sent again.
                     let key = ObjectKey::Chunk(id);
-                    if !store.exists(key).await? {
-                        store.put_bytes(key, bytes).await?;
+                    if store.exists(key).await? {
+                        return Ok(0);
                     }
-                    Ok::<_, StoreError>(())
+                    let n = bytes.len() as u64;
+                    store.put_bytes(key, bytes).await?;
+                    Ok::<_, StoreError>(n)
                 }
             })
             .buffer_unordered(TRANSFER_PARALLEL)
-            .try_collect::<()>()
+            .try_fold(0u64, |sum, n| async move { Ok(sum + n) })
             .await
     });
 
@@ -476,8 +477,8 @@ async fn capture_one(
         .await
         .map_err(|e| io("uploading")(std::io::Error::other(e)))?;
     entry.documents = read.map_err(engine("reading documents of", full.clone()))?;
-    uploaded?;
-    let (refs, total, written) = chunked.map_err(io("chunking a collection"))?;
+    let written = uploaded?;
+    let (refs, total) = chunked.map_err(io("chunking a collection"))?;
     entry.bytes = total;
     entry.chunks = refs;
     Ok((info.db, entry, written))

@@ -274,3 +274,57 @@ fn gc_local_evicts_volumes_that_the_store_holds() {
     assert!(c["restored"].is_string(), "restored from the store: {c}");
     assert_eq!(crate::harness::snapshot(&p.mongo()), state);
 }
+
+#[test]
+fn an_interrupted_save_is_resumed_without_sending_stored_chunks_again() {
+    let p = Project::new("resume", Backend::File);
+    let store = p.dir.parent().unwrap().join("store");
+    p.ok(&["checkout", "-b", "main"]);
+    let m = p.mongo();
+    for c in ["a", "b", "c"] {
+        let docs = (0..15_000)
+            .map(|i| doc! { "_id": i, "body": format!("{c}{i}-{}", "resume ".repeat(20)) })
+            .collect();
+        m.insert("app", c, docs);
+    }
+    let size = |files: &[PathBuf]| {
+        files
+            .iter()
+            .map(|f| std::fs::metadata(f).unwrap().len())
+            .sum::<u64>()
+    };
+    let mut child = p.command(&["commit", "-m", "interrupted"]).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let _ = child.kill();
+    let _ = child.wait();
+    let before = chunk_files(&store);
+    assert!(
+        p.json(&["log"]).as_array().unwrap().is_empty(),
+        "no half version"
+    );
+
+    p.ok(&["commit", "-m", "resumed"]);
+    let after = chunk_files(&store);
+    let project_dir = std::fs::read_dir(&store)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let manifest_path = std::fs::read_dir(project_dir.join("versions"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(manifest_path).unwrap()).unwrap();
+    assert_eq!(
+        manifest["written_bytes"].as_u64().unwrap(),
+        size(&after) - size(&before),
+        "the rerun wrote exactly the chunks the interrupted save had not ({} were already stored)",
+        before.len()
+    );
+    let f = p.json(&["fsck", "--read-data"]);
+    assert!(f["damaged"].as_array().unwrap().is_empty(), "{f}");
+}
