@@ -46,16 +46,7 @@ impl Project {
                         id: id.short(),
                         message,
                     })?;
-                    let row = VersionRow {
-                        id,
-                        branch: m.branch.clone(),
-                        parent: m.parent,
-                        created_at: m.created_at,
-                        message: m.message.clone(),
-                        capture: m.capture.as_str().to_string(),
-                        bytes: m.total_bytes(),
-                        collections: m.collection_count(),
-                    };
+                    let row = super::version_row_of(id, &m);
                     self.meta.index_version(self.row.id, &row)?;
                     new_versions += usize::from(!known.contains(&id));
                     row

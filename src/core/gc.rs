@@ -168,18 +168,10 @@ impl Project {
         }
         let mut deleted_versions = Vec::new();
         for id in &expired {
-            let m = &manifests[id];
-            deleted_versions.push(VersionInfo {
-                id: id.to_string(),
-                short_id: id.short(),
-                branch: m.branch.clone(),
-                parent: m.parent.map(|p| p.to_string()),
-                created_at: m.created_at,
-                message: m.message.clone(),
-                capture: m.capture.as_str().to_string(),
-                bytes: m.total_bytes(),
-                collections: m.collection_count(),
-            });
+            deleted_versions.push(VersionInfo::from(&super::version_row_of(
+                *id,
+                &manifests[id],
+            )));
         }
         deleted_versions.sort_by_key(|v| std::cmp::Reverse(v.created_at));
         if !opts.dry_run {

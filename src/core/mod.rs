@@ -268,6 +268,20 @@ pub struct Project {
     _lock: Option<ProjectLock>,
 }
 
+/// The metadata row describing the version `id` with this manifest.
+fn version_row_of(id: VersionId, m: &Manifest) -> VersionRow {
+    VersionRow {
+        id,
+        branch: m.branch.clone(),
+        parent: m.parent,
+        created_at: m.created_at,
+        message: m.message.clone(),
+        capture: m.capture.as_str().to_string(),
+        bytes: m.total_bytes(),
+        collections: m.collection_count(),
+    }
+}
+
 /// The connection string of a port on 127.0.0.1.
 pub fn uri_for(port: u16) -> String {
     format!("mongodb://127.0.0.1:{port}/?directConnection=true")
@@ -692,16 +706,7 @@ impl Project {
         let id = VersionId(Hash::of(&bytes));
         // The manifest is written last: a version exists iff its manifest does.
         store.put_bytes(ObjectKey::Version(id), bytes).await?;
-        let row = VersionRow {
-            id,
-            branch: b.name.clone(),
-            parent: b.head_version,
-            created_at: manifest.created_at,
-            message: manifest.message.clone(),
-            capture: method.as_str().to_string(),
-            bytes: manifest.total_bytes(),
-            collections: manifest.collection_count(),
-        };
+        let row = version_row_of(id, &manifest);
         self.meta.record_version(self.row.id, &row, &b.name)?;
         self.meta.journal_end(self.row.id)?;
         Ok(Some(row))

@@ -111,6 +111,45 @@ impl S3Backend {
     }
 }
 
+/// An object found by listing: its key below the listed folder, size and time.
+struct Listed {
+    name: String,
+    size: u64,
+    modified: std::time::SystemTime,
+}
+
+impl S3Backend {
+    /// Every object below `<prefix>/<folder>/`, all pages.
+    async fn list(&self, folder: &str) -> Result<Vec<Listed>> {
+        let prefix = format!("{}/{folder}/", self.prefix);
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.classify("listing", &prefix, e))?;
+            for obj in page.contents() {
+                let Some(name) = obj.key().and_then(|k| k.strip_prefix(&prefix)) else {
+                    continue;
+                };
+                out.push(Listed {
+                    name: name.to_string(),
+                    size: obj.size().unwrap_or(0).max(0) as u64,
+                    modified: obj
+                        .last_modified()
+                        .and_then(|t| std::time::SystemTime::try_from(*t).ok())
+                        .unwrap_or(std::time::SystemTime::UNIX_EPOCH),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn first_line(s: &str) -> String {
     s.lines()
         .next()
@@ -209,65 +248,26 @@ impl Backend for S3Backend {
     }
 
     async fn list_versions(&self) -> Result<Vec<VersionId>> {
-        let prefix = format!("{}/versions/", self.prefix);
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(&prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.classify("listing", &prefix, e))?;
-            for obj in page.contents() {
-                let name = obj.key().unwrap_or_default();
-                if let Some(id) = name
-                    .strip_prefix(&prefix)
-                    .and_then(|n| n.strip_suffix(".json"))
-                    .and_then(VersionId::parse)
-                {
-                    out.push(id);
-                }
-            }
-        }
-        Ok(out)
+        let listed = self.list("versions").await?;
+        Ok(listed
+            .iter()
+            .filter_map(|o| o.name.strip_suffix(".json").and_then(VersionId::parse))
+            .collect())
     }
 
     async fn list_chunks(&self) -> Result<Vec<StoredChunk>> {
-        let prefix = format!("{}/chunks/", self.prefix);
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(&prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.classify("listing", &prefix, e))?;
-            for obj in page.contents() {
-                let name = obj
-                    .key()
-                    .unwrap_or_default()
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default();
-                let Some(id) = Hash::parse(name).map(ChunkId) else {
-                    continue;
-                };
-                let modified = obj
-                    .last_modified()
-                    .and_then(|t| std::time::SystemTime::try_from(*t).ok())
-                    .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-                out.push(StoredChunk {
+        let listed = self.list("chunks").await?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|o| {
+                let id = Hash::parse(o.name.rsplit('/').next().unwrap_or_default()).map(ChunkId)?;
+                Some(StoredChunk {
                     id,
-                    size: obj.size().unwrap_or(0).max(0) as u64,
-                    modified,
-                });
-            }
-        }
-        Ok(out)
+                    size: o.size,
+                    modified: o.modified,
+                })
+            })
+            .collect())
     }
 
     async fn delete(&self, key: ObjectKey) -> Result<()> {
