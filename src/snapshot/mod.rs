@@ -33,10 +33,10 @@ const PIPE_DEPTH: usize = 8;
 const INSERT_BATCH_BYTES: usize = 8 << 20;
 const INSERT_BATCH_DOCS: usize = 10_000;
 const ZSTD_LEVEL: i32 = 3;
-/// New chunks waiting for upload, per collection (bounds memory: x 256 KiB).
-const UPLOAD_DEPTH: usize = 16;
+/// New chunks waiting for upload, per collection (bounds memory: x 64 KiB).
+const UPLOAD_DEPTH: usize = 64;
 /// Chunk uploads (and downloads) in flight per collection.
-const TRANSFER_PARALLEL: usize = 8;
+const TRANSFER_PARALLEL: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {

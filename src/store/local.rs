@@ -1,6 +1,11 @@
 //! A store in a local folder: write to a temporary file, fsync, rename.
+//! Chunk renames are made durable in one pass over their folders just before
+//! a manifest is written, not one fsync each: the manifest still lands only
+//! after every chunk it names is on disk.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use tokio::io::AsyncWriteExt;
 
@@ -8,11 +13,34 @@ use super::{Backend, ChunkId, ObjectKey, Result, StoreError, StoredChunk, Versio
 
 pub struct LocalBackend {
     root: PathBuf,
+    /// Folders holding renames not yet made durable.
+    unsynced: Mutex<HashSet<PathBuf>>,
+}
+
+async fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    tokio::fs::File::open(dir).await?.sync_all().await
 }
 
 impl LocalBackend {
     pub fn new(root: PathBuf) -> Self {
-        LocalBackend { root }
+        LocalBackend {
+            root,
+            unsynced: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Makes every pending rename durable.
+    async fn sync_pending(&self, key: ObjectKey) -> Result<()> {
+        let dirs: Vec<PathBuf> = match self.unsynced.lock() {
+            Ok(mut set) => set.drain().collect(),
+            Err(_) => Vec::new(),
+        };
+        for dir in dirs {
+            sync_dir(&dir)
+                .await
+                .map_err(|source| io_err("syncing chunks before", key, source))?;
+        }
+        Ok(())
     }
 
     fn path(&self, key: ObjectKey) -> PathBuf {
@@ -38,13 +66,20 @@ impl LocalBackend {
         tokio::fs::rename(tmp, dest)
             .await
             .map_err(|source| io_err("renaming into place", key, source))?;
-        if let Some(dir) = dest.parent() {
-            // Make the rename itself durable.
-            if let Ok(d) = tokio::fs::File::open(dir).await {
-                let _ = d.sync_all().await;
+        let Some(dir) = dest.parent() else {
+            return Ok(());
+        };
+        match key {
+            ObjectKey::Chunk(_) => {
+                if let Ok(mut set) = self.unsynced.lock() {
+                    set.insert(dir.to_path_buf());
+                }
+                Ok(())
             }
+            ObjectKey::Version(_) => sync_dir(dir)
+                .await
+                .map_err(|source| io_err("syncing", key, source)),
         }
-        Ok(())
     }
 }
 
@@ -62,21 +97,10 @@ fn io_err(op: &'static str, key: ObjectKey, source: std::io::Error) -> StoreErro
 }
 
 impl Backend for LocalBackend {
-    async fn put_file(&self, key: ObjectKey, path: &Path) -> Result<()> {
-        let (dest, tmp) = self.temp_for(key).await?;
-        tokio::fs::copy(path, &tmp)
-            .await
-            .map_err(|source| io_err("writing", key, source))?;
-        let f = tokio::fs::File::open(&tmp)
-            .await
-            .map_err(|source| io_err("writing", key, source))?;
-        f.sync_all()
-            .await
-            .map_err(|source| io_err("syncing", key, source))?;
-        self.commit(key, &tmp, &dest).await
-    }
-
     async fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> Result<()> {
+        if let ObjectKey::Version(_) = key {
+            self.sync_pending(key).await?;
+        }
         let (dest, tmp) = self.temp_for(key).await?;
         let mut f = tokio::fs::File::create(&tmp)
             .await
@@ -89,13 +113,6 @@ impl Backend for LocalBackend {
             .map_err(|source| io_err("syncing", key, source))?;
         drop(f);
         self.commit(key, &tmp, &dest).await
-    }
-
-    async fn get_to_file(&self, key: ObjectKey, path: &Path) -> Result<()> {
-        tokio::fs::copy(self.path(key), path)
-            .await
-            .map(|_| ())
-            .map_err(|source| io_err("reading", key, source))
     }
 
     async fn get_bytes(&self, key: ObjectKey) -> Result<Vec<u8>> {

@@ -7,7 +7,7 @@ mod s3;
 
 use std::fmt;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
@@ -231,9 +231,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// What every storage backend provides. Objects are immutable once written and
 /// every write is atomic: a reader sees the whole object or none of it.
 pub trait Backend: Send + Sync {
-    fn put_file(&self, key: ObjectKey, path: &Path) -> impl Future<Output = Result<()>> + Send;
     fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> impl Future<Output = Result<()>> + Send;
-    fn get_to_file(&self, key: ObjectKey, path: &Path) -> impl Future<Output = Result<()>> + Send;
     fn get_bytes(&self, key: ObjectKey) -> impl Future<Output = Result<Vec<u8>>> + Send;
     fn exists(&self, key: ObjectKey) -> impl Future<Output = Result<bool>> + Send;
     fn list_versions(&self) -> impl Future<Output = Result<Vec<VersionId>>> + Send;
@@ -300,14 +298,8 @@ macro_rules! delegate {
 }
 
 impl Backend for Store {
-    async fn put_file(&self, key: ObjectKey, path: &Path) -> Result<()> {
-        delegate!(self, b => b.put_file(key, path))
-    }
     async fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> Result<()> {
         delegate!(self, b => b.put_bytes(key, bytes))
-    }
-    async fn get_to_file(&self, key: ObjectKey, path: &Path) -> Result<()> {
-        delegate!(self, b => b.get_to_file(key, path))
     }
     async fn get_bytes(&self, key: ObjectKey) -> Result<Vec<u8>> {
         delegate!(self, b => b.get_bytes(key))

@@ -1,7 +1,6 @@
 //! A store in an S3-compatible bucket (AWS, MinIO, R2, Ceph, test servers),
 //! with the standard AWS credential chain and path-style addressing.
 
-use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -160,25 +159,6 @@ fn first_line(s: &str) -> String {
 }
 
 impl Backend for S3Backend {
-    async fn put_file(&self, key: ObjectKey, path: &Path) -> Result<()> {
-        let body = ByteStream::from_path(path)
-            .await
-            .map_err(|e| StoreError::Io {
-                op: "reading for upload",
-                key: key.to_string(),
-                source: std::io::Error::other(e),
-            })?;
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.object(key))
-            .body(body)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| self.classify("uploading", &key.to_string(), e))
-    }
-
     async fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> Result<()> {
         self.client
             .put_object()
@@ -189,27 +169,6 @@ impl Backend for S3Backend {
             .await
             .map(|_| ())
             .map_err(|e| self.classify("uploading", &key.to_string(), e))
-    }
-
-    async fn get_to_file(&self, key: ObjectKey, path: &Path) -> Result<()> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(self.object(key))
-            .send()
-            .await
-            .map_err(|e| self.classify("downloading", &key.to_string(), e))?;
-        let io = |source| StoreError::Io {
-            op: "downloading",
-            key: key.to_string(),
-            source,
-        };
-        let mut reader = out.body.into_async_read();
-        let mut file = tokio::fs::File::create(path).await.map_err(io)?;
-        tokio::io::copy(&mut reader, &mut file).await.map_err(io)?;
-        file.sync_all().await.map_err(io)?;
-        Ok(())
     }
 
     async fn get_bytes(&self, key: ObjectKey) -> Result<Vec<u8>> {
