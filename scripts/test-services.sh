@@ -49,6 +49,12 @@ if ! command -v fusermount3 >/dev/null 2>&1; then
   apt_install fuse3
 fi
 
+# --- tmux (tests of the confirmation prompts run argon in a real terminal) ----
+if ! command -v tmux >/dev/null 2>&1; then
+  log "installing tmux"
+  apt_install tmux
+fi
+
 # --- MongoDB-protocol server binary and image --------------------------------
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v secantusd-rs >/dev/null 2>&1; then

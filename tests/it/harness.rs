@@ -174,6 +174,14 @@ impl Project {
         cmd
     }
 
+    /// The environment every run gets, as `KEY=value` words for a shell line.
+    pub fn env_words(&self) -> Vec<String> {
+        let cmd = self.command(&[]);
+        cmd.get_envs()
+            .filter_map(|(k, v)| Some(format!("{}={}", k.to_str()?, v?.to_str()?)))
+            .collect()
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().expect("argon binary runs"))
     }

@@ -10,4 +10,5 @@ mod errors;
 mod git;
 mod lifecycle;
 mod plugins;
+mod prompts;
 mod store;
