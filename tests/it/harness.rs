@@ -83,6 +83,11 @@ pub fn engine_command(standalone: bool) -> Vec<String> {
         .collect();
     if standalone {
         cmd.push("--standalone".into());
+        // The paused-copy rung needs data files that hold every acknowledged
+        // write after `fsync`; this engine only guarantees that when it syncs
+        // on commit (without it, a database created just before a save can be
+        // missing from the copy).
+        cmd.push("--sync-on-commit".into());
     }
     cmd
 }
