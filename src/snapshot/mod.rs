@@ -271,71 +271,35 @@ pub async fn capture(
     }
     progress.set_length(total);
     let mut entries = Vec::with_capacity(collections.len());
-    // A snapshot session's read time is fixed by its first read; sessions
-    // opened at that same time then read the other collections in parallel.
-    let (parallel, at, session) = match mode {
-        ReadMode::Plain => (true, None, None),
+    match mode {
         ReadMode::Session(session) => {
-            if let Some(first) = collections.first() {
-                let coll = client
-                    .database(&first.db)
-                    .collection::<RawDocumentBuf>(&first.name);
-                let _ = coll.find(doc! {}).limit(1).session(&mut *session).await;
+            for c in collections {
+                let mut reader = Reader::Session(&mut *session);
+                entries.push(capture_one(client, store, c, &mut reader, known, progress).await?);
             }
-            let at = session.snapshot_time();
-            (at.is_some(), at, Some(session))
         }
-    };
-    if parallel {
-        let limit = Arc::new(Semaphore::new(PARALLEL_COLLECTIONS));
-        let mut tasks = Vec::new();
-        for c in collections {
-            let (client, store, known, progress, limit) = (
-                client.clone(),
-                store.clone(),
-                known.clone(),
-                progress.clone(),
-                limit.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                match at {
-                    Some(time) => {
-                        let mut own = client
-                            .start_session()
-                            .snapshot(true)
-                            .snapshot_time(time)
-                            .await
-                            .map_err(engine(
-                                "starting a snapshot session for",
-                                format!("{}.{}", c.db, c.name),
-                            ))?;
-                        capture_one(
-                            &client,
-                            &store,
-                            c,
-                            &mut Reader::Session(&mut own),
-                            &known,
-                            &progress,
-                        )
-                        .await
-                    }
-                    None => {
-                        capture_one(&client, &store, c, &mut Reader::Plain, &known, &progress).await
-                    }
-                }
-            }));
-        }
-        for t in tasks {
-            entries.push(
-                t.await
-                    .map_err(|e| io("capturing")(std::io::Error::other(e)))??,
-            );
-        }
-    } else if let Some(session) = session {
-        for c in collections {
-            let mut reader = Reader::Session(&mut *session);
-            entries.push(capture_one(client, store, c, &mut reader, known, progress).await?);
+        ReadMode::Plain => {
+            let limit = Arc::new(Semaphore::new(PARALLEL_COLLECTIONS));
+            let mut tasks = Vec::new();
+            for c in collections {
+                let (client, store, known, progress, limit) = (
+                    client.clone(),
+                    store.clone(),
+                    known.clone(),
+                    progress.clone(),
+                    limit.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    capture_one(&client, &store, c, &mut Reader::Plain, &known, &progress).await
+                }));
+            }
+            for t in tasks {
+                entries.push(
+                    t.await
+                        .map_err(|e| io("capturing")(std::io::Error::other(e)))??,
+                );
+            }
         }
     }
     let written_bytes = entries.iter().map(|(_, _, w)| *w).sum();
