@@ -29,12 +29,7 @@ pub struct FetchReport {
 impl Project {
     pub async fn fetch(&mut self) -> Result<FetchReport> {
         let store = self.store().await?;
-        let known: HashSet<VersionId> = self
-            .meta
-            .versions(self.row.id)?
-            .iter()
-            .map(|v| v.id)
-            .collect();
+        let known = self.known_version_ids()?;
         let mut rows: HashMap<VersionId, VersionRow> = HashMap::new();
         let mut new_versions = 0;
         for id in store.list_versions().await? {

@@ -116,12 +116,7 @@ impl Project {
                 next = manifests.get(&id).and_then(|m| m.parent);
             }
         }
-        let known: HashSet<VersionId> = self
-            .meta
-            .versions(self.row.id)?
-            .iter()
-            .map(|v| v.id)
-            .collect();
+        let known = self.known_version_ids()?;
         let now = Utc::now();
         let mut by_branch: BTreeMap<String, Vec<(&VersionId, &Manifest)>> = BTreeMap::new();
         for (id, m) in &manifests {

@@ -282,6 +282,14 @@ fn version_row_of(id: VersionId, m: &Manifest) -> VersionRow {
     }
 }
 
+/// What leaving HEAD for another branch did.
+struct LeftHead {
+    name: Option<String>,
+    branch: Option<BranchRow>,
+    was_running: bool,
+    saved: Option<VersionRow>,
+}
+
 /// The connection string of a port on 127.0.0.1.
 pub fn uri_for(port: u16) -> String {
     format!("mongodb://127.0.0.1:{port}/?directConnection=true")
@@ -472,6 +480,16 @@ impl Project {
             text,
             Utc::now(),
         )
+    }
+
+    /// Ids of every version the metadata lists.
+    fn known_version_ids(&self) -> Result<std::collections::HashSet<VersionId>> {
+        Ok(self
+            .meta
+            .versions(self.row.id)?
+            .iter()
+            .map(|v| v.id)
+            .collect())
     }
 
     fn version_row(&self, id: VersionId) -> Result<VersionRow> {
@@ -977,29 +995,42 @@ impl Project {
         Ok(self.branch_state(b).await? == BranchState::Running)
     }
 
-    /// Saves and stops HEAD when it runs; returns it and the version saved.
-    async fn leave_head(
-        &mut self,
-        message: &str,
-    ) -> Result<(Option<BranchRow>, Option<VersionRow>)> {
+    /// Saves and stops HEAD (when it runs) before switching to `target`.
+    async fn leave_head(&mut self, target: &str) -> Result<LeftHead> {
+        let none = LeftHead {
+            name: self.row.head.clone(),
+            branch: None,
+            was_running: false,
+            saved: None,
+        };
         let Some(head) = self.row.head.clone() else {
-            return Ok((None, None));
+            return Ok(none);
         };
         let Some(b) = self.meta.branch(self.row.id, &head)? else {
-            return Ok((None, None));
+            return Ok(none);
         };
         if !self.is_running(&b).await? {
-            return Ok((Some(b), None));
+            return Ok(LeftHead {
+                branch: Some(b),
+                ..none
+            });
         }
-        let saved = self.save(&b, message).await?;
+        let saved = self
+            .save(&b, &format!("checkout: moving from {head} to {target}"))
+            .await?;
         self.stop_branch(&b).await?;
         let b = self.branch(&b.name)?;
-        Ok((Some(b), saved))
+        Ok(LeftHead {
+            branch: Some(b),
+            was_running: true,
+            saved,
+            ..none
+        })
     }
 
     /// Brings the branch that was left back up after a failed switch.
-    async fn return_to(&mut self, previous: Option<BranchRow>, was_running: bool) {
-        if let (Some(prev), true) = (previous, was_running) {
+    async fn return_to(&mut self, left: LeftHead) {
+        if let (Some(prev), true) = (left.branch, left.was_running) {
             let _ = self.start_branch(&prev, None).await;
         }
     }
@@ -1023,27 +1054,14 @@ impl Project {
                 uri: self.uri(),
             });
         }
-        let previous_name = self.row.head.clone();
-        let was_running = match &previous_name {
-            Some(p) => match self.meta.branch(self.row.id, p)? {
-                Some(b) => self.is_running(&b).await?,
-                None => false,
-            },
-            None => false,
-        };
-        let (previous, saved) = self
-            .leave_head(&format!(
-                "checkout: moving from {} to {name}",
-                previous_name.as_deref().unwrap_or("-")
-            ))
-            .await?;
+        let left = self.leave_head(name).await?;
         match self.start_branch(&target, None).await {
             Ok(restored) => {
                 self.set_head(name)?;
                 Ok(CheckoutReport {
                     branch: name.to_string(),
-                    previous: previous_name,
-                    saved: saved.as_ref().map(VersionInfo::from),
+                    previous: left.name,
+                    saved: left.saved.as_ref().map(VersionInfo::from),
                     created: false,
                     restored: restored.map(|v| v.to_string()),
                     copied_from: None,
@@ -1051,7 +1069,7 @@ impl Project {
                 })
             }
             Err(e) => {
-                self.return_to(previous, was_running).await;
+                self.return_to(left).await;
                 Err(e)
             }
         }
@@ -1066,23 +1084,13 @@ impl Project {
         }
         // Resolve before saving: `main~1` means what `argon log main` shows now.
         let from_rev = rev.map(|r| self.resolve(r)).transpose()?;
-        let previous_name = self.row.head.clone();
-        let was_running = match &previous_name {
-            Some(p) => match self.meta.branch(self.row.id, p)? {
-                Some(b) => self.is_running(&b).await?,
-                None => false,
-            },
-            None => false,
-        };
-        let (previous, saved) = self
-            .leave_head(&format!(
-                "checkout: moving from {} to {name}",
-                previous_name.as_deref().unwrap_or("-")
-            ))
-            .await?;
-        let from = from_rev.or_else(|| previous.as_ref().and_then(|p| p.head_version));
+        let left = self.leave_head(name.as_str()).await?;
+        let from = from_rev.or_else(|| left.branch.as_ref().and_then(|p| p.head_version));
         // From HEAD's current state, its stopped volume is copied locally instead of restored.
-        let copy_from = match (from_rev, previous.as_ref().and_then(|p| p.volume.clone())) {
+        let copy_from = match (
+            from_rev,
+            left.branch.as_ref().and_then(|p| p.volume.clone()),
+        ) {
             (None, Some(v)) if self.runtime().await?.volume_exists(&v).await? => Some(v),
             _ => None,
         };
@@ -1093,9 +1101,9 @@ impl Project {
                 self.set_head(name.as_str())?;
                 Ok(CheckoutReport {
                     branch: name.to_string(),
-                    copied_from: copy_from.and(previous_name.clone()),
-                    previous: previous_name,
-                    saved: saved.as_ref().map(VersionInfo::from),
+                    copied_from: copy_from.and(left.name.clone()),
+                    previous: left.name,
+                    saved: left.saved.as_ref().map(VersionInfo::from),
                     created: true,
                     restored: restored.map(|v| v.to_string()),
                     uri: self.uri(),
@@ -1103,7 +1111,7 @@ impl Project {
             }
             Err(e) => {
                 let _ = self.meta.delete_branch(self.row.id, name.as_str());
-                self.return_to(previous, was_running).await;
+                self.return_to(left).await;
                 Err(e)
             }
         }

@@ -295,36 +295,20 @@ impl Drop for Project {
     fn drop(&mut self) {
         // Remove every container and volume this test's project created.
         let filter = format!("name=argon-{}-", self.name);
-        let out = Command::new("docker")
-            .args(["ps", "-aq", "--filter", &filter])
-            .output();
-        if let Ok(out) = out {
+        let remove = |list: &[&str], rm: &[&str]| {
+            let Ok(out) = Command::new("docker").args(list).arg(&filter).output() else {
+                return;
+            };
             let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
                 .split_whitespace()
                 .map(String::from)
                 .collect();
             if !ids.is_empty() {
-                let _ = Command::new("docker")
-                    .args(["rm", "-f", "-v"])
-                    .args(&ids)
-                    .output();
+                let _ = Command::new("docker").args(rm).args(&ids).output();
             }
-        }
-        let out = Command::new("docker")
-            .args(["volume", "ls", "-q", "--filter", &filter])
-            .output();
-        if let Ok(out) = out {
-            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-                .split_whitespace()
-                .map(String::from)
-                .collect();
-            if !ids.is_empty() {
-                let _ = Command::new("docker")
-                    .args(["volume", "rm", "-f"])
-                    .args(&ids)
-                    .output();
-            }
-        }
+        };
+        remove(&["ps", "-aq", "--filter"], &["rm", "-f", "-v"]);
+        remove(&["volume", "ls", "-q", "--filter"], &["volume", "rm", "-f"]);
     }
 }
 
