@@ -55,6 +55,9 @@ _argon() {
             argon,log)
                 cmd="argon__subcmd__log"
                 ;;
+            argon,mount)
+                cmd="argon__subcmd__mount"
+                ;;
             argon,reset)
                 cmd="argon__subcmd__reset"
                 ;;
@@ -66,6 +69,9 @@ _argon() {
                 ;;
             argon,tag)
                 cmd="argon__subcmd__tag"
+                ;;
+            argon,umount)
+                cmd="argon__subcmd__umount"
                 ;;
             argon,uri)
                 cmd="argon__subcmd__uri"
@@ -98,7 +104,7 @@ _argon() {
 
     case "${cmd}" in
         argon)
-            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log reset uri env fetch tag gc fsck hooks help generate-docs __branches"
+            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log reset uri env fetch tag gc fsck mount umount hooks help generate-docs __branches"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -537,6 +543,44 @@ _argon() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        argon__subcmd__mount)
+            opts="-C -y -h -V --cache-memory --cache-dir --cache-size --refresh --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cache-memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         argon__subcmd__reset)
             opts="-C -y -h -V --hard --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -679,6 +723,28 @@ _argon() {
             ;;
         argon__subcmd__tag)
             opts="-d -C -y -h -V --delete --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        argon__subcmd__umount)
+            opts="-C -y -h -V --lazy --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -44,6 +44,8 @@ complete -c argon -n "__fish_argon_needs_command" -f -a "fetch" -d 'Bring in ver
 complete -c argon -n "__fish_argon_needs_command" -f -a "tag" -d 'List, create or delete tags (tagged versions are never collected)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "gc" -d 'Delete expired versions and unused chunks from the store; --local evicts volumes'
 complete -c argon -n "__fish_argon_needs_command" -f -a "fsck" -d 'Check that every saved version in the store is whole'
+complete -c argon -n "__fish_argon_needs_command" -f -a "mount" -d 'Browse every saved version as read-only files (FUSE), until Ctrl-C'
+complete -c argon -n "__fish_argon_needs_command" -f -a "umount" -d 'Unmount a folder \'argon mount\' is serving'
 complete -c argon -n "__fish_argon_needs_command" -f -a "hooks" -d 'Make the database follow git branches (git hooks)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "help" -d 'Show help for argon or a command; -a lists plugins too'
 complete -c argon -n "__fish_argon_needs_command" -f -a "generate-docs" -d 'Write shell completions and man pages (for packagers and the repository)'
@@ -177,6 +179,23 @@ complete -c argon -n "__fish_argon_using_subcommand fsck" -l rebuild-index -d 'F
 complete -c argon -n "__fish_argon_using_subcommand fsck" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand fsck" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand fsck" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand mount" -l cache-memory -d 'Memory kept for chunks read recently (e.g. 64M, 1G)' -r
+complete -c argon -n "__fish_argon_using_subcommand mount" -l cache-dir -d 'Also keep chunks read on disk here (compressed), for repeated reads of an S3 store' -r -F
+complete -c argon -n "__fish_argon_using_subcommand mount" -l cache-size -d 'Ceiling of the disk cache' -r
+complete -c argon -n "__fish_argon_using_subcommand mount" -l refresh -d 'How often the list of versions is read again (new saves appear after at most this)' -r
+complete -c argon -n "__fish_argon_using_subcommand mount" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand mount" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand mount" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand mount" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand mount" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand umount" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand umount" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand umount" -l lazy -d 'Detach now even if files under it are open (they finish reading first)'
+complete -c argon -n "__fish_argon_using_subcommand umount" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand umount" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand umount" -s V -l version -d 'Print version'
 complete -c argon -n "__fish_argon_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status run" -s C -d 'Run as if argon was started in DIR' -r -F
 complete -c argon -n "__fish_argon_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status run" -l format -d 'Output format' -r -f -a "human\t''
 json\t''"

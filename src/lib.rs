@@ -6,6 +6,7 @@ pub mod config;
 pub mod core;
 pub mod git;
 pub mod meta;
+pub mod mount;
 pub mod runtime;
 pub mod snapshot;
 pub mod store;

@@ -12,6 +12,7 @@ mod help;
 mod hooks;
 mod init;
 mod log;
+mod mount;
 mod plugin;
 mod reset;
 mod stash;
@@ -88,6 +89,10 @@ enum Command {
     Gc(gc::Args),
     /// Check that every saved version in the store is whole
     Fsck(fsck::Args),
+    /// Browse every saved version as read-only files (FUSE), until Ctrl-C
+    Mount(mount::Args),
+    /// Unmount a folder 'argon mount' is serving
+    Umount(mount::UmountArgs),
     /// Make the database follow git branches (git hooks)
     Hooks(hooks::Args),
     /// Show help for argon or a command; -a lists plugins too
@@ -212,6 +217,8 @@ async fn run(cli: Cli) -> i32 {
         Command::Hooks(args) => hooks::run(&ctx, args).await,
         Command::Fsck(args) => fsck::run(&ctx, args).await,
         Command::Fetch => fetch::run(&ctx).await,
+        Command::Mount(args) => mount::run(&ctx, args).await,
+        Command::Umount(args) => mount::umount(args),
         Command::Tag(args) => tag::run(&ctx, args).await,
         Command::Gc(args) => gc::run(&ctx, args).await,
         Command::Help(args) => help::run(&ctx, args),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::config::ConfigError;
 use crate::git::GitError;
 use crate::meta::MetaError;
+use crate::mount::MountError;
 use crate::runtime::RuntimeError;
 use crate::snapshot::SnapshotError;
 use crate::store::StoreError;
@@ -24,6 +25,8 @@ pub enum Error {
     Snapshot(#[from] SnapshotError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Mount(#[from] MountError),
     #[error("{0}")]
     InvalidName(String),
     #[error("{0}")]
@@ -107,6 +110,7 @@ impl Error {
             Error::Runtime(e) => e.hint(),
             Error::Git(e) => e.hint(),
             Error::Store(e) | Error::Snapshot(SnapshotError::Store(e)) => e.hint(),
+            Error::Mount(e) => e.hint(),
             Error::InvalidName(_) => Some(
                 "branch names follow git's rules: no spaces, '..', '~', '^', ':', '?', '*', '[', '\\' or leading '-'".into(),
             ),
@@ -158,7 +162,10 @@ impl Error {
             | Error::AlreadyInitialized(_)
             | Error::UnknownCommand { .. }
             | Error::TagExists(_)
-            | Error::NoTag(_) => 2,
+            | Error::NoTag(_)
+            | Error::Mount(
+                MountError::NotAFolder(_) | MountError::NotEmpty(_) | MountError::NotMounted(_),
+            ) => 2,
             Error::Aborted => 130,
             _ => 1,
         }

@@ -7,6 +7,7 @@ mod follow;
 mod fsck;
 mod gc;
 mod lock;
+mod mount;
 pub mod names;
 mod resolve;
 pub mod revision;

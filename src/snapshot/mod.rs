@@ -486,31 +486,39 @@ async fn capture_one(
 
 /// Downloads a chunk, decompresses it and checks that it hashes to its name.
 pub async fn fetch_chunk(store: &Store, chunk: ChunkRef) -> Result<Vec<u8>> {
+    let compressed = store.get_bytes(ObjectKey::Chunk(chunk.0)).await?;
+    tokio::task::spawn_blocking(move || decode_chunk(&compressed, chunk))
+        .await
+        .map_err(|e| io("verifying a chunk")(std::io::Error::other(e)))?
+}
+
+/// Decompresses a stored chunk and checks its length and hash: a chunk that
+/// does not match its name is reported as corrupt, never returned.
+pub fn decode_chunk(compressed: &[u8], chunk: ChunkRef) -> Result<Vec<u8>> {
     let ChunkRef(id, len) = chunk;
-    let key = ObjectKey::Chunk(id);
-    let compressed = store.get_bytes(key).await?;
-    tokio::task::spawn_blocking(
-        move || match zstd::bulk::decompress(&compressed, len as usize) {
-            Ok(raw) if raw.len() == len as usize && Hash::of(&raw) == id.0 => Ok(raw),
-            _ => Err(StoreError::Corrupt {
-                key: key.to_string(),
-            }
-            .into()),
-        },
-    )
-    .await
-    .map_err(|e| io("verifying a chunk")(std::io::Error::other(e)))?
+    match zstd::bulk::decompress(compressed, len as usize) {
+        Ok(raw) if raw.len() == len as usize && Hash::of(&raw) == id.0 => Ok(raw),
+        _ => Err(StoreError::Corrupt {
+            key: ObjectKey::Chunk(id).to_string(),
+        }
+        .into()),
+    }
 }
 
 /// Splits a byte stream into whole BSON documents (documents span chunks).
 #[derive(Default)]
-struct DocSplitter {
+pub struct DocSplitter {
     buf: Vec<u8>,
 }
 
 impl DocSplitter {
     /// Appends bytes; moves the documents now complete into `out`; returns their size.
-    fn push(&mut self, bytes: &[u8], out: &mut Vec<RawDocumentBuf>, object: &str) -> Result<usize> {
+    pub fn push(
+        &mut self,
+        bytes: &[u8],
+        out: &mut Vec<RawDocumentBuf>,
+        object: &str,
+    ) -> Result<usize> {
         let malformed = |message: String| SnapshotError::Malformed {
             object: object.to_string(),
             message,
@@ -541,7 +549,7 @@ impl DocSplitter {
         Ok(size)
     }
 
-    fn finish(self, object: &str) -> Result<()> {
+    pub fn finish(self, object: &str) -> Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }

@@ -180,10 +180,21 @@ impl Backend for S3Backend {
             .send()
             .await
             .map_err(|e| self.classify("downloading", &key.to_string(), e))?;
-        let data = out.body.collect().await.map_err(|e| StoreError::Io {
-            op: "downloading",
-            key: key.to_string(),
-            source: std::io::Error::other(e),
+        let data = out.body.collect().await.map_err(|e| {
+            // The SDK checks the body against the checksum stored with it.
+            if format!("{e:?}").contains("ChecksumMismatch")
+                || e.to_string().contains("checksum mismatch")
+            {
+                StoreError::Corrupt {
+                    key: key.to_string(),
+                }
+            } else {
+                StoreError::Io {
+                    op: "downloading",
+                    key: key.to_string(),
+                    source: std::io::Error::other(e),
+                }
+            }
         })?;
         Ok(data.into_bytes().to_vec())
     }

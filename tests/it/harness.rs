@@ -512,3 +512,107 @@ pub fn seed(m: &Mongo, tag: &str) {
             .collect(),
     );
 }
+
+/// Every chunk file of the project's store (file backend, or s3s-fs's folder for S3).
+pub fn chunk_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .parent()
+                .and_then(|d| d.parent())
+                .is_some_and(|d| d.ends_with("chunks"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A running `argon mount`, unmounted and stopped when dropped.
+pub struct Mount {
+    pub dir: PathBuf,
+    pub child: Option<std::process::Child>,
+    pub log: PathBuf,
+}
+
+impl Project {
+    /// Starts `argon mount DIR ARGS...` and waits until it says it is serving.
+    pub fn mount(&self, dir: &Path, args: &[&str]) -> Mount {
+        let _ = std::fs::create_dir(dir);
+        let log = dir.with_extension("log");
+        let ready = dir.with_extension("out");
+        let mut all = vec!["mount", dir.to_str().unwrap()];
+        all.extend(args);
+        let child = self
+            .command(&all)
+            .stdout(std::fs::File::create(&ready).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let m = Mount {
+            dir: dir.to_path_buf(),
+            child: Some(child),
+            log,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        // Not the tree itself: the kernel may still show a killed mount's
+        // cached entries for a moment.
+        while !std::fs::read_to_string(&ready)
+            .unwrap_or_default()
+            .contains("mounted")
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "mount did not come up: {}",
+                m.log_text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        m
+    }
+}
+
+impl Mount {
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+    /// Sends a signal and waits for the process; returns its exit code.
+    pub fn signal(&mut self, sig: &str) -> Option<i32> {
+        let mut child = self.child.take().unwrap();
+        Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .unwrap();
+        child.wait().unwrap().code()
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = Command::new("fusermount3")
+            .args(["-u", "-z"])
+            .arg(&self.dir)
+            .output();
+    }
+}
+
+/// Is something mounted exactly at `dir`?
+pub fn is_mount_point(dir: &Path) -> bool {
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let want = dir.to_str().unwrap();
+    table.lines().any(|l| l.split(' ').nth(4) == Some(want))
+}

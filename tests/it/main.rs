@@ -9,6 +9,7 @@ mod docs;
 mod errors;
 mod git;
 mod lifecycle;
+mod mount;
 mod plugins;
 mod prompts;
 mod store;

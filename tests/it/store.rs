@@ -1,35 +1,10 @@
 //! The snapshot store: deduplication, integrity checks, corruption detection.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mongodb::bson::doc;
 
-use crate::harness::{Backend, Project};
-
-/// Every chunk file of the project's store (file backend, or s3s-fs's folder for S3).
-fn chunk_files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .parent()
-                .and_then(|d| d.parent())
-                .is_some_and(|d| d.ends_with("chunks"))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use crate::harness::{chunk_files, Backend, Project};
 
 fn five_collections(p: &Project) {
     let m = p.mongo();
