@@ -15,6 +15,9 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
         for b in &r.updated_branches {
             t.push_str(&format!("\n   [updated]    {b}"));
         }
+        for tag in &r.new_tags {
+            t.push_str(&format!("\n * [new tag]    {tag}"));
+        }
         for b in &r.diverged_branches {
             t.push_str(&format!(
                 "\n ! [diverged]   {b} (the store has newer versions; yours are kept; 'argon log --all' shows both)"

@@ -26,7 +26,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     match (args.delete, args.name) {
         (true, Some(name)) => {
             let mut project = ctx.open(true).await?;
-            project.delete_tag(&name)?;
+            project.delete_tag(&name).await?;
             ctx.out.emit(&Deleted { deleted: &name }, || {
                 format!("Deleted tag '{name}'")
             });
@@ -34,7 +34,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         (true, None) => return Err(Error::InvalidName("usage: argon tag -d NAME".into())),
         (false, Some(name)) => {
             let mut project = ctx.open(true).await?;
-            let t = project.tag(&name, args.rev.as_deref())?;
+            let t = project.tag(&name, args.rev.as_deref()).await?;
             ctx.out.emit(&t, || {
                 format!("Tagged {} as '{}'", short(&t.version), t.name)
             });

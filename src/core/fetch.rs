@@ -24,6 +24,8 @@ pub struct FetchReport {
     pub updated_branches: Vec<String>,
     /// Local branches whose latest version in the store is not theirs (left as they are).
     pub diverged_branches: Vec<String>,
+    /// Tags made elsewhere, now known here.
+    pub new_tags: Vec<String>,
 }
 
 impl Project {
@@ -73,7 +75,16 @@ impl Project {
             new_branches: Vec::new(),
             updated_branches: Vec::new(),
             diverged_branches: Vec::new(),
+            new_tags: Vec::new(),
         };
+        let local_tags = self.meta.tags(self.row.id)?;
+        for (name, version) in store.tags().await? {
+            let known_here = local_tags.iter().any(|(n, _)| *n == name);
+            if !known_here && rows.contains_key(&version) {
+                self.meta.add_tag(self.row.id, &name, version)?;
+                report.new_tags.push(name);
+            }
+        }
         let mut names: Vec<_> = heads.into_iter().collect();
         names.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, (_, head)) in names {

@@ -86,7 +86,7 @@ impl Project {
                             Err(e) => return Err(Error::from(e)),
                         }
                     } else {
-                        match store.exists(key).await? {
+                        match store.exists(key.clone()).await? {
                             true => Ok(()),
                             false => Err(format!("{key} is missing")),
                         }

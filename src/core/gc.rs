@@ -64,21 +64,35 @@ impl Project {
             .collect())
     }
 
-    pub fn tag(&mut self, name: &str, rev: Option<&str>) -> Result<TagInfo> {
+    /// Tags live in the store (shared with every machine using it, so a gc
+    /// anywhere keeps them) and in the local index.
+    pub async fn tag(&mut self, name: &str, rev: Option<&str>) -> Result<TagInfo> {
         let name = BranchName::parse(name)
             .map_err(|e| Error::InvalidName(e.replace("branch name", "tag name")))?;
         let version = self.resolve(rev.unwrap_or("HEAD"))?;
-        if !self.meta.add_tag(self.row.id, name.as_str(), version)? {
+        let store = self.store().await?;
+        let local = self.meta.tags(self.row.id)?;
+        if local.iter().any(|(n, _)| n == name.as_str())
+            || store.exists(ObjectKey::Tag(name.to_string())).await?
+        {
             return Err(Error::TagExists(name.to_string()));
         }
+        store.put_tag(name.as_str(), version).await?;
+        self.meta.add_tag(self.row.id, name.as_str(), version)?;
         Ok(TagInfo {
             name: name.to_string(),
             version: version.to_string(),
         })
     }
 
-    pub fn delete_tag(&mut self, name: &str) -> Result<()> {
-        if !self.meta.delete_tag(self.row.id, name)? {
+    pub async fn delete_tag(&mut self, name: &str) -> Result<()> {
+        let store = self.store().await?;
+        let key = ObjectKey::Tag(name.to_string());
+        let in_store = BranchName::parse(name).is_ok() && store.exists(key.clone()).await?;
+        if in_store {
+            store.delete(key).await?;
+        }
+        if !self.meta.delete_tag(self.row.id, name)? && !in_store {
             return Err(Error::NoTag(name.to_string()));
         }
         Ok(())
@@ -106,6 +120,8 @@ impl Project {
             .iter()
             .filter_map(|b| b.head_version)
             .collect();
+        // Tags made on any machine sharing the store, and this one's.
+        starts.extend(store.tags().await?.into_iter().map(|t| t.1));
         starts.extend(self.meta.tags(self.row.id)?.into_iter().map(|t| t.1));
         for start in starts {
             let mut next = Some(start);

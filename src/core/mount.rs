@@ -1,9 +1,8 @@
-//! `argon mount`: serves the project's store as files. Versions come from the
-//! store itself (so other machines' saves appear too); tags from the metadata.
+//! `argon mount`: serves the project's store as files. Versions and tags come
+//! from the store itself, so what other machines save appears too.
 
 use super::{Project, Result};
-use crate::meta::Meta;
-use crate::mount::{self, MountOptions, Mounted, TagSource};
+use crate::mount::{self, MountOptions, Mounted};
 
 impl Project {
     pub async fn mount(
@@ -12,14 +11,7 @@ impl Project {
         on_ready: impl FnOnce(&Mounted),
     ) -> Result<()> {
         let store = self.store().await?;
-        let db_path = self.state_dir.join("argon.db");
-        let project = self.row.id;
-        // Read afresh at each refresh: tags change while the mount runs.
-        let tags: TagSource = Box::new(move || {
-            let meta = Meta::open(&db_path).map_err(|e| e.to_string())?;
-            meta.tags(project).map_err(|e| e.to_string())
-        });
-        mount::serve(store, tags, opts, on_ready).await?;
+        mount::serve(store, opts, on_ready).await?;
         Ok(())
     }
 }

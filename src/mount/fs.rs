@@ -20,7 +20,6 @@ use super::cache::ChunkCache;
 use super::catalog::Catalog;
 use super::render::{self, JsonlStream};
 use super::tree::{self, FileKind, Kind, Node};
-use super::TagSource;
 use crate::snapshot::{Manifest, SnapshotError};
 use crate::store::{Backend, Store, VersionId};
 
@@ -28,28 +27,24 @@ use crate::store::{Backend, Store, VersionId};
 /// change (a saved version's files) and about listings that do.
 const TTL_IMMUTABLE: Duration = Duration::from_secs(60);
 const TTL_LIVE: Duration = Duration::from_secs(1);
+/// Chunks fetched ahead of a sequential `.bson` reader.
+const PREFETCH_CHUNKS: usize = 16;
 /// Manifests read from the store at once when new versions appear.
 const MANIFEST_PARALLELISM: usize = 16;
 
 /// The store's versions and tags, reloaded when older than `refresh`.
 pub struct Source {
     store: Arc<Store>,
-    tags: TagSource,
     refresh: Duration,
     current: RwLock<(Arc<Catalog>, Instant)>,
     reloading: Mutex<()>,
 }
 
 impl Source {
-    pub async fn load(
-        store: Arc<Store>,
-        tags: TagSource,
-        refresh: Duration,
-    ) -> Result<Source, SnapshotError> {
-        let catalog = load_catalog(&store, &Catalog::default(), &tags).await?;
+    pub async fn load(store: Arc<Store>, refresh: Duration) -> Result<Source, SnapshotError> {
+        let catalog = load_catalog(&store, &Catalog::default()).await?;
         Ok(Source {
             store,
-            tags,
             refresh,
             current: RwLock::new((Arc::new(catalog), Instant::now())),
             reloading: Mutex::new(()),
@@ -77,7 +72,7 @@ impl Source {
         let Ok(_reloading) = self.reloading.try_lock() else {
             return catalog;
         };
-        match rt.block_on(load_catalog(&self.store, &catalog, &self.tags)) {
+        match rt.block_on(load_catalog(&self.store, &catalog)) {
             Ok(fresh) => {
                 let fresh = Arc::new(fresh);
                 *self.current.write().unwrap_or_else(|p| p.into_inner()) =
@@ -95,11 +90,7 @@ impl Source {
 }
 
 /// Lists the store and reads only the manifests `previous` does not hold.
-async fn load_catalog(
-    store: &Store,
-    previous: &Catalog,
-    tags: &TagSource,
-) -> Result<Catalog, SnapshotError> {
+async fn load_catalog(store: &Store, previous: &Catalog) -> Result<Catalog, SnapshotError> {
     let ids = store.list_versions().await?;
     let mut versions: HashMap<VersionId, Arc<Manifest>> = HashMap::new();
     let mut missing = Vec::new();
@@ -130,7 +121,7 @@ async fn load_catalog(
             Err(e) => log(&format!("skipping version {}: {e}", id.short())),
         }
     }
-    let tags = match tags() {
+    let tags = match store.tags().await {
         Ok(tags) => tags,
         Err(e) => {
             log(&format!("cannot read tags: {e}"));
@@ -182,6 +173,8 @@ enum Open {
         coll: usize,
         /// Offset of each chunk in the stream, plus the stream's end.
         offsets: Vec<u64>,
+        /// Chunks up to here were asked for ahead of the reader.
+        prefetched_to: Mutex<usize>,
         label: String,
     },
     Jsonl(Mutex<JsonlStream>, String),
@@ -353,6 +346,7 @@ impl ArgonFs {
                             db: di,
                             coll: ci,
                             offsets,
+                            prefetched_to: Mutex::new(0),
                             label,
                         };
                         (open, FopenFlags::FOPEN_KEEP_CACHE)
@@ -369,12 +363,14 @@ impl ArgonFs {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn read_bson(
         &self,
-        manifest: &Manifest,
+        manifest: &Arc<Manifest>,
         db: usize,
         coll: usize,
         offsets: &[u64],
+        prefetched_to: &Mutex<usize>,
         offset: u64,
         size: usize,
     ) -> Result<Vec<u8>, SnapshotError> {
@@ -387,6 +383,7 @@ impl ArgonFs {
         // The chunk holding `offset`, and the first chunk starting at or past `end`.
         let first = offsets.partition_point(|&o| o <= offset) - 1;
         let last = offsets.partition_point(|&o| o < end).min(chunks.len());
+        self.prefetch(manifest, db, coll, last, prefetched_to);
         let bytes = self
             .rt
             .block_on(self.cache.get_many(&chunks[first..last]))?;
@@ -401,7 +398,55 @@ impl ArgonFs {
     }
 }
 
+impl ArgonFs {
+    /// Sequential readers (cat, cp, mongorestore) get the next chunks fetched
+    /// while the kernel copies the current ones out; a random read just moves
+    /// the window.
+    fn prefetch(
+        &self,
+        manifest: &Arc<Manifest>,
+        db: usize,
+        coll: usize,
+        next: usize,
+        prefetched_to: &Mutex<usize>,
+    ) {
+        let len = manifest.databases[db].collections[coll].chunks.len();
+        let mut to = lock(prefetched_to);
+        if *to >= next + PREFETCH_CHUNKS / 2 && *to <= next + PREFETCH_CHUNKS {
+            return;
+        }
+        let from = if *to > next && *to <= next + PREFETCH_CHUNKS {
+            *to
+        } else {
+            next
+        };
+        let until = (next + PREFETCH_CHUNKS).min(len);
+        if from >= until {
+            return;
+        }
+        *to = until;
+        for &chunk in &manifest.databases[db].collections[coll].chunks[from..until] {
+            let cache = self.cache.clone();
+            // Errors surface when the reader gets there.
+            self.rt.spawn(async move {
+                let _ = cache.get(chunk).await;
+            });
+        }
+    }
+}
+
 impl Filesystem for ArgonFs {
+    fn init(&mut self, _req: &Request, config: &mut fuser::KernelConfig) -> std::io::Result<()> {
+        // Larger reads mean fewer round trips through the kernel; take what
+        // the kernel allows when it offers less.
+        for size in [1 << 20, 512 << 10, 256 << 10] {
+            if config.set_max_readahead(size).is_ok() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let (Some(parent), Some(name)) = (self.node(parent), name.to_str()) else {
             return reply.error(Errno::ENOENT);
@@ -482,9 +527,10 @@ impl Filesystem for ArgonFs {
                 db,
                 coll,
                 offsets,
+                prefetched_to,
                 label,
             } => self
-                .read_bson(manifest, *db, *coll, offsets, offset, size)
+                .read_bson(manifest, *db, *coll, offsets, prefetched_to, offset, size)
                 .map_err(|e| (e, label)),
             Open::Jsonl(stream, label) => {
                 let mut stream = lock(stream);

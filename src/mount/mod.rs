@@ -17,12 +17,9 @@ use serde::Serialize;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::snapshot::SnapshotError;
-use crate::store::{Store, VersionId};
+use crate::store::Store;
 
 pub use fs::log;
-
-/// Reads the project's tags (they live in argon's metadata, not the store).
-pub type TagSource = Box<dyn Fn() -> Result<Vec<(String, VersionId)>, String> + Send + Sync>;
 
 /// The filesystem type mounts show in /proc/mounts (`fuse.argon`).
 const FS_NAME: &str = "argon";
@@ -97,7 +94,6 @@ impl MountError {
 /// outside unmount; always leaves the folder unmounted when it returns.
 pub async fn serve(
     store: Arc<Store>,
-    tags: TagSource,
     opts: &MountOptions,
     on_ready: impl FnOnce(&Mounted),
 ) -> Result<(), MountError> {
@@ -110,7 +106,7 @@ pub async fn serve(
         path: opts.disk_cache.clone().map(|d| d.0).unwrap_or_default(),
         source,
     })?;
-    let source = fs::Source::load(store, tags, opts.refresh).await?;
+    let source = fs::Source::load(store, opts.refresh).await?;
     let (versions, branches) = source.counts();
     use std::os::unix::fs::MetadataExt;
     let filesystem = fs::ArgonFs::new(

@@ -452,7 +452,7 @@ async fn capture_one(
                 async move {
                     // An interrupted save's chunks are already there: not sent again.
                     let key = ObjectKey::Chunk(id);
-                    if store.exists(key).await? {
+                    if store.exists(key.clone()).await? {
                         return Ok(0);
                     }
                     let n = bytes.len() as u64;

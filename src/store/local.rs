@@ -30,7 +30,7 @@ impl LocalBackend {
     }
 
     /// Makes every pending rename durable.
-    async fn sync_pending(&self, key: ObjectKey) -> Result<()> {
+    async fn sync_pending(&self, key: &ObjectKey) -> Result<()> {
         let dirs: Vec<PathBuf> = match self.unsynced.lock() {
             Ok(mut set) => set.drain().collect(),
             Err(_) => Vec::new(),
@@ -43,12 +43,12 @@ impl LocalBackend {
         Ok(())
     }
 
-    fn path(&self, key: ObjectKey) -> PathBuf {
+    fn path(&self, key: &ObjectKey) -> PathBuf {
         self.root.join(key.path())
     }
 
     /// A temporary path in the destination's folder, so the final rename is atomic.
-    async fn temp_for(&self, key: ObjectKey) -> Result<(PathBuf, PathBuf)> {
+    async fn temp_for(&self, key: &ObjectKey) -> Result<(PathBuf, PathBuf)> {
         let dest = self.path(key);
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
         tokio::fs::create_dir_all(&dir)
@@ -62,7 +62,7 @@ impl LocalBackend {
         Ok((dest, tmp))
     }
 
-    async fn commit(&self, key: ObjectKey, tmp: &Path, dest: &Path) -> Result<()> {
+    async fn commit(&self, key: &ObjectKey, tmp: &Path, dest: &Path) -> Result<()> {
         tokio::fs::rename(tmp, dest)
             .await
             .map_err(|source| io_err("renaming into place", key, source))?;
@@ -76,14 +76,14 @@ impl LocalBackend {
                 }
                 Ok(())
             }
-            ObjectKey::Version(_) => sync_dir(dir)
+            ObjectKey::Version(_) | ObjectKey::Tag(_) => sync_dir(dir)
                 .await
                 .map_err(|source| io_err("syncing", key, source)),
         }
     }
 }
 
-fn io_err(op: &'static str, key: ObjectKey, source: std::io::Error) -> StoreError {
+fn io_err(op: &'static str, key: &ObjectKey, source: std::io::Error) -> StoreError {
     if source.kind() == std::io::ErrorKind::NotFound && op == "reading" {
         return StoreError::NotFound {
             key: key.to_string(),
@@ -99,32 +99,32 @@ fn io_err(op: &'static str, key: ObjectKey, source: std::io::Error) -> StoreErro
 impl Backend for LocalBackend {
     async fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> Result<()> {
         if let ObjectKey::Version(_) = key {
-            self.sync_pending(key).await?;
+            self.sync_pending(&key).await?;
         }
-        let (dest, tmp) = self.temp_for(key).await?;
+        let (dest, tmp) = self.temp_for(&key).await?;
         let mut f = tokio::fs::File::create(&tmp)
             .await
-            .map_err(|source| io_err("writing", key, source))?;
+            .map_err(|source| io_err("writing", &key, source))?;
         f.write_all(&bytes)
             .await
-            .map_err(|source| io_err("writing", key, source))?;
+            .map_err(|source| io_err("writing", &key, source))?;
         f.sync_all()
             .await
-            .map_err(|source| io_err("syncing", key, source))?;
+            .map_err(|source| io_err("syncing", &key, source))?;
         drop(f);
-        self.commit(key, &tmp, &dest).await
+        self.commit(&key, &tmp, &dest).await
     }
 
     async fn get_bytes(&self, key: ObjectKey) -> Result<Vec<u8>> {
-        tokio::fs::read(self.path(key))
+        tokio::fs::read(self.path(&key))
             .await
-            .map_err(|source| io_err("reading", key, source))
+            .map_err(|source| io_err("reading", &key, source))
     }
 
     async fn exists(&self, key: ObjectKey) -> Result<bool> {
-        tokio::fs::try_exists(self.path(key))
+        tokio::fs::try_exists(self.path(&key))
             .await
-            .map_err(|source| io_err("checking", key, source))
+            .map_err(|source| io_err("checking", &key, source))
     }
 
     async fn list_versions(&self) -> Result<Vec<VersionId>> {
@@ -156,6 +156,31 @@ impl Backend for LocalBackend {
             }
         }
         Ok(out)
+    }
+
+    async fn list_tags(&self) -> Result<Vec<String>> {
+        let dir = self.root.join("tags");
+        let listing = || -> std::io::Result<Vec<String>> {
+            let mut out = Vec::new();
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                let name = entry?.file_name().to_string_lossy().into_owned();
+                // Skip temporary files of a write in progress.
+                if !name.starts_with('.') {
+                    out.push(name);
+                }
+            }
+            Ok(out)
+        };
+        listing().map_err(|source| StoreError::Io {
+            op: "listing",
+            key: "tags".into(),
+            source,
+        })
     }
 
     async fn list_chunks(&self) -> Result<Vec<StoredChunk>> {
@@ -194,10 +219,10 @@ impl Backend for LocalBackend {
     }
 
     async fn delete(&self, key: ObjectKey) -> Result<()> {
-        match tokio::fs::remove_file(self.path(key)).await {
+        match tokio::fs::remove_file(self.path(&key)).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(io_err("deleting", key, source)),
+            Err(source) => Err(io_err("deleting", &key, source)),
         }
     }
 

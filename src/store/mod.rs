@@ -94,12 +94,15 @@ hash_id!(
 );
 
 /// The closed set of things a store holds.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum ObjectKey {
     /// A zstd-compressed, content-defined piece of a collection stream.
     Chunk(ChunkId),
     /// A version manifest; written last, so a version exists iff this exists.
     Version(VersionId),
+    /// A tag: a name (git ref rules) for a version, shared by everyone using
+    /// the store. The only objects that can be deleted and written again.
+    Tag(String),
 }
 
 impl ObjectKey {
@@ -111,6 +114,7 @@ impl ObjectKey {
                 format!("chunks/{}/{}", &hex[..2], hex)
             }
             ObjectKey::Version(id) => format!("versions/{id}.json"),
+            ObjectKey::Tag(name) => format!("tags/{name}"),
         }
     }
 }
@@ -120,6 +124,7 @@ impl fmt::Display for ObjectKey {
         match self {
             ObjectKey::Chunk(id) => write!(f, "chunk {}", id.0.to_hex()),
             ObjectKey::Version(id) => write!(f, "version {}", id.short()),
+            ObjectKey::Tag(name) => write!(f, "tag {name}"),
         }
     }
 }
@@ -235,6 +240,8 @@ pub trait Backend: Send + Sync {
     fn get_bytes(&self, key: ObjectKey) -> impl Future<Output = Result<Vec<u8>>> + Send;
     fn exists(&self, key: ObjectKey) -> impl Future<Output = Result<bool>> + Send;
     fn list_versions(&self) -> impl Future<Output = Result<Vec<VersionId>>> + Send;
+    /// Names of the tags in the store.
+    fn list_tags(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Checks that the store can be used (reachable, credentials accepted).
     fn check(&self) -> impl Future<Output = Result<()>> + Send;
     /// Every chunk with its size and when it was written.
@@ -249,6 +256,13 @@ pub struct StoredChunk {
     pub id: ChunkId,
     pub size: u64,
     pub modified: std::time::SystemTime,
+}
+
+/// The content of `tags/<name>`.
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct TagObject {
+    version: VersionId,
+    created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A project's store, whichever backend holds it.
@@ -274,6 +288,38 @@ impl Store {
                 ))
             }
         }
+    }
+
+    /// Every tag in the store with the version it names.
+    pub async fn tags(&self) -> Result<Vec<(String, VersionId)>> {
+        let mut out = Vec::new();
+        for name in self.list_tags().await? {
+            let key = ObjectKey::Tag(name.clone());
+            let bytes = match self.get_bytes(key.clone()).await {
+                Ok(b) => b,
+                // Deleted between listing and reading.
+                Err(StoreError::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            let id = serde_json::from_slice::<TagObject>(&bytes)
+                .map(|t| t.version)
+                .map_err(|_| StoreError::Corrupt {
+                    key: key.to_string(),
+                })?;
+            out.push((name, id));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    pub async fn put_tag(&self, name: &str, version: VersionId) -> Result<()> {
+        let body = TagObject {
+            version,
+            created_at: chrono::Utc::now(),
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        self.put_bytes(ObjectKey::Tag(name.to_string()), bytes)
+            .await
     }
 
     /// Reads a manifest and checks that its bytes still hash to its id.
@@ -309,6 +355,9 @@ impl Backend for Store {
     }
     async fn list_versions(&self) -> Result<Vec<VersionId>> {
         delegate!(self, b => b.list_versions())
+    }
+    async fn list_tags(&self) -> Result<Vec<String>> {
+        delegate!(self, b => b.list_tags())
     }
     async fn check(&self) -> Result<()> {
         delegate!(self, b => b.check())

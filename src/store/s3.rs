@@ -53,7 +53,7 @@ impl S3Backend {
         }
     }
 
-    fn object(&self, key: ObjectKey) -> String {
+    fn object(&self, key: &ObjectKey) -> String {
         format!("{}/{}", self.prefix, key.path())
     }
 
@@ -163,7 +163,7 @@ impl Backend for S3Backend {
         self.client
             .put_object()
             .bucket(&self.bucket)
-            .key(self.object(key))
+            .key(self.object(&key))
             .body(ByteStream::from(bytes))
             .send()
             .await
@@ -176,7 +176,7 @@ impl Backend for S3Backend {
             .client
             .get_object()
             .bucket(&self.bucket)
-            .key(self.object(key))
+            .key(self.object(&key))
             .send()
             .await
             .map_err(|e| self.classify("downloading", &key.to_string(), e))?;
@@ -204,7 +204,7 @@ impl Backend for S3Backend {
             .client
             .head_object()
             .bucket(&self.bucket)
-            .key(self.object(key))
+            .key(self.object(&key))
             .send()
             .await
         {
@@ -222,6 +222,15 @@ impl Backend for S3Backend {
         Ok(listed
             .iter()
             .filter_map(|o| o.name.strip_suffix(".json").and_then(VersionId::parse))
+            .collect())
+    }
+
+    async fn list_tags(&self) -> Result<Vec<String>> {
+        Ok(self
+            .list("tags")
+            .await?
+            .into_iter()
+            .map(|o| o.name)
             .collect())
     }
 
@@ -244,7 +253,7 @@ impl Backend for S3Backend {
         self.client
             .delete_object()
             .bucket(&self.bucket)
-            .key(self.object(key))
+            .key(self.object(&key))
             .send()
             .await
             .map(|_| ())

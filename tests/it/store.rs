@@ -303,3 +303,57 @@ fn an_interrupted_save_is_resumed_without_sending_stored_chunks_again() {
     let f = p.json(&["fsck", "--read-data"]);
     assert!(f["damaged"].as_array().unwrap().is_empty(), "{f}");
 }
+
+#[test]
+fn tags_are_shared_through_the_store_and_protect_versions_from_any_gc() {
+    let a = Project::new("shared-tags", Backend::S3);
+    a.ok(&["checkout", "-b", "main"]);
+    a.mongo().insert("app", "m", vec![doc! { "x": 1 }]);
+    a.ok(&["commit", "-m", "main work"]);
+    a.ok(&["checkout", "-b", "old"]);
+    a.mongo().insert("app", "o", vec![doc! { "y": 2 }]);
+    a.ok(&["commit", "-m", "old work"]);
+    let old = a.version_of("old");
+    a.ok(&["checkout", "main"]);
+
+    // Machine B knows the version but, once its branch is gone there, nothing
+    // of its own keeps it.
+    let b = a.another_machine();
+    b.ok(&["fetch"]);
+    b.ok(&["branch", "-D", "old"]);
+
+    // A tags it afterwards: B's gc still sees the tag, in the store.
+    a.ok(&["tag", "keep", &old]);
+    let taken = b.run(&["tag", "keep", "main"]);
+    assert_eq!(
+        taken.code, 2,
+        "the name is taken in the store: {}",
+        taken.stderr
+    );
+    let r = b.json(&["gc", "--keep-last", "0", "--grace", "0s", "--yes"]);
+    let deleted: Vec<&str> = r["deleted_versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        !deleted.contains(&old.as_str()),
+        "a tag from A protects it: {r}"
+    );
+
+    // fetch brings the tag into B's index; B can use it by name.
+    let f = b.json(&["fetch"]);
+    assert_eq!(f["new_tags"], serde_json::json!(["keep"]), "{f}");
+    let tags = b.json(&["tag"]);
+    assert_eq!(tags[0]["name"], "keep");
+    assert_eq!(tags[0]["version"], old.as_str());
+    b.ok(&["checkout", "-b", "back", "keep"]);
+    assert_eq!(b.mongo().count("app", "o"), 1);
+
+    // Deleting on one machine removes it from the store for everyone.
+    a.ok(&["tag", "-d", "keep"]);
+    let again = b.run(&["tag", "keep2", &old]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(a.run(&["tag", "-d", "keep"]).code, 2, "already gone");
+}
