@@ -135,11 +135,56 @@ for i in $(seq 1 "$RUNS"); do
 done
 docker_med=$(median "${btimes[@]}")
 
+# Engine baselines, last (they touch HEAD's data): what the engine itself does
+# for a client reading every collection, and inserting the same documents into
+# a fresh database with the same indexes created first (as this bench's
+# restores do), both through pymongo with raw BSON (no decoding).
+read -r engine_read_s engine_write_s < <("$VENV/bin/python" - "$URI" "$WORK/store" <<'PY'
+import json, pathlib, subprocess, sys, time
+from bson import json_util
+from bson.raw_bson import RawBSONDocument
+from pymongo import MongoClient
+client = MongoClient(sys.argv[1], document_class=RawBSONDocument)
+project = next(p for p in pathlib.Path(sys.argv[2]).iterdir() if p.is_dir())
+first = min((json.loads(p.read_text()) for p in (project / "versions").iterdir()), key=lambda m: m["created_at"])
+t0 = time.time()
+for db in first["databases"]:
+    for c in db["collections"]:
+        for _ in client[db["name"]][c["name"]].find({}, batch_size=10000):
+            pass
+read_s = time.time() - t0
+t0 = time.time()
+for db in first["databases"]:
+    target = client["baseline_" + db["name"]]
+    for c in db["collections"]:
+        for ix in c["indexes"]:
+            spec = json_util.loads(json.dumps(ix))
+            if spec["name"] != "_id_":
+                target[c["name"]].create_index(list(spec["key"].items()), name=spec["name"], unique=spec.get("unique", False))
+        batch, size = [], 0
+        stream = b"".join(subprocess.run(["zstd", "-q", "-d", "-c", str(project / "chunks" / cid[:2] / cid)], check=True, capture_output=True).stdout for cid, _ in c["chunks"])
+        at = 0
+        while at < len(stream):
+            n = int.from_bytes(stream[at:at + 4], "little")
+            batch.append(RawBSONDocument(stream[at:at + n])); size += n; at += n
+            if size > 8 << 20:
+                target[c["name"]].insert_many(batch, ordered=True); batch, size = [], 0
+        if batch:
+            target[c["name"]].insert_many(batch, ordered=True)
+write_s = time.time() - t0
+print(f"{read_s:.3f} {write_s:.3f}")
+PY
+)
+engine_read_mbps=$(python3 -c "print(f'{$bytes/1048576/$engine_read_s:.1f}')")
+engine_write_mbps=$(python3 -c "print(f'{$bytes/1048576/$engine_write_s:.1f}')")
+
 cat <<REPORT
 
 argon benchmark ($(nproc) cores, dataset ${data_mb} MB of BSON in 5 collections, capture: $capture)
   save:     ${save_s} s = ${save_mbps} MB/s; tar|zstd -1 of the same BSON: ${tar_mbps} MB/s; ratio $(ratio "$save_mbps" "$tar_mbps"); peak RSS ${save_rss} MiB
+            the engine serving a plain client read of every collection: ${engine_read_mbps} MB/s; ratio $(ratio "$save_mbps" "$engine_read_mbps")
   restore:  ${restore_s} s = ${restore_mbps} MB/s (new branch from a version); peak RSS ${restore_rss} MiB
+            the engine taking a plain client insert of the same documents (indexes first): ${engine_write_mbps} MB/s; ratio $(ratio "$restore_mbps" "$engine_write_mbps")
   incremental save (1% of one collection of five changed), median of 10:
             ${inc_time} s = $(ratio "$inc_time" "$save_s") of the full save's time; $(python3 -c "print(f'{$inc_bytes/1048576:.2f}')") MiB written = $(python3 -c "print(f'{$inc_bytes/$first_written:.3f}')") of the full save's bytes
   store after 1 full + 10 incremental saves: $(python3 -c "print(f'{$store_bytes/1048576:.1f}')") MiB = $(python3 -c "print(f'{$store_bytes/(10*$first_written):.3f}')") of 10 full saves ($(python3 -c "print(f'{$first_written/1048576:.1f}')") MiB each)

@@ -24,6 +24,15 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             )),
             None => t.push_str("Latest:    no saved version\n"),
         }
+        if s.latest_version.is_some() {
+            t.push_str(match s.changed {
+                Some(true) => {
+                    "Changes:   yes, since the latest version ('argon commit' saves them)\n"
+                }
+                Some(false) => "Changes:   none since the latest version\n",
+                None => "Changes:   unknown without reading the data ('argon commit' compares)\n",
+            });
+        }
         t.push_str(&format!("Image:     {}\nStore:     {}", s.image, s.store));
         t
     });

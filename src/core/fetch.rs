@@ -99,6 +99,7 @@ impl Project {
                         head_version: Some(head),
                         volume: None,
                         created_at: Utc::now(),
+                        clean: None,
                     };
                     self.meta.insert_branch(self.row.id, &row)?;
                     report.new_branches.push(name);

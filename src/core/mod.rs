@@ -1,6 +1,7 @@
 //! Branch operations: the only place that combines configuration, metadata,
 //! Docker, snapshots and the store. Functions return reports; printing is the CLI's job.
 
+mod clean;
 pub mod error;
 mod fetch;
 mod follow;
@@ -26,6 +27,8 @@ use crate::meta::{BranchRow, Meta, ProjectRow, VersionRow};
 use crate::runtime::{self, ContainerState, EngineSpec, Runtime};
 use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
 use crate::store::{Backend, Hash, ObjectKey, Store, VersionId};
+pub use clean::ChangeCheck;
+use clean::CleanState;
 pub use error::{Error, Result};
 pub use fetch::FetchReport;
 pub use follow::{FollowReport, HooksStatus};
@@ -214,6 +217,9 @@ pub struct StatusReport {
     pub uri: String,
     pub port: u16,
     pub latest_version: Option<VersionInfo>,
+    /// Whether HEAD's data changed since its latest version; null when argon
+    /// cannot tell without reading it all (`argon commit` then compares).
+    pub changed: Option<bool>,
     pub image: String,
     pub store: String,
 }
@@ -225,6 +231,8 @@ pub struct CheckoutReport {
     pub previous: Option<String>,
     /// The version saved of the branch that was left, if it had changed.
     pub saved: Option<VersionInfo>,
+    /// How argon decided whether the branch left had changed (null: it was not running).
+    pub checked_by: Option<ChangeCheck>,
     pub created: bool,
     /// The version the branch started from, when its data was restored from the store.
     pub restored: Option<String>,
@@ -239,6 +247,8 @@ pub struct SaveReport {
     /// None when nothing changed since the branch's latest version.
     pub version: Option<VersionInfo>,
     pub latest: Option<String>,
+    /// How argon decided whether anything changed.
+    pub checked_by: ChangeCheck,
 }
 
 #[derive(Debug, Serialize)]
@@ -289,6 +299,13 @@ struct LeftHead {
     branch: Option<BranchRow>,
     was_running: bool,
     saved: Option<VersionRow>,
+    checked_by: Option<ChangeCheck>,
+}
+
+/// What a save did: the new version, if the data had changed.
+struct Saved {
+    row: Option<VersionRow>,
+    checked_by: ChangeCheck,
 }
 
 /// The connection string of a port on 127.0.0.1.
@@ -578,16 +595,19 @@ impl Project {
             Some(h) => self.meta.branch(self.row.id, h)?,
             None => None,
         };
-        let (state, latest) = match &head {
-            Some(b) => (
-                Some(self.branch_state(b).await?),
-                b.head_version
+        let (state, latest, changed) = match &head {
+            Some(b) => {
+                let state = self.branch_state(b).await?;
+                let latest = b
+                    .head_version
                     .map(|v| self.version_row(v))
                     .transpose()?
                     .as_ref()
-                    .map(VersionInfo::from),
-            ),
-            None => (None, None),
+                    .map(VersionInfo::from);
+                let changed = self.head_changed(b, state == BranchState::Running).await;
+                (Some(state), latest, changed)
+            }
+            None => (None, None, None),
         };
         Ok(StatusReport {
             project: self.config.name.to_string(),
@@ -596,6 +616,7 @@ impl Project {
             uri: self.uri(),
             port: self.config.serve_port,
             latest_version: latest,
+            changed,
             image: self.config.engine.image.clone(),
             store: self.config.store.url.to_string(),
         })
@@ -622,6 +643,7 @@ impl Project {
             head_version: from,
             volume: None,
             created_at: Utc::now(),
+            clean: None,
         })
     }
 
@@ -683,10 +705,31 @@ impl Project {
 
     // ----- running and saving --------------------------------------------------
 
-    /// Saves a version of the running branch `b`. Returns None when its content
-    /// equals its latest version (nothing is written then).
-    async fn save(&mut self, b: &BranchRow, message: &str) -> Result<Option<VersionRow>> {
+    /// Saves a version of the running branch `b`; no version when its content
+    /// equals its latest version (known from the engine's counters when they
+    /// are unchanged, else by capturing and comparing).
+    async fn save(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
         let store = self.store().await?;
+        // Taken before the capture: writes during it make the next check capture again.
+        let now = match snapshot::connect(self.config.serve_port).await {
+            Ok(client) => snapshot::change_token(&client).await,
+            Err(_) => None,
+        };
+        if let (Some(state), Some(now)) = (CleanState::of(b), &now) {
+            if state.holds_at(now) {
+                return Ok(Saved {
+                    row: None,
+                    checked_by: ChangeCheck::Counters,
+                });
+            }
+        }
+        let clean_at = |version: VersionId| {
+            now.clone().map(|t| CleanState {
+                version,
+                catalog: t.catalog.clone(),
+                engine: Some(t),
+            })
+        };
         let tmp = self.tmp_dir()?;
         // The parent's chunks are in the store: they are neither checked nor sent again.
         let previous = match b.head_version {
@@ -705,9 +748,15 @@ impl Project {
                 return Err(e);
             }
         };
-        if previous.is_some_and(|p| p.databases == captured.databases) {
-            self.meta.journal_end(self.row.id)?;
-            return Ok(None);
+        if let (Some(p), Some(head)) = (&previous, b.head_version) {
+            if p.databases == captured.databases {
+                self.meta.journal_end(self.row.id)?;
+                self.record_clean(&b.name, clean_at(head).as_ref())?;
+                return Ok(Saved {
+                    row: None,
+                    checked_by: ChangeCheck::Capture,
+                });
+            }
         }
         let manifest = Manifest {
             format: MANIFEST_FORMAT,
@@ -728,7 +777,11 @@ impl Project {
         let row = version_row_of(id, &manifest);
         self.meta.record_version(self.row.id, &row, &b.name)?;
         self.meta.journal_end(self.row.id)?;
-        Ok(Some(row))
+        self.record_clean(&b.name, clean_at(id).as_ref())?;
+        Ok(Saved {
+            row: Some(row),
+            checked_by: ChangeCheck::Capture,
+        })
     }
 
     /// Captures a consistent state with the best method the engine supports,
@@ -907,6 +960,8 @@ impl Project {
             let _ = rt.remove_container(&container).await;
             return Err(e.into());
         }
+        let started = self.branch(&b.name)?;
+        self.rebaseline(&started).await?;
         Ok(restored)
     }
 
@@ -914,9 +969,6 @@ impl Project {
     /// the new branch's `volume`, through Docker's archive API (no tool needed
     /// in the image, works with a remote engine).
     async fn copy_volume(&mut self, b: &BranchRow, source: &str, volume: &str) -> Result<()> {
-        let tmp = self.tmp_dir()?;
-        let archive = tempfile::NamedTempFile::new_in(&tmp)
-            .map_err(Error::io("creating a temporary file"))?;
         let copier = self.copy_name();
         let target = self.container_name(b);
         let engine = self.config.engine.clone();
@@ -929,14 +981,21 @@ impl Project {
         let rt = self.runtime().await?;
         rt.create_idle(&copier, &engine.image, source, &engine.data_dir, src_labels)
             .await?;
-        let copied = rt.download(&copier, &engine.data_dir, archive.path()).await;
+        let copied = match rt
+            .create_idle(&target, &engine.image, volume, &engine.data_dir, dst_labels)
+            .await
+        {
+            Ok(()) => {
+                let copied = rt
+                    .copy_between(&copier, &engine.data_dir, &target, &parent)
+                    .await;
+                rt.remove_container(&target).await?;
+                copied
+            }
+            Err(e) => Err(e),
+        };
         rt.remove_container(&copier).await?;
-        copied?;
-        rt.create_idle(&target, &engine.image, volume, &engine.data_dir, dst_labels)
-            .await?;
-        let uploaded = rt.upload(&target, &parent, archive.path()).await;
-        rt.remove_container(&target).await?;
-        Ok(uploaded?)
+        Ok(copied?)
     }
 
     /// Restores `version` into `volume` through an engine on a private port, so
@@ -980,9 +1039,20 @@ impl Project {
         )
         .await;
         bar.finish_and_clear();
+        // What the restored data looks like, to know it unchanged once served.
+        let token = match &result {
+            Ok(()) => snapshot::change_token(&client).await,
+            Err(_) => None,
+        };
         client.shutdown().immediate(true).await;
         result?;
-        rt.remove_container(&container).await?;
+        self.runtime().await?.remove_container(&container).await?;
+        let state = token.map(|t| CleanState {
+            version,
+            catalog: t.catalog,
+            engine: None,
+        });
+        self.record_clean(&b.name, state.as_ref())?;
         Ok(())
     }
 
@@ -1003,6 +1073,7 @@ impl Project {
             branch: None,
             was_running: false,
             saved: None,
+            checked_by: None,
         };
         let Some(head) = self.row.head.clone() else {
             return Ok(none);
@@ -1024,7 +1095,8 @@ impl Project {
         Ok(LeftHead {
             branch: Some(b),
             was_running: true,
-            saved,
+            saved: saved.row,
+            checked_by: Some(saved.checked_by),
             ..none
         })
     }
@@ -1049,6 +1121,7 @@ impl Project {
                 branch: name.to_string(),
                 previous: Some(name.to_string()),
                 saved: None,
+                checked_by: None,
                 created: false,
                 restored: restored.map(|v| v.to_string()),
                 copied_from: None,
@@ -1063,6 +1136,7 @@ impl Project {
                     branch: name.to_string(),
                     previous: left.name,
                     saved: left.saved.as_ref().map(VersionInfo::from),
+                    checked_by: left.checked_by,
                     created: false,
                     restored: restored.map(|v| v.to_string()),
                     copied_from: None,
@@ -1095,7 +1169,15 @@ impl Project {
             (None, Some(v)) if self.runtime().await?.volume_exists(&v).await? => Some(v),
             _ => None,
         };
-        let row = self.new_branch_row(&name, from)?;
+        let mut row = self.new_branch_row(&name, from)?;
+        if copy_from.is_some() {
+            // A copy of HEAD's stopped volume holds what HEAD's clean state says.
+            let copied = left.branch.as_ref().and_then(CleanState::of);
+            row.clean = copied
+                .map(|c| CleanState { engine: None, ..c })
+                .as_ref()
+                .map(CleanState::to_json);
+        }
         self.meta.insert_branch(self.row.id, &row)?;
         match self.start_branch(&row, copy_from.as_deref()).await {
             Ok(restored) => {
@@ -1105,6 +1187,7 @@ impl Project {
                     copied_from: copy_from.and(left.name.clone()),
                     previous: left.name,
                     saved: left.saved.as_ref().map(VersionInfo::from),
+                    checked_by: left.checked_by,
                     created: true,
                     restored: restored.map(|v| v.to_string()),
                     uri: self.uri(),
@@ -1132,10 +1215,12 @@ impl Project {
         let saved = self.save(&b, message).await?;
         Ok(SaveReport {
             branch: b.name,
-            version: saved.as_ref().map(VersionInfo::from),
+            version: saved.row.as_ref().map(VersionInfo::from),
             latest: saved
+                .row
                 .map(|v| v.id.to_string())
                 .or(b.head_version.map(|v| v.to_string())),
+            checked_by: saved.checked_by,
         })
     }
 
@@ -1146,10 +1231,12 @@ impl Project {
         self.stop_branch(&b).await?;
         Ok(SaveReport {
             branch: b.name,
-            version: saved.as_ref().map(VersionInfo::from),
+            version: saved.row.as_ref().map(VersionInfo::from),
             latest: saved
+                .row
                 .map(|v| v.id.to_string())
                 .or(b.head_version.map(|v| v.to_string())),
+            checked_by: saved.checked_by,
         })
     }
 
@@ -1164,6 +1251,7 @@ impl Project {
             branch: b.name.clone(),
             previous: Some(b.name),
             saved: None,
+            checked_by: None,
             created: false,
             restored: restored.map(|v| v.to_string()),
             copied_from: None,
@@ -1181,7 +1269,7 @@ impl Project {
             b = self.branch(&b.name)?;
         }
         let saved = self.save(&b, &format!("reset: moving to {rev}")).await?;
-        let saved_id = saved.as_ref().map(|v| v.id).or(b.head_version);
+        let saved_id = saved.row.as_ref().map(|v| v.id).or(b.head_version);
         let manifest = self.manifest(target).await?;
         let store = self.store().await?;
         let bar = self

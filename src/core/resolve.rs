@@ -115,6 +115,7 @@ mod tests {
                 head_version: None,
                 volume: None,
                 created_at: Utc::now(),
+                clean: None,
             },
         )
         .unwrap();

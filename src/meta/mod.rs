@@ -57,6 +57,11 @@ CREATE TABLE tags (
     PRIMARY KEY (project_id, name)
 );
 "#,
+    // What the branch's data was when last found unchanged: JSON written and
+    // read by core (version, catalog digest, the engine's write counters).
+    r#"
+ALTER TABLE branches ADD COLUMN clean TEXT;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +106,8 @@ pub struct BranchRow {
     /// The local volume holding the branch's data, when there is one.
     pub volume: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// core's record of the state in which the data last matched a version.
+    pub clean: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -212,7 +219,7 @@ impl Meta {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT name, uid, head_version, volume, created_at FROM branches
+                "SELECT name, uid, head_version, volume, created_at, clean FROM branches
                  WHERE project_id = ?1 ORDER BY name",
             )
             .map_err(sql("listing branches"))?;
@@ -226,7 +233,7 @@ impl Meta {
     pub fn branch(&self, project: i64, name: &str) -> Result<Option<BranchRow>> {
         self.conn
             .query_row(
-                "SELECT name, uid, head_version, volume, created_at FROM branches
+                "SELECT name, uid, head_version, volume, created_at, clean FROM branches
                  WHERE project_id = ?1 AND name = ?2",
                 params![project, name],
                 branch_from_row,
@@ -238,15 +245,16 @@ impl Meta {
     pub fn insert_branch(&self, project: i64, b: &BranchRow) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO branches (project_id, name, uid, head_version, volume, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO branches (project_id, name, uid, head_version, volume, created_at, clean)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     project,
                     b.name,
                     b.uid,
                     b.head_version.map(|v| v.to_string()),
                     b.volume,
-                    b.created_at.to_rfc3339()
+                    b.created_at.to_rfc3339(),
+                    b.clean
                 ],
             )
             .map(|_| ())
@@ -261,6 +269,16 @@ impl Meta {
             )
             .map(|_| ())
             .map_err(sql("moving a branch"))
+    }
+
+    pub fn set_branch_clean(&self, project: i64, name: &str, clean: Option<&str>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE branches SET clean = ?3 WHERE project_id = ?1 AND name = ?2",
+                params![project, name, clean],
+            )
+            .map(|_| ())
+            .map_err(sql("recording a branch's saved state"))
     }
 
     pub fn set_branch_volume(&self, project: i64, name: &str, volume: Option<&str>) -> Result<()> {
@@ -481,6 +499,7 @@ fn branch_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BranchRow> {
         head_version: parse_id(r.get(2)?),
         volume: r.get(3)?,
         created_at: parse_time(r.get(4)?),
+        clean: r.get(5)?,
     })
 }
 
@@ -516,6 +535,7 @@ mod tests {
             head_version: None,
             volume: None,
             created_at: Utc::now(),
+            clean: None,
         };
         m.insert_branch(p.id, &b).unwrap();
         let v = VersionRow {

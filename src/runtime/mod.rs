@@ -419,6 +419,32 @@ impl Runtime {
         Ok(total)
     }
 
+    /// Copies `from_path` of container `from` into `to_path` of container `to`
+    /// (either may be stopped), streaming the archive from one to the other
+    /// without a temporary file.
+    pub async fn copy_between(
+        &self,
+        from: &str,
+        from_path: &str,
+        to: &str,
+        to_path: &str,
+    ) -> Result<()> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(from_path)
+            .build();
+        let archive = self
+            .docker
+            .download_from_container(from, Some(options))
+            .map_err(std::io::Error::other);
+        let options = UploadToContainerOptionsBuilder::default()
+            .path(to_path)
+            .build();
+        self.docker
+            .upload_to_container(to, Some(options), bollard::body_try_stream(archive))
+            .await
+            .map_err(docker("copying data into", to))
+    }
+
     /// Unpacks the tar file `src` into `path` inside `container` (which may be stopped).
     pub async fn upload(&self, container: &str, path: &str, src: &Path) -> Result<()> {
         let file = tokio::fs::File::open(src)

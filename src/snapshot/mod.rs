@@ -3,6 +3,7 @@
 //! in natural order. Each collection becomes one mongodump-compatible `.bson`
 //! stream, stored compressed under the hash of its content.
 
+mod change;
 pub mod manifest;
 
 use std::collections::HashSet;
@@ -17,6 +18,7 @@ use tokio::sync::Semaphore;
 use crate::config::IndexTiming;
 use crate::store::chunker::{Chunker, DEFAULT_SIZES};
 use crate::store::{Backend, ChunkId, Hash, ObjectKey, Store, StoreError};
+pub use change::{change_token, ChangeToken};
 pub use manifest::{
     CaptureMethod, ChunkRef, CollectionEntry, DatabaseEntry, Manifest, MANIFEST_FORMAT,
 };

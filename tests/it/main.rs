@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod changes;
 mod docs;
 mod errors;
 mod git;

@@ -1,0 +1,88 @@
+//! Whether a branch's data still equals its latest version, known without
+//! reading the data: recorded when a save (or a restore, or a copy) makes them
+//! equal, checked against the engine's change token (see
+//! `snapshot::change`). When in doubt the answer is "changed", and argon
+//! compares content with a full capture as before.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Project, Result};
+use crate::meta::BranchRow;
+use crate::snapshot::{self, ChangeToken};
+use crate::store::VersionId;
+
+/// How a save decided whether there was anything to save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeCheck {
+    /// The engine's write counters and catalog were as when last saved.
+    Counters,
+    /// The data was read and compared (or saved).
+    Capture,
+}
+
+/// The branch's data equalled `version` when the catalog digest was `catalog`
+/// and, while `engine` is the same process, its write counters were as recorded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CleanState {
+    pub version: VersionId,
+    pub catalog: String,
+    pub engine: Option<ChangeToken>,
+}
+
+impl CleanState {
+    pub fn of(b: &BranchRow) -> Option<CleanState> {
+        let state: CleanState = serde_json::from_str(b.clean.as_deref()?).ok()?;
+        // A branch moved by reset or fetch no longer holds this version's data.
+        (Some(state.version) == b.head_version).then_some(state)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Unchanged since recorded, by the running engine's token `now`.
+    pub fn holds_at(&self, now: &ChangeToken) -> bool {
+        self.engine.as_ref().is_some_and(|e| e.unchanged_at(now))
+    }
+}
+
+impl Project {
+    pub(super) fn record_clean(&self, branch: &str, state: Option<&CleanState>) -> Result<()> {
+        let json = state.map(CleanState::to_json);
+        Ok(self
+            .meta
+            .set_branch_clean(self.row.id, branch, json.as_deref())?)
+    }
+
+    /// After `b` started on the stable port from a volume holding its latest
+    /// version: the counters of the new engine process become the reference,
+    /// provided nothing was written yet and the catalog is the recorded one.
+    pub(super) async fn rebaseline(&mut self, b: &BranchRow) -> Result<()> {
+        let Some(mut state) = CleanState::of(b) else {
+            return Ok(());
+        };
+        let now = match snapshot::connect(self.config.serve_port).await {
+            Ok(client) => snapshot::change_token(&client).await,
+            Err(_) => None,
+        };
+        state.engine = now.filter(|t| t.no_writes_yet() && t.catalog == state.catalog);
+        let keep = state.engine.is_some().then_some(&state);
+        self.record_clean(&b.name, keep)
+    }
+
+    /// Has HEAD changed since its latest version? None when argon cannot tell
+    /// without reading the data.
+    pub(super) async fn head_changed(&mut self, b: &BranchRow, running: bool) -> Option<bool> {
+        let state = CleanState::of(b);
+        if !running {
+            // A branch is saved (or found unchanged) whenever it stops.
+            return state.map(|_| false);
+        }
+        let state = state?;
+        let client = snapshot::connect(self.config.serve_port).await.ok()?;
+        let now = snapshot::change_token(&client).await?;
+        state.engine.as_ref()?;
+        Some(!state.holds_at(&now))
+    }
+}
