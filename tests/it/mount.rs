@@ -272,7 +272,18 @@ fn mount_reads_an_s3_store_and_refuses_corrupt_chunks() {
     let users = m.raw_docs("app", "users");
 
     let mnt = mount_dir(&p);
-    let mount = p.mount(&mnt, &["--cache-memory", "1M"]);
+    let cache = p.dir.parent().unwrap().join("chunk-cache");
+    let mount = p.mount(
+        &mnt,
+        &[
+            "--cache-memory",
+            "1M",
+            "--cache-dir",
+            cache.to_str().unwrap(),
+            "--cache-size",
+            "64K",
+        ],
+    );
     assert_eq!(ls(&mnt), ["branches", "tags", "versions"]);
     assert_eq!(ls(&mnt.join("versions")), vec![v1.clone()]);
     let v = mnt.join("versions").join(&v1);
@@ -287,6 +298,13 @@ fn mount_reads_an_s3_store_and_refuses_corrupt_chunks() {
         &relaxed(&users),
         "users.jsonl",
     );
+    // The disk cache keeps compressed chunks, within its ceiling.
+    let cached: Vec<u64> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .collect();
+    assert!(!cached.is_empty(), "chunks were cached on disk");
+    assert!(cached.iter().sum::<u64>() <= 64 * 1024, "{cached:?}");
 
     // Damage every stored chunk: a read not served from memory must fail
     // with EIO (never wrong bytes) and the log must name the chunk.
