@@ -12,7 +12,8 @@ STATE=${ARGON_TEST_STATE:-$ROOT/target/test-services}
 ENV_FILE=${ARGON_TEST_ENV:-$ROOT/target/test-services.env}
 MDB_VERSION=0.5.3-beta.196
 S3S_VERSION=0.14.1
-IMAGE=${ARGON_TEST_IMAGE:-argon-test/secantus:0.5.3}
+# The tag changes whenever the image's contents do (a new tag is built anew).
+IMAGE=${ARGON_TEST_IMAGE:-argon-test/secantus:0.5.3-cp}
 S3_ACCESS_KEY=argon-test-ak
 S3_SECRET_KEY=argon-test-sk
 mkdir -p "$STATE"
@@ -62,21 +63,30 @@ if ! command -v secantusd-rs >/dev/null 2>&1; then
   log "building secantus-mdb $MDB_VERSION (a few minutes)"
   cargo install secantus-mdb --version "$MDB_VERSION" --ignore-rust-version --locked >&2
 fi
-if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+IMAGE_NO_CP="$IMAGE-nocp"
+if ! docker image inspect "$IMAGE" >/dev/null 2>&1 || ! docker image inspect "$IMAGE_NO_CP" >/dev/null 2>&1; then
   log "building image $IMAGE from secantusd-rs"
   rootfs=$(mktemp -d)
   bin=$(command -v secantusd-rs)
   mkdir -p "$rootfs/usr/local/bin" "$rootfs/data/db" "$rootfs/tmp"
   cp "$bin" "$rootfs/usr/local/bin/secantusd-rs"
-  # the binary's shared libraries, and the dynamic loader itself
-  ldd "$bin" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
-    [ -n "$lib" ] && [ -e "$lib" ] || continue
-    mkdir -p "$rootfs$(dirname "$lib")"
-    cp -L "$lib" "$rootfs$lib"
+  CMD='["/usr/local/bin/secantusd-rs","--host","0.0.0.0","--port","27017","--storage-path","/data/db","--log-file-max","2MB","--cache-size","256M"]'
+  # GNU cp too, as official MongoDB images have it: argon copies volumes with
+  # it (and falls back to Docker's archive API in images without one).
+  mkdir -p "$rootfs/bin"
+  cp "$(command -v cp)" "$rootfs/bin/cp"
+  # the binaries' shared libraries, and the dynamic loader itself
+  for b in "$bin" "$(command -v cp)"; do
+    ldd "$b" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
+      [ -n "$lib" ] && [ -e "$lib" ] || continue
+      mkdir -p "$rootfs$(dirname "$lib")"
+      cp -L "$lib" "$rootfs$lib"
+    done
   done
-  tar -C "$rootfs" -c . | docker import \
-    -c 'CMD ["/usr/local/bin/secantusd-rs","--host","0.0.0.0","--port","27017","--storage-path","/data/db","--log-file-max","2MB","--cache-size","256M"]' \
-    - "$IMAGE" >&2
+  tar -C "$rootfs" -c . | docker import -c "CMD $CMD" - "$IMAGE" >&2
+  # The same without cp, to test the other way argon copies volumes.
+  rm "$rootfs/bin/cp"
+  tar -C "$rootfs" -c . | docker import -c "CMD $CMD" - "$IMAGE_NO_CP" >&2
   rm -rf "$rootfs"
 fi
 
@@ -111,6 +121,7 @@ mkdir -p "$(dirname "$ENV_FILE")"
 umask 077
 cat >"$ENV_FILE" <<ENV
 export ARGON_TEST_IMAGE=$IMAGE
+export ARGON_TEST_IMAGE_NO_CP=$IMAGE_NO_CP
 export ARGON_TEST_ENGINE_COMMAND='/usr/local/bin/secantusd-rs --host 0.0.0.0 --port 27017 --storage-path /data/db --log-file-max 2MB --cache-size 256M'
 export ARGON_TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 export ARGON_TEST_S3_ACCESS_KEY=$S3_ACCESS_KEY

@@ -974,11 +974,19 @@ impl Project {
         let engine = self.config.engine.clone();
         let (src_labels, dst_labels) =
             (self.labels(&b.name, "copy"), self.labels(&b.name, "engine"));
+        let rt = self.runtime().await?;
+        // Fastest: `cp` inside the engine's image, volume to volume.
+        if rt
+            .copy_volume_files(&copier, &engine.image, source, volume, src_labels.clone())
+            .await?
+        {
+            return Ok(());
+        }
+        // Any image: a tar stream through Docker's archive API.
         let parent = Path::new(&engine.data_dir)
             .parent()
             .map(|p| p.display().to_string())
             .unwrap_or("/".into());
-        let rt = self.runtime().await?;
         rt.create_idle(&copier, &engine.image, source, &engine.data_dir, src_labels)
             .await?;
         let copied = match rt

@@ -294,6 +294,69 @@ impl Runtime {
             .map_err(docker("creating container", name))
     }
 
+    /// Copies every file of volume `from` into volume `to` with `cp` inside a
+    /// throwaway container of `image` (a reflink where the file system can).
+    /// Returns false, having changed nothing, when the image has no usable
+    /// `cp`; the caller then copies through the archive API.
+    pub async fn copy_volume_files(
+        &self,
+        name: &str,
+        image: &str,
+        from: &str,
+        to: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<bool> {
+        // GNU cp first (reflinks), then any cp (busybox has no --reflink).
+        let attempts: [&[&str]; 2] = [
+            &["cp", "-a", "--reflink=auto", "/argon-src/.", "/argon-dst/"],
+            &["cp", "-a", "/argon-src/.", "/argon-dst/"],
+        ];
+        for command in attempts {
+            self.remove_container(name).await?;
+            let body = ContainerCreateBody {
+                image: Some(image.to_string()),
+                labels: Some(labels.clone()),
+                network_disabled: Some(true),
+                user: Some("0:0".into()),
+                entrypoint: Some(command.iter().map(|s| s.to_string()).collect()),
+                cmd: Some(Vec::new()),
+                host_config: Some(HostConfig {
+                    binds: Some(vec![
+                        format!("{from}:/argon-src:ro"),
+                        format!("{to}:/argon-dst"),
+                    ]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let options = CreateContainerOptionsBuilder::default().name(name).build();
+            self.docker
+                .create_container(Some(options), body)
+                .await
+                .map_err(docker("creating container", name))?;
+            if self.docker.start_container(name, None).await.is_err() {
+                // No `cp` in the image at all.
+                self.remove_container(name).await?;
+                return Ok(false);
+            }
+            let mut wait = self.docker.wait_container(name, None);
+            let code = match wait.next().await {
+                Some(Ok(r)) => r.status_code,
+                Some(Err(DockerError::DockerContainerWaitError { code, .. })) => code,
+                Some(Err(e)) => {
+                    let _ = self.remove_container(name).await;
+                    return Err(docker("waiting for", name)(e));
+                }
+                None => -1,
+            };
+            self.remove_container(name).await?;
+            if code == 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     pub async fn start(&self, container: &str, host_port: u16) -> Result<()> {
         match self.docker.start_container(container, None).await {
             Ok(()) => Ok(()),

@@ -98,6 +98,11 @@ impl Project {
     }
 
     pub fn with_engine(test: &str, backend: Backend, standalone: bool) -> Project {
+        Self::with_image(test, backend, standalone, &required_env("ARGON_TEST_IMAGE"))
+    }
+
+    /// A project whose engine runs `image` (a variant of the test image).
+    pub fn with_image(test: &str, backend: Backend, standalone: bool, image: &str) -> Project {
         let tmp = tempfile::tempdir().unwrap();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("t{}-{n}-{}", std::process::id(), test.replace('_', "-"));
@@ -131,7 +136,7 @@ impl Project {
             "--name".into(),
             name,
             "--image".into(),
-            required_env("ARGON_TEST_IMAGE"),
+            image.to_string(),
             "--port".into(),
             port.to_string(),
             "--store".into(),

@@ -243,7 +243,23 @@ fn branch_pointer_is_created_without_a_container() {
 
 #[test]
 fn a_branch_from_head_copies_local_data_instead_of_restoring() {
-    let p = Project::new("fastbranch", Backend::File);
+    // The engine image has `cp`: the volume is copied inside Docker.
+    branch_from_head_copies(&Project::new("fastbranch", Backend::File));
+}
+
+#[test]
+fn a_branch_from_head_copies_local_data_with_an_image_without_cp() {
+    // No `cp` in the image: the copy goes through Docker's archive API.
+    let image = crate::harness::required_env("ARGON_TEST_IMAGE_NO_CP");
+    branch_from_head_copies(&Project::with_image(
+        "fastbranch-nocp",
+        Backend::File,
+        false,
+        &image,
+    ));
+}
+
+fn branch_from_head_copies(p: &Project) {
     p.ok(&["checkout", "-b", "main"]);
     let m = p.mongo();
     seed(&m, "fast");
