@@ -28,6 +28,12 @@ pub struct CleanState {
     pub version: VersionId,
     pub catalog: String,
     pub engine: Option<ChangeToken>,
+    /// Established by reading the data (a capture, a restore), not only by
+    /// the counters. Some engines do not count every write (the test engine
+    /// misses aggregation `$merge`), so only a verified branch may lose its
+    /// volume without a full capture first.
+    #[serde(default)]
+    pub verified: bool,
 }
 
 impl CleanState {
@@ -76,8 +82,8 @@ impl Project {
     pub(super) async fn head_changed(&mut self, b: &BranchRow, running: bool) -> Option<bool> {
         let state = CleanState::of(b);
         if !running {
-            // A branch is saved (or found unchanged) whenever it stops.
-            return state.map(|_| false);
+            // Saved whenever it stopped, unless it was left on the counters' word.
+            return state.filter(|s| s.verified).map(|_| false);
         }
         let state = state?;
         let client = snapshot::connect(self.config.serve_port).await.ok()?;

@@ -221,6 +221,8 @@ impl Project {
                 continue;
             }
             if !dry_run {
+                // Left on the counters' word: read it all before letting go.
+                self.ensure_saved(&b, "gc --local: last state").await?;
                 self.runtime().await?.remove_volume(&volume).await?;
                 self.meta.set_branch_volume(self.row.id, &b.name, None)?;
             }

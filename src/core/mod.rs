@@ -691,51 +691,50 @@ impl Project {
             return Err(Error::DeleteHead(name.to_string()));
         }
         let container = self.container_name(&b);
+        self.runtime().await?.remove_container(&container).await?;
+        let saved = self
+            .ensure_saved(&b, &format!("branch -d: last state of {name}"))
+            .await?;
         let rt = self.runtime().await?;
-        rt.remove_container(&container).await?;
         if let Some(volume) = &b.volume {
             rt.remove_volume(volume).await?;
         }
         self.meta.delete_branch(self.row.id, name)?;
         Ok(DeleteReport {
             branch: b.name,
-            latest: b.head_version.map(|v| v.to_string()),
+            latest: saved
+                .map(|v| v.id)
+                .or(b.head_version)
+                .map(|v| v.to_string()),
         })
     }
 
     // ----- running and saving --------------------------------------------------
 
     /// Saves a version of the running branch `b`; no version when its content
-    /// equals its latest version (known from the engine's counters when they
-    /// are unchanged, else by capturing and comparing).
-    async fn save(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
-        let store = self.store().await?;
+    /// equals its latest version. With `trust_counters` (switching away, which
+    /// keeps the branch's volume), unchanged engine counters and catalog stand
+    /// for "unchanged" without reading the data; the branch is then marked
+    /// unverified, so nothing discards its volume before a full capture.
+    async fn save(&mut self, b: &BranchRow, message: &str, trust_counters: bool) -> Result<Saved> {
         // Taken before the capture: writes during it make the next check capture again.
         let now = match snapshot::connect(self.config.serve_port).await {
             Ok(client) => snapshot::change_token(&client).await,
             Err(_) => None,
         };
-        if let (Some(state), Some(now)) = (CleanState::of(b), &now) {
+        if let (true, Some(mut state), Some(now)) = (trust_counters, CleanState::of(b), &now) {
             if state.holds_at(now) {
+                state.verified = false;
+                self.record_clean(&b.name, Some(&state))?;
                 return Ok(Saved {
                     row: None,
                     checked_by: ChangeCheck::Counters,
                 });
             }
         }
-        let clean_at = |version: VersionId| {
-            now.clone().map(|t| CleanState {
-                version,
-                catalog: t.catalog.clone(),
-                engine: Some(t),
-            })
-        };
+        let store = self.store().await?;
         let tmp = self.tmp_dir()?;
-        // The parent's chunks are in the store: they are neither checked nor sent again.
-        let previous = match b.head_version {
-            Some(parent) => Some(self.manifest(parent).await?),
-            None => None,
-        };
+        let previous = self.parent_manifest(b).await?;
         let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
         self.meta.journal_begin(self.row.id, "save", &b.name)?;
         let bar = self.progress.bar(&format!("saving {}", b.name));
@@ -747,6 +746,37 @@ impl Project {
                 self.meta.journal_end(self.row.id)?;
                 return Err(e);
             }
+        };
+        self.record_capture(b, previous, captured, method, message, now)
+            .await
+    }
+
+    /// The manifest of `b`'s latest version, whose chunks a save need not send.
+    async fn parent_manifest(&mut self, b: &BranchRow) -> Result<Option<Manifest>> {
+        match b.head_version {
+            Some(parent) => Ok(Some(self.manifest(parent).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Ends a save whose capture succeeded: a new version when the content
+    /// differs from `previous`, and the branch recorded as verified-clean.
+    async fn record_capture(
+        &mut self,
+        b: &BranchRow,
+        previous: Option<Manifest>,
+        captured: snapshot::Captured,
+        method: CaptureMethod,
+        message: &str,
+        token: Option<snapshot::ChangeToken>,
+    ) -> Result<Saved> {
+        let clean_at = |version: VersionId| {
+            token.clone().map(|t| CleanState {
+                version,
+                catalog: t.catalog.clone(),
+                engine: Some(t),
+                verified: true,
+            })
         };
         if let (Some(p), Some(head)) = (&previous, b.head_version) {
             if p.databases == captured.databases {
@@ -773,6 +803,7 @@ impl Project {
         let bytes = manifest.to_bytes();
         let id = VersionId(Hash::of(&bytes));
         // The manifest is written last: a version exists iff its manifest does.
+        let store = self.store().await?;
         store.put_bytes(ObjectKey::Version(id), bytes).await?;
         let row = version_row_of(id, &manifest);
         self.meta.record_version(self.row.id, &row, &b.name)?;
@@ -782,6 +813,88 @@ impl Project {
             row: Some(row),
             checked_by: ChangeCheck::Capture,
         })
+    }
+
+    /// Saves a stopped branch from its own volume, through an engine on a
+    /// private port (no client can write meanwhile). Used before a volume is
+    /// discarded when the branch was last left on the counters' word.
+    async fn save_offline(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
+        let Some(volume) = b.volume.clone() else {
+            return Ok(Saved {
+                row: None,
+                checked_by: ChangeCheck::Capture,
+            });
+        };
+        let store = self.store().await?;
+        let previous = self.parent_manifest(b).await?;
+        let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
+        let capture = self.capture_name();
+        let engine = self.config.engine.clone();
+        let labels = self.labels(&b.name, "capture");
+        let port = runtime::free_port()?;
+        self.meta.journal_begin(self.row.id, "save", &b.name)?;
+        let bar = self.progress.bar(&format!("saving {}", b.name));
+        let rt = self.runtime().await?;
+        let result = async {
+            let spec = EngineSpec {
+                container: &capture,
+                image: &engine.image,
+                command: &engine.command,
+                volume: &volume,
+                data_dir: &engine.data_dir,
+                engine_port: engine.port,
+                host_port: port,
+                labels,
+            };
+            rt.create_engine(&spec).await?;
+            rt.start(&capture, port).await?;
+            rt.wait_ready(&capture, port, runtime::READY_DEADLINE)
+                .await?;
+            let client = snapshot::connect(port).await?;
+            let token = snapshot::change_token(&client).await;
+            let captured = snapshot::capture(&client, &store, ReadMode::Plain, &known, &bar).await;
+            client.shutdown().immediate(true).await;
+            Ok::<_, Error>((captured?, token))
+        }
+        .await;
+        bar.finish_and_clear();
+        let removed = rt.remove_container(&capture).await;
+        let (captured, token) = match result.and_then(|r| removed.map(|_| r).map_err(Into::into)) {
+            Ok(r) => r,
+            Err(e) => {
+                self.meta.journal_end(self.row.id)?;
+                return Err(e);
+            }
+        };
+        let saved = self
+            .record_capture(
+                b,
+                previous,
+                captured,
+                CaptureMethod::Offline,
+                message,
+                token,
+            )
+            .await?;
+        // The private engine is gone: keep the catalog, not its counters.
+        if let Some(mut state) = CleanState::of(&self.branch(&b.name)?) {
+            state.engine = None;
+            self.record_clean(&b.name, Some(&state))?;
+        }
+        Ok(saved)
+    }
+
+    /// Makes sure a stopped branch's latest version holds its data before its
+    /// volume goes away: a full offline capture unless that is already known.
+    pub(super) async fn ensure_saved(
+        &mut self,
+        b: &BranchRow,
+        why: &str,
+    ) -> Result<Option<VersionRow>> {
+        if b.volume.is_none() || CleanState::of(b).is_some_and(|s| s.verified) {
+            return Ok(None);
+        }
+        Ok(self.save_offline(b, why).await?.row)
     }
 
     /// Captures a consistent state with the best method the engine supports,
@@ -1059,6 +1172,7 @@ impl Project {
             version,
             catalog: t.catalog,
             engine: None,
+            verified: true,
         });
         self.record_clean(&b.name, state.as_ref())?;
         Ok(())
@@ -1096,7 +1210,11 @@ impl Project {
             });
         }
         let saved = self
-            .save(&b, &format!("checkout: moving from {head} to {target}"))
+            .save(
+                &b,
+                &format!("checkout: moving from {head} to {target}"),
+                true,
+            )
             .await?;
         self.stop_branch(&b).await?;
         let b = self.branch(&b.name)?;
@@ -1220,7 +1338,7 @@ impl Project {
     /// `argon commit -m MSG`: a version of HEAD while it keeps running.
     pub async fn commit(&mut self, message: &str) -> Result<SaveReport> {
         let b = self.running_head().await?;
-        let saved = self.save(&b, message).await?;
+        let saved = self.save(&b, message, false).await?;
         Ok(SaveReport {
             branch: b.name,
             version: saved.row.as_ref().map(VersionInfo::from),
@@ -1235,7 +1353,7 @@ impl Project {
     /// `argon stash`: saves HEAD and stops its container; its volume stays.
     pub async fn stash_push(&mut self, message: Option<&str>) -> Result<SaveReport> {
         let b = self.running_head().await?;
-        let saved = self.save(&b, message.unwrap_or("stash")).await?;
+        let saved = self.save(&b, message.unwrap_or("stash"), true).await?;
         self.stop_branch(&b).await?;
         Ok(SaveReport {
             branch: b.name,
@@ -1276,7 +1394,9 @@ impl Project {
             self.start_branch(&b, None).await?;
             b = self.branch(&b.name)?;
         }
-        let saved = self.save(&b, &format!("reset: moving to {rev}")).await?;
+        let saved = self
+            .save(&b, &format!("reset: moving to {rev}"), false)
+            .await?;
         let saved_id = saved.row.as_ref().map(|v| v.id).or(b.head_version);
         let manifest = self.manifest(target).await?;
         let store = self.store().await?;

@@ -6,9 +6,11 @@
 //!   `metrics.document` inserted/updated/deleted, plus TTL deletions) for one
 //!   engine process; they only grow while it runs and start again at zero;
 //! - a digest of the catalog: every user database, its collections with their
-//!   options and UUIDs, their indexes and document counts. It catches what the
-//!   counters do not count (creating, dropping or renaming collections and
-//!   indexes, collMod, `$out`) and survives restarts.
+//!   options and UUIDs, and their indexes. It catches what the counters do not
+//!   count (creating, dropping or renaming collections and indexes, collMod,
+//!   `$out`) and survives restarts. Document counts are left out on purpose:
+//!   engines without count metadata scan every collection to answer them
+//!   (seconds per GB), and every document write is in the counters.
 //!
 //! An engine that does not report the counters gets no token: argon then
 //! compares content with a full capture, as before.
@@ -146,12 +148,6 @@ async fn catalog_digest(client: &Client) -> Option<String> {
             for i in indexes {
                 h.update(i);
             }
-            let count = db
-                .collection::<Document>(&cname)
-                .estimated_document_count()
-                .await
-                .ok()?;
-            h.update(count.to_le_bytes());
         }
     }
     Some(hex::encode(h.finalize()))

@@ -1,5 +1,7 @@
-//! Leaving or committing an unchanged branch does not read its data again,
-//! and no kind of write slips past that shortcut.
+//! Leaving an unchanged branch does not read its data again; `status` knows
+//! without reading; and no write is ever lost to that shortcut: `commit`
+//! always compares content, and a volume left on the counters' word is read
+//! in full before it is discarded.
 
 use mongodb::bson::doc;
 
@@ -9,8 +11,8 @@ fn commit(p: &Project, msg: &str) -> serde_json::Value {
     p.json(&["commit", "-m", msg])
 }
 
-/// Makes one kind of change on HEAD, then requires that argon notices it:
-/// status says changed, and commit writes a version after reading the data.
+/// Makes one kind of change on HEAD, then requires that argon notices it
+/// without reading the data (status), and that commit saves it.
 fn assert_seen(p: &Project, what: &str, change: impl FnOnce(&crate::harness::Mongo)) {
     change(&p.mongo());
     assert_eq!(p.json(&["status"])["changed"], true, "status after {what}");
@@ -47,11 +49,11 @@ fn unchanged_branches_are_not_read_again_and_every_kind_of_write_is_seen() {
     let first = commit(&p, "first");
     assert_eq!(first["checked_by"], "capture");
 
-    // Nothing written: argon knows without reading.
+    // Nothing written: status knows without reading; commit compares content.
+    assert_eq!(p.json(&["status"])["changed"], false);
     let again = commit(&p, "again");
     assert!(again["version"].is_null(), "{again}");
-    assert_eq!(again["checked_by"], "counters", "{again}");
-    assert_eq!(p.json(&["status"])["changed"], false);
+    assert_eq!(again["checked_by"], "capture", "{again}");
 
     assert_seen(&p, "insert", |m| {
         m.insert("app", "users", vec![doc! { "_id": 1000 }])
@@ -92,6 +94,10 @@ fn unchanged_branches_are_not_read_again_and_every_kind_of_write_is_seen() {
     assert_seen(&p, "aggregate $out", |m| {
         m.command("app", doc! { "aggregate": "orders", "pipeline": [{ "$match": { "total": { "$gte": 10 } } }, { "$out": "big_orders" }], "cursor": {} });
     });
+    // A write this engine does not count: commit still finds it.
+    merge(&p.mongo(), "big_orders");
+    let r = commit(&p, "merged");
+    assert!(r["version"].is_object(), "commit reads the data: {r}");
     assert_seen(&p, "database created", |m| {
         m.insert("other", "c", vec![doc! { "x": 1 }])
     });
@@ -104,25 +110,53 @@ fn unchanged_branches_are_not_read_again_and_every_kind_of_write_is_seen() {
     let b = p.json(&["checkout", "-b", "copy"]);
     assert_eq!(b["checked_by"], "counters", "{b}");
     assert!(b["saved"].is_null(), "{b}");
-    assert_eq!(commit(&p, "copy unchanged")["checked_by"], "counters");
+    assert_eq!(p.json(&["status"])["changed"], false, "a copy starts clean");
     let back = p.json(&["checkout", "main"]);
     assert_eq!(back["checked_by"], "counters", "{back}");
-    assert_eq!(commit(&p, "main resumed")["checked_by"], "counters");
-    p.ok(&["stash"]);
-    assert_eq!(
-        p.json(&["status"])["changed"],
-        false,
-        "a stashed branch was saved"
-    );
+    assert_eq!(p.json(&["status"])["changed"], false, "resumed clean");
+    let stash = p.json(&["stash"]);
+    assert_eq!(stash["checked_by"], "counters", "{stash}");
     p.ok(&["stash", "pop"]);
-    assert_eq!(commit(&p, "after pop")["checked_by"], "counters");
+    assert_eq!(p.json(&["status"])["changed"], false, "popped clean");
     p.ok(&["checkout", "-b", "old", "main~3"]);
-    assert_eq!(commit(&p, "restored")["checked_by"], "counters");
-    // And a write right after a restart is still seen.
+    assert_eq!(p.json(&["status"])["changed"], false, "restored clean");
+    // A write right after a restart is still seen.
     p.ok(&["checkout", "main"]);
     assert_seen(&p, "write after resume", |m| {
         m.insert("app", "users", vec![doc! { "_id": 2000 }])
     });
+}
+
+/// An aggregation `$merge`: the test engine writes the documents but does not
+/// count them (nor may other engines), which is why counters alone never
+/// decide that data may be thrown away.
+fn merge(m: &crate::harness::Mongo, into: &str) {
+    m.command("app", doc! { "aggregate": "orders", "pipeline": [{ "$match": { "total": { "$lt": 5 } } }, { "$set": { "merged": true } }, { "$merge": { "into": into } }], "cursor": {} });
+}
+
+#[test]
+fn a_volume_left_on_the_counters_word_is_read_in_full_before_it_is_deleted() {
+    let p = Project::new("changes-delete", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo().insert(
+        "app",
+        "orders",
+        (0..50).map(|i| doc! { "_id": i, "total": i }).collect(),
+    );
+    p.ok(&["commit", "-m", "base"]);
+    p.ok(&["checkout", "-b", "feat"]);
+    p.ok(&["commit", "-m", "feat base"]);
+    merge(&p.mongo(), "merged_orders");
+    p.ok(&["checkout", "main"]);
+    // Whatever the counters said when feat was left, deleting it saves what its volume holds.
+    let d = p.json(&["branch", "-D", "feat"]);
+    let latest = d["latest"].as_str().unwrap().to_string();
+    p.ok(&["checkout", "-b", "check", &latest]);
+    assert_eq!(
+        p.mongo().count("app", "merged_orders"),
+        5,
+        "the merged documents were saved"
+    );
 }
 
 #[test]
@@ -136,7 +170,7 @@ fn the_shortcut_holds_on_an_engine_saved_by_paused_copy() {
         "paused-copy",
         "{first}"
     );
-    assert_eq!(commit(&p, "again")["checked_by"], "counters");
+    assert_eq!(p.json(&["status"])["changed"], false);
     assert_seen(&p, "update", |m| {
         m.command(
             "app",
