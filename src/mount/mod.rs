@@ -13,8 +13,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::os::unix::fs::MetadataExt;
+
 use serde::Serialize;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::snapshot::SnapshotError;
 use crate::store::Store;
@@ -100,15 +102,23 @@ pub async fn serve(
     let dir = absolute(&opts.dir);
     check_fuse()?;
     prepare_mountpoint(&dir)?;
-    let owner = std::fs::metadata(&dir).map_err(|_| MountError::NotAFolder(dir.clone()))?;
-    let cache = cache::ChunkCache::new(store.clone(), opts.memory_cache, opts.disk_cache.clone())
-        .map_err(|source| MountError::Cache {
-        path: opts.disk_cache.clone().map(|d| d.0).unwrap_or_default(),
+    // Before mounting: a Ctrl-C from now on unmounts instead of killing us.
+    let mut stop = stop_signals().map_err(|source| MountError::Mount {
+        path: dir.clone(),
         source,
     })?;
+    let owner = std::fs::metadata(&dir).map_err(|_| MountError::NotAFolder(dir.clone()))?;
+    let disk_cache = opts.disk_cache.clone();
+    let cache_dir = disk_cache.as_ref().map(|d| d.0.clone()).unwrap_or_default();
+    let cache =
+        cache::ChunkCache::new(store.clone(), opts.memory_cache, disk_cache).map_err(|source| {
+            MountError::Cache {
+                path: cache_dir,
+                source,
+            }
+        })?;
     let source = fs::Source::load(store, opts.refresh).await?;
     let (versions, branches) = source.counts();
-    use std::os::unix::fs::MetadataExt;
     let filesystem = fs::ArgonFs::new(
         tokio::runtime::Handle::current(),
         source,
@@ -146,35 +156,7 @@ pub async fn serve(
         branches,
     });
 
-    let signals = [
-        SignalKind::interrupt(),
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-    ];
-    let mut streams = Vec::new();
-    for kind in signals {
-        streams.push(signal(kind).map_err(|source| MountError::Mount {
-            path: dir.clone(),
-            source,
-        })?);
-    }
-    let [mut int, mut term, mut hup] =
-        <[_; 3]>::try_from(streams).map_err(|_| MountError::Mount {
-            path: dir.clone(),
-            source: std::io::Error::other("signal setup"),
-        })?;
-    let outside_unmount = loop {
-        tokio::select! {
-            _ = int.recv() => break false,
-            _ = term.recv() => break false,
-            _ = hup.recv() => break false,
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {
-                if session.guard.is_finished() {
-                    break true;
-                }
-            }
-        }
-    };
+    let outside_unmount = !wait_for_stop(&session, &mut stop).await;
     if outside_unmount {
         let _ = session.join();
         log(&format!("{} was unmounted", dir.display()));
@@ -188,6 +170,33 @@ pub async fn serve(
     }
     log(&format!("unmounted {}", dir.display()));
     Ok(())
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP, which all mean "unmount and exit".
+fn stop_signals() -> std::io::Result<[Signal; 3]> {
+    Ok([
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::hangup())?,
+    ])
+}
+
+/// Serves until a stop signal (true) or until the folder is unmounted from
+/// outside, which ends the session (false).
+async fn wait_for_stop(session: &fuser::BackgroundSession, stop: &mut [Signal; 3]) -> bool {
+    let [int, term, hup] = stop;
+    loop {
+        tokio::select! {
+            _ = int.recv() => return true,
+            _ = term.recv() => return true,
+            _ = hup.recv() => return true,
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                if session.guard.is_finished() {
+                    return false;
+                }
+            }
+        }
+    }
 }
 
 /// Unmounts an argon mount, also one whose process was killed.
