@@ -1031,9 +1031,14 @@ impl Project {
             None => {
                 let volume = format!("argon-{}-{}", self.row.key, b.uid);
                 let labels = self.labels(&b.name, "data");
-                self.runtime().await?.create_volume(&volume, labels).await?;
-                self.meta
-                    .set_branch_volume(self.row.id, &b.name, Some(&volume))?;
+                let copier = self.copy_name();
+                let rt = self.runtime().await?;
+                // What a killed earlier attempt half filled is not this branch's
+                // data: its containers and volume go first.
+                rt.remove_container(&container).await?;
+                rt.remove_container(&copier).await?;
+                rt.remove_volume(&volume).await?;
+                rt.create_volume(&volume, labels).await?;
                 // A local copy of a quiescent volume is much faster than a restore.
                 let filled = match (copy_from, b.head_version) {
                     (Some(source), _) => self.copy_volume(b, source, &volume).await,
@@ -1047,9 +1052,11 @@ impl Project {
                     let rt = self.runtime().await?;
                     let _ = rt.remove_container(&container).await;
                     let _ = rt.remove_volume(&volume).await;
-                    self.meta.set_branch_volume(self.row.id, &b.name, None)?;
                     return Err(e);
                 }
+                // Recorded only once whole: a branch never points at a half-filled volume.
+                self.meta
+                    .set_branch_volume(self.row.id, &b.name, Some(&volume))?;
                 volume
             }
         };
