@@ -747,7 +747,8 @@ impl Project {
                 return Err(e);
             }
         };
-        self.record_capture(b, previous, captured, method, message, now)
+        let reference = now.map(|t| (t.catalog.clone(), Some(t)));
+        self.record_capture(b, previous, captured, method, message, reference)
             .await
     }
 
@@ -760,7 +761,9 @@ impl Project {
     }
 
     /// Ends a save whose capture succeeded: a new version when the content
-    /// differs from `previous`, and the branch recorded as verified-clean.
+    /// differs from `previous`, and the branch recorded as verified-clean
+    /// against `reference` (the catalog digest, and the engine's token when
+    /// that engine keeps running so its counters stay meaningful).
     async fn record_capture(
         &mut self,
         b: &BranchRow,
@@ -768,13 +771,13 @@ impl Project {
         captured: snapshot::Captured,
         method: CaptureMethod,
         message: &str,
-        token: Option<snapshot::ChangeToken>,
+        reference: Option<(String, Option<snapshot::ChangeToken>)>,
     ) -> Result<Saved> {
         let clean_at = |version: VersionId| {
-            token.clone().map(|t| CleanState {
+            reference.clone().map(|(catalog, engine)| CleanState {
                 version,
-                catalog: t.catalog.clone(),
-                engine: Some(t),
+                catalog,
+                engine,
                 verified: true,
             })
         };
@@ -829,28 +832,11 @@ impl Project {
         let previous = self.parent_manifest(b).await?;
         let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
         let capture = self.capture_name();
-        let engine = self.config.engine.clone();
         let labels = self.labels(&b.name, "capture");
-        let port = runtime::free_port()?;
         self.meta.journal_begin(self.row.id, "save", &b.name)?;
         let bar = self.progress.bar(&format!("saving {}", b.name));
-        let rt = self.runtime().await?;
         let result = async {
-            let spec = EngineSpec {
-                container: &capture,
-                image: &engine.image,
-                command: &engine.command,
-                volume: &volume,
-                data_dir: &engine.data_dir,
-                engine_port: engine.port,
-                host_port: port,
-                labels,
-            };
-            rt.create_engine(&spec).await?;
-            rt.start(&capture, port).await?;
-            rt.wait_ready(&capture, port, runtime::READY_DEADLINE)
-                .await?;
-            let client = snapshot::connect(port).await?;
+            let client = self.start_private_engine(&capture, &volume, labels).await?;
             let token = snapshot::change_token(&client).await;
             let captured = snapshot::capture(&client, &store, ReadMode::Plain, &known, &bar).await;
             client.shutdown().immediate(true).await;
@@ -858,30 +844,25 @@ impl Project {
         }
         .await;
         bar.finish_and_clear();
-        let removed = rt.remove_container(&capture).await;
-        let (captured, token) = match result.and_then(|r| removed.map(|_| r).map_err(Into::into)) {
+        let removed = self.runtime().await?.remove_container(&capture).await;
+        let (captured, token) = match result.and_then(|r| Ok(removed.map(|()| r)?)) {
             Ok(r) => r,
             Err(e) => {
                 self.meta.journal_end(self.row.id)?;
                 return Err(e);
             }
         };
-        let saved = self
-            .record_capture(
-                b,
-                previous,
-                captured,
-                CaptureMethod::Offline,
-                message,
-                token,
-            )
-            .await?;
-        // The private engine is gone: keep the catalog, not its counters.
-        if let Some(mut state) = CleanState::of(&self.branch(&b.name)?) {
-            state.engine = None;
-            self.record_clean(&b.name, Some(&state))?;
-        }
-        Ok(saved)
+        // The private engine is gone: its catalog is kept, not its counters.
+        let reference = token.map(|t| (t.catalog, None));
+        self.record_capture(
+            b,
+            previous,
+            captured,
+            CaptureMethod::Offline,
+            message,
+            reference,
+        )
+        .await
     }
 
     /// Makes sure a stopped branch's latest version holds its data before its
@@ -1126,6 +1107,34 @@ impl Project {
         Ok(copied?)
     }
 
+    /// Runs the engine as `container` on `volume`, published on a free private
+    /// port no client knows, and connects to it once it answers.
+    async fn start_private_engine(
+        &mut self,
+        container: &str,
+        volume: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<mongodb::Client> {
+        let engine = self.config.engine.clone();
+        let port = runtime::free_port()?;
+        let spec = EngineSpec {
+            container,
+            image: &engine.image,
+            command: &engine.command,
+            volume,
+            data_dir: &engine.data_dir,
+            engine_port: engine.port,
+            host_port: port,
+            labels,
+        };
+        let rt = self.runtime().await?;
+        rt.create_engine(&spec).await?;
+        rt.start(container, port).await?;
+        rt.wait_ready(container, port, runtime::READY_DEADLINE)
+            .await?;
+        Ok(snapshot::connect(port).await?)
+    }
+
     /// Restores `version` into `volume` through an engine on a private port, so
     /// no client sees a half-restored database on the stable port.
     async fn restore_privately(
@@ -1137,27 +1146,13 @@ impl Project {
         let manifest = self.manifest(version).await?;
         let store = self.store().await?;
         let container = self.container_name(b);
-        let engine = self.config.engine.clone();
-        let port = runtime::free_port()?;
-        let spec = EngineSpec {
-            container: &container,
-            image: &engine.image,
-            command: &engine.command,
-            volume,
-            data_dir: &engine.data_dir,
-            engine_port: engine.port,
-            host_port: port,
-            labels: self.labels(&b.name, "restore"),
-        };
+        let labels = self.labels(&b.name, "restore");
+        let client = self
+            .start_private_engine(&container, volume, labels)
+            .await?;
         let bar = self
             .progress
             .bar(&format!("restoring {} at {}", b.name, version.short()));
-        let rt = self.runtime().await?;
-        rt.create_engine(&spec).await?;
-        rt.start(&container, port).await?;
-        rt.wait_ready(&container, port, runtime::READY_DEADLINE)
-            .await?;
-        let client = snapshot::connect(port).await?;
         let result = snapshot::restore(
             &client,
             &store,
