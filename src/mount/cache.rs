@@ -4,10 +4,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{self, StreamExt};
 
+use super::lock;
 use crate::snapshot::{decode_chunk, ChunkRef, SnapshotError};
 use crate::store::{Backend, ChunkId, ObjectKey, Store};
 
@@ -137,10 +138,6 @@ impl DiskCache {
         lock(&self.index).remove(&id);
         let _ = std::fs::remove_file(self.dir.join(id.to_string()));
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Where the mount's reads get their chunks.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use fuser::{
@@ -18,6 +18,7 @@ use tokio::runtime::Handle as Runtime;
 
 use super::cache::ChunkCache;
 use super::catalog::Catalog;
+use super::lock;
 use super::render::{self, JsonlStream};
 use super::tree::{self, FileKind, Kind, Node};
 use crate::snapshot::{Manifest, SnapshotError};
@@ -194,10 +195,6 @@ pub struct ArgonFs {
     uid: u32,
     gid: u32,
     mounted_at: SystemTime,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl ArgonFs {
