@@ -2,7 +2,7 @@
 //! named by time, plus tags. Pure data built from manifests, so the naming rules
 //! are tested without a mount.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::snapshot::Manifest;
@@ -50,22 +50,20 @@ impl Catalog {
     /// The directory names directly under `branches/<prefix>/`: branch names
     /// may hold `/`, shown as nested folders the way git shows refs.
     pub fn branch_children(&self, prefix: &str) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
         let lead = if prefix.is_empty() {
             String::new()
         } else {
             format!("{prefix}/")
         };
-        for name in self.branches.keys() {
-            if let Some(rest) = name.strip_prefix(&lead) {
-                let first = rest.split('/').next().unwrap_or(rest);
-                if !first.is_empty() && out.last().map(String::as_str) != Some(first) {
-                    out.push(first.to_string());
-                }
-            }
-        }
-        out.dedup();
-        out
+        // A set: `a`, `a-b`, `a/c` sort with `a-b` between the two `a`s.
+        let names: BTreeSet<&str> = self
+            .branches
+            .keys()
+            .filter_map(|name| name.strip_prefix(&lead))
+            .filter_map(|rest| rest.split('/').next())
+            .filter(|first| !first.is_empty())
+            .collect();
+        names.into_iter().map(str::to_string).collect()
     }
 
     /// Is `prefix` a branch or a folder of branches?
@@ -159,6 +157,18 @@ mod tests {
             ("2027-01-15T08-00-00Z".into(), ids[1])
         );
         assert_eq!(c.tags.get("v1"), Some(&ids[1]));
+    }
+
+    #[test]
+    fn a_branch_and_a_folder_of_the_same_name_are_listed_once() {
+        let list = [
+            manifest("a", 0, 0),
+            manifest("a-b", 0, 0),
+            manifest("a/c", 0, 0),
+        ];
+        let c = Catalog::build(list.into_iter().collect(), []);
+        assert_eq!(c.branch_children(""), ["a", "a-b"]);
+        assert_eq!(c.branch_children("a"), ["c"]);
     }
 
     #[test]
