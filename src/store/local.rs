@@ -81,6 +81,26 @@ impl LocalBackend {
                 .map_err(|source| io_err("syncing", key, source)),
         }
     }
+
+    /// Names of the entries of a folder of the store; none when it does not exist yet.
+    async fn list_names(&self, folder: &str) -> Result<Vec<String>> {
+        let dir = self.root.join(folder);
+        let listing_failed = |source| StoreError::Io {
+            op: "listing",
+            key: dir.display().to_string(),
+            source,
+        };
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(listing_failed(e)),
+        };
+        let mut out = Vec::new();
+        while let Some(entry) = entries.next_entry().await.map_err(listing_failed)? {
+            out.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        Ok(out)
+    }
 }
 
 fn io_err(op: &'static str, key: &ObjectKey, source: std::io::Error) -> StoreError {
@@ -128,59 +148,19 @@ impl Backend for LocalBackend {
     }
 
     async fn list_versions(&self) -> Result<Vec<VersionId>> {
-        let dir = self.root.join("versions");
-        let mut out = Vec::new();
-        let mut entries = match tokio::fs::read_dir(&dir).await {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(source) => {
-                return Err(StoreError::Io {
-                    op: "listing",
-                    key: dir.display().to_string(),
-                    source,
-                })
-            }
-        };
-        while let Some(entry) = entries
-            .next_entry()
-            .await
-            .map_err(|source| StoreError::Io {
-                op: "listing",
-                key: dir.display().to_string(),
-                source,
-            })?
-        {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(id) = name.strip_suffix(".json").and_then(VersionId::parse) {
-                out.push(id);
-            }
-        }
-        Ok(out)
+        Ok(self
+            .list_names("versions")
+            .await?
+            .iter()
+            .filter_map(|name| name.strip_suffix(".json").and_then(VersionId::parse))
+            .collect())
     }
 
     async fn list_tags(&self) -> Result<Vec<String>> {
-        let dir = self.root.join("tags");
-        let listing = || -> std::io::Result<Vec<String>> {
-            let mut out = Vec::new();
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-                Err(e) => return Err(e),
-            };
-            for entry in entries {
-                let name = entry?.file_name().to_string_lossy().into_owned();
-                // Skip temporary files of a write in progress.
-                if !name.starts_with('.') {
-                    out.push(name);
-                }
-            }
-            Ok(out)
-        };
-        listing().map_err(|source| StoreError::Io {
-            op: "listing",
-            key: "tags".into(),
-            source,
-        })
+        // Dot names are temporary files of a write in progress.
+        let mut names = self.list_names("tags").await?;
+        names.retain(|name| !name.starts_with('.'));
+        Ok(names)
     }
 
     async fn list_chunks(&self) -> Result<Vec<StoredChunk>> {
