@@ -8,9 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::names::BranchName;
-use super::{Error, Project, Result};
+use super::{Project, Result};
 use crate::meta::{BranchRow, VersionRow};
-use crate::snapshot::Manifest;
 use crate::store::{Backend, VersionId};
 
 #[derive(Debug, Serialize)]
@@ -38,11 +37,7 @@ impl Project {
             let row = match self.meta.version(self.row.id, id)? {
                 Some(row) => row,
                 None => {
-                    let bytes = store.get_version_bytes(id).await?;
-                    let m = Manifest::from_bytes(&bytes).map_err(|message| Error::BadManifest {
-                        id: id.short(),
-                        message,
-                    })?;
+                    let m = self.manifest(id).await?;
                     let row = super::version_row_of(id, &m);
                     self.meta.index_version(self.row.id, &row)?;
                     new_versions += usize::from(!known.contains(&id));

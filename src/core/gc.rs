@@ -106,12 +106,7 @@ impl Project {
         let store = self.store().await?;
         let mut manifests: HashMap<VersionId, Manifest> = HashMap::new();
         for id in store.list_versions().await? {
-            let bytes = store.get_version_bytes(id).await?;
-            let m = Manifest::from_bytes(&bytes).map_err(|message| Error::BadManifest {
-                id: id.short(),
-                message,
-            })?;
-            manifests.insert(id, m);
+            manifests.insert(id, self.manifest(id).await?);
         }
         let mut protected: HashSet<VersionId> = HashSet::new();
         let mut starts: Vec<VersionId> = self
