@@ -718,10 +718,8 @@ impl Project {
     /// unverified, so nothing discards its volume before a full capture.
     async fn save(&mut self, b: &BranchRow, message: &str, trust_counters: bool) -> Result<Saved> {
         // Taken before the capture: writes during it make the next check capture again.
-        let now = match snapshot::connect(self.config.serve_port).await {
-            Ok(client) => snapshot::change_token(&client).await,
-            Err(_) => None,
-        };
+        let client = snapshot::connect(self.config.serve_port).await?;
+        let now = snapshot::change_token(&client).await;
         if let (true, Some(mut state), Some(now)) = (trust_counters, CleanState::of(b), &now) {
             if state.holds_at(now) {
                 state.verified = false;
@@ -738,7 +736,9 @@ impl Project {
         let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
         self.meta.journal_begin(self.row.id, "save", &b.name)?;
         let bar = self.progress.bar(&format!("saving {}", b.name));
-        let result = self.capture_laddered(b, &store, &tmp, &known, &bar).await;
+        let result = self
+            .capture_laddered(b, &client, &store, &tmp, &known, &bar)
+            .await;
         bar.finish_and_clear();
         let (captured, method) = match result {
             Ok(r) => r,
@@ -883,13 +883,13 @@ impl Project {
     async fn capture_laddered(
         &mut self,
         b: &BranchRow,
+        client: &mongodb::Client,
         store: &Arc<Store>,
         tmp: &Path,
         known: &snapshot::KnownChunks,
         bar: &ProgressBar,
     ) -> Result<(snapshot::Captured, CaptureMethod)> {
-        let client = snapshot::connect(self.config.serve_port).await?;
-        if snapshot::supports_snapshot_reads(&client).await {
+        if snapshot::supports_snapshot_reads(client).await {
             let mut session = client
                 .start_session()
                 .snapshot(true)
@@ -900,13 +900,13 @@ impl Project {
                     source,
                 })?;
             let captured =
-                snapshot::capture(&client, store, ReadMode::Session(&mut session), known, bar)
+                snapshot::capture(client, store, ReadMode::Session(&mut session), known, bar)
                     .await?;
             return Ok((captured, CaptureMethod::SnapshotRead));
         }
-        if snapshot::fsync_lock(&client).await {
-            let captured = snapshot::capture(&client, store, ReadMode::Plain, known, bar).await;
-            snapshot::fsync_unlock(&client).await;
+        if snapshot::fsync_lock(client).await {
+            let captured = snapshot::capture(client, store, ReadMode::Plain, known, bar).await;
+            snapshot::fsync_unlock(client).await;
             return Ok((captured?, CaptureMethod::FsyncLock));
         }
         let captured = self.capture_paused_copy(b, store, tmp, known, bar).await?;
