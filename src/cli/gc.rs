@@ -27,12 +27,8 @@ pub struct Args {
 
 /// `90s`, `15m`, `12h`, `30d`, `2w`.
 pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration like 30d, 12h, 15m"))?;
+    let (n, unit) = super::number_and_unit(text)
+        .ok_or_else(|| format!("'{text}' is not a duration like 30d, 12h, 15m"))?;
     let secs = match unit {
         "s" => 1,
         "m" => 60,

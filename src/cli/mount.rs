@@ -46,12 +46,8 @@ pub struct UmountArgs {
 
 /// `512K`, `64M`, `1G`, or bytes.
 pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("'{text}' is not a size like 64M or 1G"))?;
+    let (n, unit) = super::number_and_unit(text)
+        .ok_or_else(|| format!("'{text}' is not a size like 64M or 1G"))?;
     let scale: u64 = match unit
         .to_ascii_uppercase()
         .trim_end_matches("IB")
