@@ -231,7 +231,6 @@ impl Runtime {
     /// Creates the container described by `spec` (replacing a leftover one of the
     /// same name), without starting it.
     pub async fn create_engine(&self, spec: &EngineSpec<'_>) -> Result<()> {
-        self.remove_container(spec.container).await?;
         let engine_port = format!("{}/tcp", spec.engine_port);
         let mut bindings = HashMap::new();
         bindings.insert(
@@ -255,14 +254,19 @@ impl Runtime {
             }),
             ..Default::default()
         };
-        let options = CreateContainerOptionsBuilder::default()
-            .name(spec.container)
-            .build();
+        self.replace_container(spec.container, body).await
+    }
+
+    /// Creates container `name` from `body`, first removing a leftover one of
+    /// that name (from a killed run).
+    async fn replace_container(&self, name: &str, body: ContainerCreateBody) -> Result<()> {
+        self.remove_container(name).await?;
+        let options = CreateContainerOptionsBuilder::default().name(name).build();
         self.docker
             .create_container(Some(options), body)
             .await
             .map(|_| ())
-            .map_err(docker("creating container", spec.container))
+            .map_err(docker("creating container", name))
     }
 
     /// Creates a container that is never started: a handle on `volume` for
@@ -275,7 +279,6 @@ impl Runtime {
         data_dir: &str,
         labels: HashMap<String, String>,
     ) -> Result<()> {
-        self.remove_container(name).await?;
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
             labels: Some(labels),
@@ -286,12 +289,7 @@ impl Runtime {
             }),
             ..Default::default()
         };
-        let options = CreateContainerOptionsBuilder::default().name(name).build();
-        self.docker
-            .create_container(Some(options), body)
-            .await
-            .map(|_| ())
-            .map_err(docker("creating container", name))
+        self.replace_container(name, body).await
     }
 
     /// Copies every file of volume `from` into volume `to` with `cp` inside a
@@ -312,7 +310,6 @@ impl Runtime {
             &["cp", "-a", "/argon-src/.", "/argon-dst/"],
         ];
         for command in attempts {
-            self.remove_container(name).await?;
             let body = ContainerCreateBody {
                 image: Some(image.to_string()),
                 labels: Some(labels.clone()),
@@ -329,11 +326,7 @@ impl Runtime {
                 }),
                 ..Default::default()
             };
-            let options = CreateContainerOptionsBuilder::default().name(name).build();
-            self.docker
-                .create_container(Some(options), body)
-                .await
-                .map_err(docker("creating container", name))?;
+            self.replace_container(name, body).await?;
             if self.docker.start_container(name, None).await.is_err() {
                 // No `cp` in the image at all.
                 self.remove_container(name).await?;
