@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use futures_util::stream::{self, StreamExt};
 
 use super::lock;
-use crate::snapshot::{decode_chunk, ChunkRef, SnapshotError};
-use crate::store::{Backend, ChunkId, ObjectKey, Store};
+use crate::snapshot::{decode_chunk, fetch_chunk_and_stored, ChunkRef, SnapshotError};
+use crate::store::{ChunkId, Store};
 
 /// Chunks fetched at once for one read (the store's latency, not its
 /// bandwidth, limits a single reader otherwise).
@@ -200,16 +200,7 @@ impl ChunkCache {
     }
 
     async fn fetch(&self, chunk: ChunkRef) -> Result<Vec<u8>, SnapshotError> {
-        let compressed = self.store.get_bytes(ObjectKey::Chunk(chunk.0)).await?;
-        let raw = tokio::task::spawn_blocking(move || {
-            decode_chunk(&compressed, chunk).map(|raw| (raw, compressed))
-        })
-        .await
-        .map_err(|e| SnapshotError::Io {
-            op: "verifying a chunk",
-            source: std::io::Error::other(e),
-        })??;
-        let (raw, compressed) = raw;
+        let (raw, compressed) = fetch_chunk_and_stored(&self.store, chunk).await?;
         if let Some(d) = &self.disk {
             d.put(chunk.0, &compressed);
         }
