@@ -7,6 +7,7 @@ pub mod core;
 pub mod git;
 pub mod meta;
 pub mod mount;
+pub mod private;
 pub mod runtime;
 pub mod snapshot;
 pub mod store;

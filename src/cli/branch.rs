@@ -51,7 +51,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
             return Err(usage("usage: argon branch -m OLD NEW"));
         };
         let mut project = ctx.open(true).await?;
-        project.rename_branch(old, new)?;
+        project.rename_branch(old, new).await?;
         ctx.out.emit(&Renamed { old, new }, || {
             format!("Renamed branch {old} to {new}")
         });
@@ -82,7 +82,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }
         [name, rest @ ..] if rest.len() <= 1 => {
             let mut project = ctx.open(true).await?;
-            let info = project.create_branch(name, rest.first().map(String::as_str))?;
+            let info = project
+                .create_branch(name, rest.first().map(String::as_str))
+                .await?;
             ctx.out.emit(&info, || {
                 format!(
                     "Created branch {} at {}",

@@ -24,7 +24,13 @@ _argon_with_branches() {
     case "${COMP_WORDS[1]}" in
         checkout|branch|log|reset)
             if [[ "$cur" != -* && $COMP_CWORD -ge 2 ]]; then
-                mapfile -t COMPREPLY < <(compgen -W "$(argon __branches 2>/dev/null)" -- "$cur")
+                # Names are data: never through compgen -W, which expands
+                # $(...) in them; offered shell-quoted, as typed.
+                local name
+                COMPREPLY=()
+                while IFS= read -r name; do
+                    [[ "$name" == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$name")")
+                done < <(argon __branches 2>/dev/null)
                 return 0
             fi
             ;;

@@ -83,6 +83,20 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
             human_bytes(r.freed_bytes),
             r.kept_versions
         ));
+        // With no grace period, marked chunks are swept in the same run.
+        if r.marked_chunks > 0 && !opts.grace.is_zero() {
+            t.push_str(&format!(
+                "\n{} {} unreferenced chunk(s); a gc at least {} from now deletes them unless a version uses them again",
+                if r.dry_run { "would mark" } else { "marked" },
+                r.marked_chunks,
+                human_duration(opts.grace)
+            ));
+        }
+        if let Some(holders) = &r.sweep_deferred {
+            t.push_str(&format!(
+                "\nmarked chunks were not deleted: the store is in use ({holders}); run gc again later"
+            ));
+        }
         if r.young_chunks > 0 {
             t.push_str(&format!(
                 "\n{} unreferenced chunk(s) younger than the grace period kept",
@@ -92,6 +106,17 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         t
     });
     Ok(())
+}
+
+/// "1h", "30m", "45s": the grace period as the user typed it.
+fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 #[cfg(test)]

@@ -149,6 +149,7 @@ impl Ctx {
     fn progress(&self) -> Progress {
         Progress {
             enabled: self.out.format == Format::Human && std::io::stderr().is_terminal(),
+            notice: |text| eprintln!("warning: {text}"),
         }
     }
 

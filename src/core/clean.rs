@@ -61,13 +61,32 @@ impl Project {
             .set_branch_clean(self.row.id, branch, json.as_deref())?)
     }
 
+    /// `branch` was just stopped after a save made under a write fence: its
+    /// volume holds exactly its latest version.
+    pub(super) fn mark_verified(&self, branch: &str) -> Result<()> {
+        let Some(b) = self.meta.branch(self.row.id, branch)? else {
+            return Ok(());
+        };
+        let Some(mut state) = CleanState::of(&b) else {
+            return Ok(());
+        };
+        state.verified = true;
+        state.engine = None;
+        self.record_clean(branch, Some(&state))
+    }
+
     /// After `b` started on the stable port from a volume holding its latest
     /// version: the counters of the new engine process become the reference,
     /// provided nothing was written yet and the catalog is the recorded one.
+    /// Any engine start ends the evidence that the volume equals the version
+    /// (from now on it can be written), so the state is no longer verified; a
+    /// volume that was not verified may hold more than the version, so it gets
+    /// no reference at all.
     pub(super) async fn rebaseline(&mut self, b: &BranchRow) -> Result<()> {
-        let Some(mut state) = CleanState::of(b) else {
-            return Ok(());
+        let Some(mut state) = CleanState::of(b).filter(|s| s.verified) else {
+            return self.record_clean(&b.name, None);
         };
+        state.verified = false;
         let now = match snapshot::connect(self.config.serve_port).await {
             Ok(client) => snapshot::change_token(&client).await,
             Err(_) => None,
@@ -82,7 +101,8 @@ impl Project {
     pub(super) async fn head_changed(&mut self, b: &BranchRow, running: bool) -> Option<bool> {
         let state = CleanState::of(b);
         if !running {
-            // Saved whenever it stopped, unless it was left on the counters' word.
+            // Verified only when it was stopped by argon after a save; a HEAD
+            // stopped any other way (docker stop, a crash) is unknown until read.
             return state.filter(|s| s.verified).map(|_| false);
         }
         let state = state?;

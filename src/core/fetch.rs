@@ -97,6 +97,7 @@ impl Project {
                         clean: None,
                     };
                     self.meta.insert_branch(self.row.id, &row)?;
+                    self.publish_head(&name, Some(head)).await?;
                     report.new_branches.push(name);
                 }
                 Some(local) if local.head_version == Some(head) => {}
@@ -108,6 +109,7 @@ impl Project {
                     // Local data (a volume) is the branch's truth: never moved under it.
                     if behind && local.volume.is_none() {
                         self.meta.set_branch_head(self.row.id, &name, Some(head))?;
+                        self.publish_head(&name, Some(head)).await?;
                         report.updated_branches.push(name);
                     } else if !self.is_ancestor(head, local.head_version.unwrap_or(head), &rows) {
                         report.diverged_branches.push(name);

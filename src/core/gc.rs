@@ -1,7 +1,10 @@
 //! Retention: tags that pin versions, and `argon gc`, which deletes versions
-//! that expired under an explicit policy and chunks no kept version uses —
-//! never a chunk younger than a grace period, which a save in progress (here
-//! or on another machine sharing the store) may be about to reference.
+//! that expired under an explicit policy and chunks no kept version uses.
+//! Chunks go in two phases (`store::shared`): unreferenced chunks older than
+//! the grace period are marked; a mark older than the grace period is swept
+//! under gc's exclusive lock, which waits out every save in progress here or
+//! on another machine sharing the store. Every machine's published branch
+//! heads (refs) are kept, not only this machine's.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, SystemTime};
@@ -12,7 +15,20 @@ use serde::Serialize;
 use super::names::BranchName;
 use super::{BranchState, Error, Project, Result, VersionInfo};
 use crate::snapshot::Manifest;
+use crate::store::shared::Mark;
 use crate::store::{Backend, ChunkId, ObjectKey, VersionId};
+
+/// Marks at least `margin` old.
+fn due_marks(marks: &[(String, Mark)], margin: Duration) -> Vec<(String, Mark)> {
+    let now = Utc::now();
+    marks
+        .iter()
+        .filter(|(_, m)| {
+            (now - m.marked_at).to_std().is_ok_and(|age| age >= margin) || margin.is_zero()
+        })
+        .cloned()
+        .collect()
+}
 
 /// Default age below which an unreferenced chunk is never deleted.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
@@ -32,10 +48,15 @@ pub struct GcReport {
     pub dry_run: bool,
     pub kept_versions: usize,
     pub deleted_versions: Vec<VersionInfo>,
+    /// Chunks swept now (marked by this or an earlier gc at least the grace period ago).
     pub deleted_chunks: usize,
     pub freed_bytes: u64,
+    /// Unreferenced chunks marked now; a gc after the grace period deletes them.
+    pub marked_chunks: usize,
     /// Unreferenced chunks kept because they are younger than the grace period.
     pub young_chunks: usize,
+    /// Why due marks were not swept (a save or another gc holds the store).
+    pub sweep_deferred: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -115,7 +136,8 @@ impl Project {
             .iter()
             .filter_map(|b| b.head_version)
             .collect();
-        // Tags made on any machine sharing the store, and this one's.
+        // Branch heads and tags of every machine sharing the store, and this one's.
+        starts.extend(store.refs().await?.into_iter().map(|r| r.version));
         starts.extend(store.tags().await?.into_iter().map(|t| t.1));
         starts.extend(self.meta.tags(self.row.id)?.into_iter().map(|t| t.1));
         for start in starts {
@@ -161,15 +183,16 @@ impl Project {
         let cutoff = SystemTime::now()
             .checked_sub(opts.grace)
             .unwrap_or(SystemTime::UNIX_EPOCH);
+        let listed = store.list_chunks().await?;
         let (mut doomed, mut young) = (Vec::new(), 0);
-        for c in store.list_chunks().await? {
+        for c in &listed {
             if referenced.contains(&c.id) {
                 continue;
             }
             if c.modified > cutoff {
                 young += 1;
             } else {
-                doomed.push(c);
+                doomed.push(c.id);
             }
         }
         let mut deleted_versions = Vec::new();
@@ -180,24 +203,99 @@ impl Project {
             )));
         }
         deleted_versions.sort_by_key(|v| std::cmp::Reverse(v.created_at));
-        if !opts.dry_run {
-            // Manifests first: a crash in between leaves unreferenced chunks, never a broken version.
-            for id in &expired {
-                store.delete(ObjectKey::Version(*id)).await?;
-                self.meta.delete_version(self.row.id, *id)?;
-            }
-            for c in &doomed {
-                store.delete(ObjectKey::Chunk(c.id)).await?;
-            }
-        }
-        Ok(GcReport {
+        let mut report = GcReport {
             dry_run: opts.dry_run,
             kept_versions: manifests.len() - expired.len(),
             deleted_versions,
-            deleted_chunks: doomed.len(),
-            freed_bytes: doomed.iter().map(|c| c.size).sum(),
+            deleted_chunks: 0,
+            freed_bytes: 0,
+            marked_chunks: 0,
             young_chunks: young,
-        })
+            sweep_deferred: None,
+        };
+        let marks = store.marks().await?;
+        let already: HashSet<ChunkId> = marks.iter().flat_map(|(_, m)| m.chunks.clone()).collect();
+        doomed.retain(|c| !already.contains(c));
+        report.marked_chunks = doomed.len();
+        if opts.dry_run {
+            // What a sweep now would take: due marks, and what this run would mark at once.
+            let sizes: HashMap<ChunkId, u64> = listed.iter().map(|c| (c.id, c.size)).collect();
+            let due = due_marks(&marks, opts.grace);
+            let mut sweep: HashSet<ChunkId> = due
+                .iter()
+                .flat_map(|(_, m)| m.chunks.iter().copied())
+                .filter(|c| !referenced.contains(c) && sizes.contains_key(c))
+                .collect();
+            if opts.grace.is_zero() {
+                sweep.extend(doomed.iter().copied());
+            }
+            report.deleted_chunks = sweep.len();
+            report.freed_bytes = sweep.iter().filter_map(|c| sizes.get(c)).sum();
+            return Ok(report);
+        }
+        // Manifests first: a crash in between leaves unreferenced chunks, never a broken version.
+        for id in &expired {
+            store.delete(ObjectKey::Version(*id)).await?;
+            self.meta.delete_version(self.row.id, *id)?;
+        }
+        if !doomed.is_empty() {
+            store.put_mark(doomed).await?;
+        }
+        self.sweep(opts.grace, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Deletes the chunks of marks older than `margin` that are still
+    /// unreferenced and were not written again since they were marked, under
+    /// gc's exclusive lock; references are recomputed under the lock, so a
+    /// version saved meanwhile keeps what it uses.
+    async fn sweep(&mut self, margin: Duration, report: &mut GcReport) -> Result<()> {
+        let store = self.store().await?;
+        let marks = store.marks().await?;
+        let due = due_marks(&marks, margin);
+        if due.is_empty() {
+            return Ok(());
+        }
+        let lock = match store.take_gc_lock(&self.machine).await? {
+            Ok(lock) => lock,
+            Err(holders) => {
+                let names: Vec<String> = holders.iter().map(|h| h.describe()).collect();
+                report.sweep_deferred = Some(names.join(", "));
+                return Ok(());
+            }
+        };
+        let result = async {
+            let mut referenced: HashSet<ChunkId> = HashSet::new();
+            for id in store.list_versions().await? {
+                referenced.extend(self.manifest(id).await?.chunk_ids());
+            }
+            let listed: HashMap<ChunkId, (u64, SystemTime)> = store
+                .list_chunks()
+                .await?
+                .into_iter()
+                .map(|c| (c.id, (c.size, c.modified)))
+                .collect();
+            for (name, mark) in &due {
+                let marked_at = SystemTime::from(mark.marked_at);
+                for c in &mark.chunks {
+                    let Some((size, modified)) = listed.get(c) else {
+                        continue;
+                    };
+                    // Written again after the mark: a save is using it.
+                    if referenced.contains(c) || *modified > marked_at {
+                        continue;
+                    }
+                    store.delete(ObjectKey::Chunk(*c)).await?;
+                    report.deleted_chunks += 1;
+                    report.freed_bytes += size;
+                }
+                store.delete(ObjectKey::Mark(name.clone())).await?;
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        lock.release().await;
+        result
     }
 
     /// `argon gc --local`: removes the local volumes of stopped branches other

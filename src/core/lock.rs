@@ -14,7 +14,7 @@ pub struct ProjectLock {
 impl ProjectLock {
     pub fn acquire(path: &Path, project: &str) -> Result<ProjectLock> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(Error::io("creating the lock folder"))?;
+            crate::private::create_dir_all(dir).map_err(Error::io("creating the lock folder"))?;
         }
         let mut file = OpenOptions::new()
             .read(true)

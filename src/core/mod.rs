@@ -37,10 +37,13 @@ pub use gc::{GcOptions, GcReport, LocalGcReport, TagInfo, DEFAULT_GRACE};
 use lock::ProjectLock;
 use names::BranchName;
 
-/// Whether progress is drawn (on stderr, only when it is a terminal).
+/// What the front end shows while an operation runs: whether progress is
+/// drawn (on stderr, only when it is a terminal), and where notices go (things
+/// the user should know that did not stop the operation).
 #[derive(Clone, Copy)]
 pub struct Progress {
     pub enabled: bool,
+    pub notice: fn(&str),
 }
 
 impl Progress {
@@ -274,6 +277,8 @@ pub struct Project {
     runtime: tokio::sync::OnceCell<Runtime>,
     store: Option<Arc<Store>>,
     progress: Progress,
+    /// This machine's name in a shared store (its refs, leases, locks).
+    machine: String,
     /// Set when opening found and repaired an operation a killed argon left behind.
     pub recovered: Option<String>,
     _lock: Option<ProjectLock>,
@@ -302,6 +307,16 @@ struct LeftHead {
     checked_by: Option<ChangeCheck>,
 }
 
+/// What a capture proves about a branch's data (see `CleanState`): its
+/// catalog digest, the engine's counters while that engine runs, and whether
+/// no engine can write to the volume any more.
+#[derive(Clone)]
+struct Reference {
+    catalog: String,
+    engine: Option<snapshot::ChangeToken>,
+    verified: bool,
+}
+
 /// What a save did: the new version, if the data had changed.
 struct Saved {
     row: Option<VersionRow>,
@@ -311,6 +326,22 @@ struct Saved {
 /// The connection string of a port on 127.0.0.1.
 pub fn uri_for(port: u16) -> String {
     format!("mongodb://127.0.0.1:{port}/?directConnection=true")
+}
+
+/// This machine's id in shared stores: random, made once, kept in ARGON_HOME.
+fn machine_id(state_dir: &Path) -> Result<String> {
+    let path = state_dir.join("machine-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if id.trim().len() >= 8 && id.trim().chars().all(|c| c.is_ascii_hexdigit()) => {
+            return Ok(id.trim().to_string())
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("reading this machine's id")(e)),
+    }
+    let id = format!("{}{}", random_uid(), random_uid());
+    crate::private::write(&path, id.as_bytes()).map_err(Error::io("writing this machine's id"))?;
+    Ok(id)
 }
 
 pub(crate) fn random_uid() -> String {
@@ -338,10 +369,12 @@ impl Project {
         let root = config::find_root(start)?;
         let config = Config::load(&root, overrides)?;
         let state_dir = config::state_dir();
-        std::fs::create_dir_all(&state_dir).map_err(Error::io(format!(
-            "creating argon's state folder {}",
-            state_dir.display()
-        )))?;
+        crate::private::create_dir_all(&state_dir)
+            .and_then(|()| crate::private::restrict(&state_dir))
+            .map_err(Error::io(format!(
+                "creating argon's state folder {}",
+                state_dir.display()
+            )))?;
         let root_text = root.display().to_string();
         let key = format!(
             "{}-{}",
@@ -357,6 +390,7 @@ impl Project {
             None
         };
         let meta = Meta::open(&state_dir.join("argon.db"))?;
+        let machine = machine_id(&state_dir)?;
         let row = meta.project(&root_text, config.name.as_str(), &key)?;
         let mut project = Project {
             config,
@@ -366,6 +400,7 @@ impl Project {
             runtime: tokio::sync::OnceCell::new(),
             store: None,
             progress,
+            machine,
             recovered: None,
             _lock: lock,
         };
@@ -391,7 +426,8 @@ impl Project {
 
     fn tmp_dir(&self) -> Result<PathBuf> {
         let dir = self.state_dir.join("tmp");
-        std::fs::create_dir_all(&dir).map_err(Error::io("creating argon's temporary folder"))?;
+        crate::private::create_dir_all(&dir)
+            .map_err(Error::io("creating argon's temporary folder"))?;
         Ok(dir)
     }
 
@@ -417,6 +453,31 @@ impl Project {
 
     pub fn uri(&self) -> String {
         uri_for(self.config.serve_port)
+    }
+
+    /// Who owns this clone's refs in a shared store: the machine, and which of
+    /// its clones of the project (two clones may both have a `main`).
+    fn ref_owner(&self) -> String {
+        let clone = self.row.key.rsplit('-').next().unwrap_or_default();
+        format!("{}.{clone}", self.machine)
+    }
+
+    /// Publishes (or withdraws) a branch head in the store, so a gc on any
+    /// machine sharing it keeps the versions this branch needs.
+    async fn publish_head(&mut self, branch: &str, version: Option<VersionId>) -> Result<()> {
+        let owner = self.ref_owner();
+        let store = self.store().await?;
+        match version {
+            Some(v) => store.publish_ref(&owner, branch, v).await?,
+            None => store.delete_ref(&owner, branch).await?,
+        }
+        Ok(())
+    }
+
+    /// A lease on the store for the length of a save (see `store::shared`).
+    async fn lease(&mut self, op: &str) -> Result<crate::store::shared::Lease> {
+        let store = self.store().await?;
+        Ok(store.begin_lease(&self.machine, op).await?)
     }
 
     pub fn head(&self) -> Option<&str> {
@@ -648,7 +709,7 @@ impl Project {
     }
 
     /// `argon branch NAME [REV]`: a pointer to a version; no container until checkout.
-    pub fn create_branch(&mut self, name: &str, rev: Option<&str>) -> Result<BranchInfo> {
+    pub async fn create_branch(&mut self, name: &str, rev: Option<&str>) -> Result<BranchInfo> {
         let name = BranchName::parse(name).map_err(Error::InvalidName)?;
         let from = match rev {
             Some(r) => Some(self.resolve(r)?),
@@ -656,6 +717,9 @@ impl Project {
         };
         let row = self.new_branch_row(&name, from)?;
         self.meta.insert_branch(self.row.id, &row)?;
+        if from.is_some() {
+            self.publish_head(&row.name, from).await?;
+        }
         Ok(BranchInfo {
             name: row.name,
             head: false,
@@ -670,13 +734,17 @@ impl Project {
         })
     }
 
-    pub fn rename_branch(&mut self, old: &str, new: &str) -> Result<()> {
+    pub async fn rename_branch(&mut self, old: &str, new: &str) -> Result<()> {
         let new = BranchName::parse(new).map_err(Error::InvalidName)?;
-        self.branch(old)?;
+        let head = self.branch(old)?.head_version;
+        if head.is_some() {
+            self.publish_head(new.as_str(), head).await?;
+        }
         if self.meta.branch(self.row.id, new.as_str())?.is_some() {
             return Err(Error::BranchExists(new.to_string()));
         }
         self.meta.rename_branch(self.row.id, old, new.as_str())?;
+        self.publish_head(old, None).await?;
         if self.row.head.as_deref() == Some(old) {
             self.row.head = Some(new.to_string());
         }
@@ -700,6 +768,7 @@ impl Project {
             rt.remove_volume(volume).await?;
         }
         self.meta.delete_branch(self.row.id, name)?;
+        self.publish_head(name, None).await?;
         Ok(DeleteReport {
             branch: b.name,
             latest: saved
@@ -711,25 +780,21 @@ impl Project {
 
     // ----- running and saving --------------------------------------------------
 
-    /// Saves a version of the running branch `b`; no version when its content
-    /// equals its latest version. With `trust_counters` (switching away, which
-    /// keeps the branch's volume), unchanged engine counters and catalog stand
-    /// for "unchanged" without reading the data; the branch is then marked
-    /// unverified, so nothing discards its volume before a full capture.
-    async fn save(&mut self, b: &BranchRow, message: &str, trust_counters: bool) -> Result<Saved> {
+    /// Saves a version of the running branch `b` while it keeps serving; no
+    /// version when its content equals its latest version. The engine keeps
+    /// taking writes, so this is never evidence that its volume equals the
+    /// version (see `stop_and_save`).
+    async fn save(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
+        let lease = self.lease("save").await?;
+        let saved = self.save_leased(b, message).await;
+        lease.release().await;
+        saved
+    }
+
+    async fn save_leased(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
         // Taken before the capture: writes during it make the next check capture again.
         let client = snapshot::connect(self.config.serve_port).await?;
         let now = snapshot::change_token(&client).await;
-        if let (true, Some(mut state), Some(now)) = (trust_counters, CleanState::of(b), &now) {
-            if state.holds_at(now) {
-                state.verified = false;
-                self.record_clean(&b.name, Some(&state))?;
-                return Ok(Saved {
-                    row: None,
-                    checked_by: ChangeCheck::Counters,
-                });
-            }
-        }
         let store = self.store().await?;
         let tmp = self.tmp_dir()?;
         let previous = self.parent_manifest(b).await?;
@@ -747,9 +812,107 @@ impl Project {
                 return Err(e);
             }
         };
-        let reference = now.map(|t| (t.catalog.clone(), Some(t)));
+        // The engine keeps running: its counters stay meaningful, but it can be written.
+        let reference = now.map(|t| Reference {
+            catalog: t.catalog.clone(),
+            engine: Some(t),
+            verified: false,
+        });
         self.record_capture(b, previous, captured, method, message, reference)
             .await
+    }
+
+    /// Stops the running branch `b` and records its final state, on evidence
+    /// taken only once its writes have stopped: with writes fenced by
+    /// `fsyncLock`, the engine's counters may vouch for "unchanged", else the
+    /// data is read under the fence; an engine that cannot fence is stopped
+    /// first and read from its volume by a private engine. Either way the
+    /// branch ends stopped and verified: its volume equals its latest version.
+    /// When the save fails the branch is running again, untouched.
+    async fn stop_and_save(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
+        let client = snapshot::connect(self.config.serve_port).await?;
+        // Recovery unlocks the engine if argon dies while it is fenced.
+        self.meta.journal_begin(self.row.id, "save", &b.name)?;
+        if snapshot::fsync_lock(&client).await {
+            let saved = match self.save_fenced(b, &client, message).await {
+                Ok(saved) => saved,
+                Err(e) => {
+                    snapshot::fsync_unlock(&client).await;
+                    self.meta.journal_end(self.row.id)?;
+                    return Err(e);
+                }
+            };
+            // Writes held by the fence fail with the engine: none was acknowledged.
+            client.shutdown().immediate(true).await;
+            self.stop_branch(b).await?;
+            self.meta.journal_end(self.row.id)?;
+            self.mark_verified(&b.name)?;
+            return Ok(saved);
+        }
+        client.shutdown().immediate(true).await;
+        self.meta.journal_end(self.row.id)?;
+        self.stop_branch(b).await?;
+        let stopped = self.branch(&b.name)?;
+        match self.save_offline(&stopped, message).await {
+            Ok(saved) => Ok(saved),
+            Err(e) => {
+                // Nothing was dropped: the volume holds every write. Serve it again.
+                let _ = self.start_branch(&stopped, None).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The fenced part of `stop_and_save`: unchanged by the counters read
+    /// under the fence, else a capture while writes wait.
+    async fn save_fenced(
+        &mut self,
+        b: &BranchRow,
+        client: &mongodb::Client,
+        message: &str,
+    ) -> Result<Saved> {
+        let lease = self.lease("save").await?;
+        let saved = self.save_fenced_leased(b, client, message).await;
+        lease.release().await;
+        saved
+    }
+
+    async fn save_fenced_leased(
+        &mut self,
+        b: &BranchRow,
+        client: &mongodb::Client,
+        message: &str,
+    ) -> Result<Saved> {
+        let now = snapshot::change_token(client).await;
+        if let (Some(state), Some(now)) = (CleanState::of(b), &now) {
+            if state.holds_at(now) {
+                return Ok(Saved {
+                    row: None,
+                    checked_by: ChangeCheck::Counters,
+                });
+            }
+        }
+        let store = self.store().await?;
+        let previous = self.parent_manifest(b).await?;
+        let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
+        let bar = self.progress.bar(&format!("saving {}", b.name));
+        let captured = snapshot::capture(client, &store, ReadMode::Plain, &known, &bar).await;
+        bar.finish_and_clear();
+        // Verified only once the engine is stopped (`mark_verified`).
+        let reference = now.map(|t| Reference {
+            catalog: t.catalog,
+            engine: None,
+            verified: false,
+        });
+        self.record_capture(
+            b,
+            previous,
+            captured?,
+            CaptureMethod::FsyncLock,
+            message,
+            reference,
+        )
+        .await
     }
 
     /// The manifest of `b`'s latest version, whose chunks a save need not send.
@@ -761,9 +924,10 @@ impl Project {
     }
 
     /// Ends a save whose capture succeeded: a new version when the content
-    /// differs from `previous`, and the branch recorded as verified-clean
-    /// against `reference` (the catalog digest, and the engine's token when
-    /// that engine keeps running so its counters stay meaningful).
+    /// differs from `previous`, and the branch recorded as clean against
+    /// `reference` (the catalog digest, and the engine's token when that
+    /// engine keeps running so its counters stay meaningful). `verified` only
+    /// when no engine can write to the branch's volume any more.
     async fn record_capture(
         &mut self,
         b: &BranchRow,
@@ -771,14 +935,14 @@ impl Project {
         captured: snapshot::Captured,
         method: CaptureMethod,
         message: &str,
-        reference: Option<(String, Option<snapshot::ChangeToken>)>,
+        reference: Option<Reference>,
     ) -> Result<Saved> {
         let clean_at = |version: VersionId| {
-            reference.clone().map(|(catalog, engine)| CleanState {
+            reference.clone().map(|r| CleanState {
                 version,
-                catalog,
-                engine,
-                verified: true,
+                catalog: r.catalog,
+                engine: r.engine,
+                verified: r.verified,
             })
         };
         if let (Some(p), Some(head)) = (&previous, b.head_version) {
@@ -810,6 +974,7 @@ impl Project {
         store.put_bytes(ObjectKey::Version(id), bytes).await?;
         let row = version_row_of(id, &manifest);
         self.meta.record_version(self.row.id, &row, &b.name)?;
+        self.publish_head(&b.name, Some(id)).await?;
         self.meta.journal_end(self.row.id)?;
         self.record_clean(&b.name, clean_at(id).as_ref())?;
         Ok(Saved {
@@ -822,12 +987,28 @@ impl Project {
     /// private port (no client can write meanwhile). Used before a volume is
     /// discarded when the branch was last left on the counters' word.
     async fn save_offline(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
+        let lease = self.lease("save").await?;
+        let saved = self.save_offline_leased(b, message).await;
+        lease.release().await;
+        saved
+    }
+
+    async fn save_offline_leased(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
         let Some(volume) = b.volume.clone() else {
             return Ok(Saved {
                 row: None,
                 checked_by: ChangeCheck::Capture,
             });
         };
+        // Docker would create a missing volume empty, and the save would make
+        // "nothing" the branch's latest version.
+        if !self.runtime().await?.volume_exists(&volume).await? {
+            self.forget_lost_volume(b)?;
+            return Ok(Saved {
+                row: None,
+                checked_by: ChangeCheck::Capture,
+            });
+        }
         let store = self.store().await?;
         let previous = self.parent_manifest(b).await?;
         let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
@@ -853,7 +1034,11 @@ impl Project {
             }
         };
         // The private engine is gone: its catalog is kept, not its counters.
-        let reference = token.map(|t| (t.catalog, None));
+        let reference = token.map(|t| Reference {
+            catalog: t.catalog,
+            engine: None,
+            verified: true,
+        });
         self.record_capture(
             b,
             previous,
@@ -876,6 +1061,22 @@ impl Project {
             return Ok(None);
         }
         Ok(self.save_offline(b, why).await?.row)
+    }
+
+    /// A branch's volume was removed outside argon (`docker volume rm`, a
+    /// prune): the branch keeps its latest version and becomes archived.
+    fn forget_lost_volume(&mut self, b: &BranchRow) -> Result<()> {
+        self.meta.set_branch_volume(self.row.id, &b.name, None)?;
+        self.record_clean(&b.name, None)?;
+        let latest = b
+            .head_version
+            .map(|v| format!("its latest version {}", v.short()))
+            .unwrap_or_else(|| "no version (it had never been saved)".into());
+        (self.progress.notice)(&format!(
+            "the local data of branch '{}' was removed outside argon; the branch keeps {latest}",
+            b.name
+        ));
+        Ok(())
     }
 
     /// Captures a consistent state with the best method the engine supports,
@@ -955,6 +1156,7 @@ impl Project {
                 engine_port: engine.port,
                 host_port: port,
                 labels,
+                restart: false,
             };
             rt.create_engine(&spec).await?;
             let parent = Path::new(&data_dir)
@@ -1004,7 +1206,11 @@ impl Project {
         }
         let existing = match &b.volume {
             Some(v) if self.runtime().await?.volume_exists(v).await? => Some(v.clone()),
-            _ => None,
+            Some(_) => {
+                self.forget_lost_volume(b)?;
+                None
+            }
+            None => None,
         };
         let mut restored = None;
         let volume = match existing {
@@ -1050,6 +1256,7 @@ impl Project {
             engine_port: engine.port,
             host_port: port,
             labels: self.labels(&b.name, "engine"),
+            restart: true,
         };
         let rt = self.runtime().await?;
         rt.create_engine(&spec).await?;
@@ -1126,6 +1333,7 @@ impl Project {
             engine_port: engine.port,
             host_port: port,
             labels,
+            restart: false,
         };
         let rt = self.runtime().await?;
         rt.create_engine(&spec).await?;
@@ -1190,7 +1398,9 @@ impl Project {
         Ok(self.branch_state(b).await? == BranchState::Running)
     }
 
-    /// Saves and stops HEAD (when it runs) before switching to `target`.
+    /// Saves and stops HEAD before switching to `target`. A HEAD found not
+    /// running (stashed, or stopped outside argon: `docker stop`, a crash) is
+    /// read from its volume unless argon stopped it after a save.
     async fn leave_head(&mut self, target: &str) -> Result<LeftHead> {
         let none = LeftHead {
             name: self.row.head.clone(),
@@ -1205,20 +1415,18 @@ impl Project {
         let Some(b) = self.meta.branch(self.row.id, &head)? else {
             return Ok(none);
         };
+        let message = format!("checkout: moving from {head} to {target}");
         if !self.is_running(&b).await? {
+            // An exited container (stopped outside argon) goes; its volume stays.
+            self.stop_branch(&b).await?;
+            let saved = self.ensure_saved(&b, &message).await?;
             return Ok(LeftHead {
-                branch: Some(b),
+                branch: Some(self.branch(&b.name)?),
+                saved,
                 ..none
             });
         }
-        let saved = self
-            .save(
-                &b,
-                &format!("checkout: moving from {head} to {target}"),
-                true,
-            )
-            .await?;
-        self.stop_branch(&b).await?;
+        let saved = self.stop_and_save(&b, &message).await?;
         let b = self.branch(&b.name)?;
         Ok(LeftHead {
             branch: Some(b),
@@ -1307,6 +1515,15 @@ impl Project {
                 .map(CleanState::to_json);
         }
         self.meta.insert_branch(self.row.id, &row)?;
+        let published = match from {
+            Some(_) => self.publish_head(&row.name, from).await,
+            None => Ok(()),
+        };
+        if let Err(e) = published {
+            let _ = self.meta.delete_branch(self.row.id, name.as_str());
+            self.return_to(left).await;
+            return Err(e);
+        }
         match self.start_branch(&row, copy_from.as_deref()).await {
             Ok(restored) => {
                 self.set_head(name.as_str())?;
@@ -1323,6 +1540,7 @@ impl Project {
             }
             Err(e) => {
                 let _ = self.meta.delete_branch(self.row.id, name.as_str());
+                let _ = self.publish_head(name.as_str(), None).await;
                 self.return_to(left).await;
                 Err(e)
             }
@@ -1340,7 +1558,7 @@ impl Project {
     /// `argon commit -m MSG`: a version of HEAD while it keeps running.
     pub async fn commit(&mut self, message: &str) -> Result<SaveReport> {
         let b = self.running_head().await?;
-        let saved = self.save(&b, message, false).await?;
+        let saved = self.save(&b, message).await?;
         Ok(SaveReport {
             branch: b.name,
             version: saved.row.as_ref().map(VersionInfo::from),
@@ -1355,8 +1573,7 @@ impl Project {
     /// `argon stash`: saves HEAD and stops its container; its volume stays.
     pub async fn stash_push(&mut self, message: Option<&str>) -> Result<SaveReport> {
         let b = self.running_head().await?;
-        let saved = self.save(&b, message.unwrap_or("stash"), true).await?;
-        self.stop_branch(&b).await?;
+        let saved = self.stop_and_save(&b, message.unwrap_or("stash")).await?;
         Ok(SaveReport {
             branch: b.name,
             version: saved.row.as_ref().map(VersionInfo::from),
@@ -1388,54 +1605,64 @@ impl Project {
     }
 
     /// `argon reset --hard REV`: HEAD's data and pointer go back to REV; the
-    /// state it leaves is saved first.
+    /// state it leaves is saved first, with its writes stopped, so no write
+    /// lands in neither. REV is restored privately into a new volume and only
+    /// then served; the old volume goes last, and a failure puts it back.
     pub async fn reset_hard(&mut self, rev: &str) -> Result<ResetReport> {
         let target = self.resolve(rev)?;
-        let mut b = self.head_branch()?;
-        if !self.is_running(&b).await? {
-            self.start_branch(&b, None).await?;
-            b = self.branch(&b.name)?;
-        }
-        let saved = self
-            .save(&b, &format!("reset: moving to {rev}"), false)
-            .await?;
-        let saved_id = saved.row.as_ref().map(|v| v.id).or(b.head_version);
-        let manifest = self.manifest(target).await?;
-        let store = self.store().await?;
-        let bar = self
-            .progress
-            .bar(&format!("restoring {} at {}", b.name, target.short()));
-        let result = async {
-            let client = snapshot::connect(self.config.serve_port).await?;
-            snapshot::drop_user_databases(&client).await?;
-            snapshot::restore(
-                &client,
-                &store,
-                &manifest,
-                self.config.engine.restore_indexes,
-                &bar,
-            )
-            .await?;
-            Ok::<_, Error>(())
-        }
-        .await;
-        bar.finish_and_clear();
-        if let Err(e) = result {
-            return Err(match saved_id {
-                Some(s) => Error::ResetFailed {
-                    target: target.short(),
-                    saved: s.short(),
-                    source: Box::new(e),
-                },
-                None => e,
-            });
-        }
+        let b = self.head_branch()?;
+        let message = format!("reset: moving to {rev}");
+        let saved = if self.is_running(&b).await? {
+            self.stop_and_save(&b, &message).await?.row
+        } else {
+            self.stop_branch(&b).await?;
+            self.ensure_saved(&b, &message).await?
+        };
+        let left = self.branch(&b.name)?;
+        let saved_id = saved.as_ref().map(|v| v.id).or(left.head_version);
         self.meta
-            .set_branch_head(self.row.id, &b.name, Some(target))?;
-        Ok(ResetReport {
-            branch: b.name,
-            target: target.to_string(),
-            saved: saved_id.map(|v| v.to_string()),
-        })
+            .set_branch_uid(self.row.id, &left.name, &random_uid())?;
+        self.meta
+            .set_branch_head(self.row.id, &left.name, Some(target))?;
+        self.publish_head(&left.name, Some(target)).await?;
+        let fresh = self.branch(&left.name)?;
+        match self.start_branch(&fresh, None).await {
+            Ok(_) => {
+                if let Some(old) = &left.volume {
+                    // Verified by the save above: its data is in the store.
+                    if let Err(e) = self.runtime().await?.remove_volume(old).await {
+                        (self.progress.notice)(&format!(
+                            "could not remove the volume {old} that reset left: {e}"
+                        ));
+                    }
+                }
+                Ok(ResetReport {
+                    branch: left.name,
+                    target: target.to_string(),
+                    saved: saved_id.map(|v| v.to_string()),
+                })
+            }
+            Err(e) => {
+                // Back as it was: the old identity, volume and version, served again.
+                self.meta
+                    .set_branch_uid(self.row.id, &left.name, &left.uid)?;
+                self.meta
+                    .set_branch_volume(self.row.id, &left.name, left.volume.as_deref())?;
+                self.meta
+                    .set_branch_head(self.row.id, &left.name, left.head_version)?;
+                self.meta
+                    .set_branch_clean(self.row.id, &left.name, left.clean.as_deref())?;
+                let _ = self.publish_head(&left.name, left.head_version).await;
+                let _ = self.start_branch(&left, None).await;
+                Err(match saved_id {
+                    Some(s) => Error::ResetFailed {
+                        target: target.short(),
+                        saved: s.short(),
+                        source: Box::new(e),
+                    },
+                    None => e,
+                })
+            }
+        }
     }
 }

@@ -133,10 +133,14 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
             "year" => 365 * 86_400,
             _ => return Err(format!("unknown time unit '{unit}' in '{text}'")),
         };
-        let secs = n
+        let too_far = || format!("'{text}' is too far back");
+        // Every step checked: a time before chrono's calendar is an error, not a panic.
+        return n
             .checked_mul(unit_secs)
-            .ok_or_else(|| format!("'{text}' is too far back"))?;
-        return Ok(now - Duration::seconds(secs));
+            .filter(|secs| *secs >= 0)
+            .and_then(Duration::try_seconds)
+            .and_then(|d| now.checked_sub_signed(d))
+            .ok_or_else(too_far);
     }
     Err(format!(
         "cannot read '{text}' as a time; use e.g. '2026-11-27 10:00' or '2 hours ago'"
@@ -181,6 +185,14 @@ mod tests {
 
     #[test]
     fn times() {
+        // Far beyond chrono's calendar: an error, never a panic.
+        for far in [
+            "main@{300000 years ago}",
+            "main@{9223372036854775807 seconds ago}",
+            "main@{-3 days ago}",
+        ] {
+            assert!(parse(far, now()).is_err(), "{far}");
+        }
         let r = parse("main@{10 minutes ago}", now()).unwrap();
         assert_eq!(r.at, Some(now() - Duration::minutes(10)));
         assert_eq!(r.base, name("main"));

@@ -72,6 +72,12 @@ pub enum MetaError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("cannot make the metadata database {path} private to its owner")]
+    Private {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("metadata database error while {op}")]
     Sql {
         op: &'static str,
@@ -150,6 +156,16 @@ impl Meta {
             path: path.to_path_buf(),
             source,
         };
+        // Private before SQLite creates it (its -wal and -shm files take its mode).
+        let private = if path.exists() {
+            crate::private::restrict(path)
+        } else {
+            crate::private::create_file(path).map(|_| ())
+        };
+        private.map_err(|source| MetaError::Private {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
@@ -289,6 +305,19 @@ impl Meta {
             )
             .map(|_| ())
             .map_err(sql("recording a branch's volume"))
+    }
+
+    /// Gives a branch a new identity (container and volume names derive from
+    /// its uid), with no volume yet: `reset --hard` fills the new one while the
+    /// old one still holds the state being left.
+    pub fn set_branch_uid(&self, project: i64, name: &str, uid: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE branches SET uid = ?3, volume = NULL, clean = NULL WHERE project_id = ?1 AND name = ?2",
+                params![project, name, uid],
+            )
+            .map(|_| ())
+            .map_err(sql("renewing a branch's identity"))
     }
 
     /// Renames a branch, and HEAD with it when it points there, in one transaction.

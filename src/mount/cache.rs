@@ -47,12 +47,14 @@ impl<V: Clone> Lru<V> {
     }
 
     /// Adds an entry, then evicts the least recently used until under the
-    /// ceiling; returns the evicted ids. An entry larger than the ceiling is not kept.
+    /// ceiling; returns the evicted ids. An entry larger than the ceiling is
+    /// not kept: it comes back at once among the evicted.
     pub fn insert(&mut self, id: ChunkId, value: V, size: u64) -> Vec<ChunkId> {
-        if size > self.ceiling {
-            return Vec::new();
-        }
         self.remove(&id);
+        if size > self.ceiling {
+            // Not kept: the caller drops whatever it stored for it.
+            return vec![id];
+        }
         self.tick += 1;
         self.entries.insert(id, (value, size, self.tick));
         self.order.insert(self.tick, id);
@@ -91,7 +93,7 @@ struct DiskCache {
 
 impl DiskCache {
     fn open(dir: PathBuf, ceiling: u64) -> std::io::Result<DiskCache> {
-        std::fs::create_dir_all(&dir)?;
+        crate::private::create_dir_all(&dir)?;
         let mut found = Vec::new();
         for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
@@ -124,7 +126,8 @@ impl DiskCache {
         let path = self.dir.join(id.to_string());
         let tmp = self.dir.join(format!(".{id}.tmp"));
         // A cache that cannot be written only costs speed.
-        if std::fs::write(&tmp, compressed).is_err() || std::fs::rename(&tmp, &path).is_err() {
+        if crate::private::write(&tmp, compressed).is_err() || std::fs::rename(&tmp, &path).is_err()
+        {
             let _ = std::fs::remove_file(&tmp);
             return;
         }
@@ -227,7 +230,8 @@ mod tests {
         assert_eq!(lru.bytes(), 80);
         assert_eq!(lru.get(&id(2)), None);
         assert_eq!(lru.get(&id(1)), Some(1));
-        assert!(lru.insert(id(4), 4, 101).is_empty(), "too big to keep");
+        // Too big to keep: handed back at once, so a disk cache deletes its file.
+        assert_eq!(lru.insert(id(4), 4, 101), vec![id(4)]);
         assert_eq!(lru.get(&id(4)), None);
         lru.insert(id(1), 10, 60); // replacing counts the new size only
         assert!(lru.bytes() <= 100);

@@ -13,7 +13,7 @@
 //! ```
 
 use crate::snapshot::{CollectionEntry, Manifest};
-use crate::store::VersionId;
+use crate::store::{escape_name, VersionId};
 
 use super::catalog::Catalog;
 
@@ -131,7 +131,12 @@ impl Node {
             Node::Tags => catalog
                 .tags
                 .iter()
-                .map(|(tag, id)| (tag.clone(), Node::Version(Place::Tag(tag.clone()), *id)))
+                .map(|(tag, id)| {
+                    (
+                        escape_name(tag),
+                        Node::Version(Place::Tag(tag.clone()), *id),
+                    )
+                })
                 .collect(),
             Node::Version(place, id) => {
                 let Some(m) = catalog.versions.get(id) else {
@@ -140,7 +145,7 @@ impl Node {
                 let mut out = vec![("VERSION.json".to_string(), Node::VersionJson(*id))];
                 out.extend(m.databases.iter().map(|d| {
                     (
-                        d.name.clone(),
+                        escape_name(&d.name),
                         Node::Database(place.clone(), *id, d.name.clone()),
                     )
                 }));
@@ -161,7 +166,8 @@ impl Node {
                             continue;
                         }
                         out.push((
-                            format!("{}{}", c.name, kind.suffix()),
+                            // A collection may be called `a/b`: one file, never a folder.
+                            format!("{}{}", escape_name(&c.name), kind.suffix()),
                             Node::File {
                                 id: *id,
                                 db: db.clone(),
@@ -260,7 +266,7 @@ mod tests {
         (
             Catalog::build(
                 [(id, Arc::new(m))].into_iter().collect(),
-                [("t".into(), id)],
+                [("t".into(), id), ("rel/v1".into(), id)],
             ),
             id,
         )
@@ -268,6 +274,22 @@ mod tests {
 
     fn names(node: &Node, c: &Catalog) -> Vec<String> {
         node.children(c).into_iter().map(|(n, _)| n).collect()
+    }
+
+    #[test]
+    fn names_with_slashes_are_one_entry_each() {
+        let (mut c, id) = catalog();
+        let mut m = (*c.versions[&id]).clone();
+        m.databases[0].collections.push(coll("a/b", "collection"));
+        c.versions.insert(id, Arc::new(m));
+        let tags = names(&Node::Tags, &c);
+        assert!(tags.contains(&"rel%2Fv1".to_string()), "{tags:?}");
+        let tag = Node::Tags.child(&c, "rel%2Fv1").expect("tag reachable");
+        let db = tag.child(&c, "app").unwrap();
+        let file = db
+            .child(&c, "a%2Fb.bson")
+            .expect("collection a/b is one file");
+        assert!(matches!(file, Node::File { ref coll, .. } if coll == "a/b"));
     }
 
     #[test]
@@ -293,7 +315,7 @@ mod tests {
             ]
         );
         assert_eq!(names(&Node::Versions, &c), [id.to_string()]);
-        assert_eq!(names(&Node::Tags, &c), ["t"]);
+        assert_eq!(names(&Node::Tags, &c), ["rel%2Fv1", "t"]);
         let via_tag = Node::Tags.child(&c, "t").unwrap();
         assert_ne!(
             via_tag, v,

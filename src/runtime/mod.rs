@@ -6,7 +6,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, VolumeCreateRequest};
+use bollard::models::{
+    ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    VolumeCreateRequest,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
     ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -121,6 +124,9 @@ pub struct EngineSpec<'a> {
     pub engine_port: u16,
     pub host_port: u16,
     pub labels: HashMap<String, String>,
+    /// HEAD's engine comes back after a Docker or machine restart, as a
+    /// developer's database does; private engines never do.
+    pub restart: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,6 +256,10 @@ impl Runtime {
                 port_bindings: Some(bindings),
                 // An engine that ignores SIGTERM as PID 1 would make every stop wait out the timeout.
                 init: Some(true),
+                restart_policy: spec.restart.then_some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                    maximum_retry_count: None,
+                }),
                 ..Default::default()
             }),
             ..Default::default()

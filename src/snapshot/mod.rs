@@ -504,6 +504,13 @@ pub async fn fetch_chunk_and_stored(store: &Store, chunk: ChunkRef) -> Result<(V
 /// does not match its name is reported as corrupt, never returned.
 pub fn decode_chunk(compressed: &[u8], chunk: ChunkRef) -> Result<Vec<u8>> {
     let ChunkRef(id, len) = chunk;
+    // The length comes from a manifest, which is untrusted: no allocation beyond a chunk's maximum.
+    if len as usize > crate::store::chunker::MAX_CHUNK_BYTES {
+        return Err(StoreError::Corrupt {
+            key: ObjectKey::Chunk(id).to_string(),
+        }
+        .into());
+    }
     match zstd::bulk::decompress(compressed, len as usize) {
         Ok(raw) if raw.len() == len as usize && Hash::of(&raw) == id.0 => Ok(raw),
         _ => Err(StoreError::Corrupt {

@@ -16,6 +16,11 @@ pub struct ChunkSizes {
 /// saved bytes, because nearly every chunk of that collection held a changed
 /// document. A 16 KiB chunk holds ~40 documents of ~400 bytes, so far fewer
 /// chunks change, at the cost of 4x more (small) objects.
+/// The largest chunk argon accepts when reading, raw or compressed: above
+/// every size argon has cut (today's maximum is 64 KiB), and a bound on what
+/// an untrusted store or manifest can make argon allocate.
+pub const MAX_CHUNK_BYTES: usize = 1 << 20;
+
 pub const DEFAULT_SIZES: ChunkSizes = ChunkSizes {
     min: 4 << 10,
     avg: 16 << 10,

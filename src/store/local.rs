@@ -51,7 +51,7 @@ impl LocalBackend {
     async fn temp_for(&self, key: &ObjectKey) -> Result<(PathBuf, PathBuf)> {
         let dest = self.path(key);
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-        tokio::fs::create_dir_all(&dir)
+        crate::private::create_dir_all_async(&dir)
             .await
             .map_err(|source| io_err("creating folder for", key, source))?;
         let name = dest
@@ -76,7 +76,7 @@ impl LocalBackend {
                 }
                 Ok(())
             }
-            ObjectKey::Version(_) | ObjectKey::Tag(_) => sync_dir(dir)
+            _ => sync_dir(dir)
                 .await
                 .map_err(|source| io_err("syncing", key, source)),
         }
@@ -97,6 +97,11 @@ impl LocalBackend {
         };
         let mut out = Vec::new();
         while let Some(entry) = entries.next_entry().await.map_err(listing_failed)? {
+            // Objects are files; a folder here is a tag with '/' written
+            // before names were escaped, which no key names any more.
+            if entry.file_type().await.is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
             out.push(entry.file_name().to_string_lossy().into_owned());
         }
         Ok(out)
@@ -122,7 +127,7 @@ impl Backend for LocalBackend {
             self.sync_pending(&key).await?;
         }
         let (dest, tmp) = self.temp_for(&key).await?;
-        let mut f = tokio::fs::File::create(&tmp)
+        let mut f = crate::private::create_file_async(&tmp)
             .await
             .map_err(|source| io_err("writing", &key, source))?;
         f.write_all(&bytes)
@@ -136,7 +141,19 @@ impl Backend for LocalBackend {
     }
 
     async fn get_bytes(&self, key: ObjectKey) -> Result<Vec<u8>> {
-        tokio::fs::read(self.path(&key))
+        let path = self.path(&key);
+        let size = tokio::fs::metadata(&path)
+            .await
+            .map_err(|source| io_err("reading", &key, source))?
+            .len();
+        if size > key.max_bytes() {
+            return Err(StoreError::TooLarge {
+                key: key.to_string(),
+                size,
+                max: key.max_bytes(),
+            });
+        }
+        tokio::fs::read(path)
             .await
             .map_err(|source| io_err("reading", &key, source))
     }
@@ -154,6 +171,12 @@ impl Backend for LocalBackend {
             .iter()
             .filter_map(|name| name.strip_suffix(".json").and_then(VersionId::parse))
             .collect())
+    }
+
+    async fn list_folder(&self, folder: &'static str) -> Result<Vec<String>> {
+        let mut names = self.list_names(folder).await?;
+        names.retain(|name| !name.starts_with('.'));
+        Ok(names)
     }
 
     async fn list_tags(&self) -> Result<Vec<String>> {
@@ -207,7 +230,7 @@ impl Backend for LocalBackend {
     }
 
     async fn check(&self) -> Result<()> {
-        tokio::fs::create_dir_all(&self.root)
+        crate::private::create_dir_all_async(&self.root)
             .await
             .map_err(|source| StoreError::Io {
                 op: "creating",

@@ -4,6 +4,7 @@
 pub mod chunker;
 mod local;
 mod s3;
+pub mod shared;
 
 use std::fmt;
 use std::future::Future;
@@ -94,7 +95,7 @@ hash_id!(
 );
 
 /// The closed set of things a store holds.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ObjectKey {
     /// A zstd-compressed, content-defined piece of a collection stream.
     Chunk(ChunkId),
@@ -103,6 +104,13 @@ pub enum ObjectKey {
     /// A tag: a name (git ref rules) for a version, shared by everyone using
     /// the store. The only objects that can be deleted and written again.
     Tag(String),
+    /// The shared-store protocol (see `shared`): a machine's branch head,
+    /// a save's lease, gc's exclusive lock, and a gc mark of doomed chunks.
+    /// Each is named by an already-escaped single component.
+    Ref(String),
+    Lease(String),
+    GcLock(String),
+    Mark(String),
 }
 
 impl ObjectKey {
@@ -114,9 +122,75 @@ impl ObjectKey {
                 format!("chunks/{}/{}", &hex[..2], hex)
             }
             ObjectKey::Version(id) => format!("versions/{id}.json"),
-            ObjectKey::Tag(name) => format!("tags/{name}"),
+            ObjectKey::Tag(name) => format!("tags/{}", escape_name(name)),
+            ObjectKey::Ref(name) => format!("{}/{name}", shared::REFS),
+            ObjectKey::Lease(name) => format!("{}/{name}", shared::LEASES),
+            ObjectKey::GcLock(name) => format!("{}/{name}", shared::GC_LOCKS),
+            ObjectKey::Mark(name) => format!("{}/{name}", shared::MARKS),
         }
     }
+
+    /// The largest object of this kind argon accepts from a store: what a
+    /// store hands back is untrusted, and is bounded before it is allocated.
+    pub fn max_bytes(&self) -> u64 {
+        match self {
+            // zstd grows incompressible data by a few bytes per block at most.
+            ObjectKey::Chunk(_) => chunker::MAX_CHUNK_BYTES as u64 + (64 << 10),
+            ObjectKey::Version(_) => MAX_MANIFEST_BYTES,
+            ObjectKey::Tag(_) | ObjectKey::Ref(_) | ObjectKey::Lease(_) | ObjectKey::GcLock(_) => {
+                64 << 10
+            }
+            ObjectKey::Mark(_) => MAX_MANIFEST_BYTES,
+        }
+    }
+}
+
+/// The largest manifest argon reads (a million collections' worth of chunk lists).
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+
+/// A name (tag, branch, database, collection) as one component of a store key
+/// or a mounted path: `%` and `/` are percent-escaped (`%25`, `%2F`), so a
+/// name with a slash stays one file and never a folder. Names without either
+/// are unchanged, which keeps stores written before escaping readable.
+pub fn escape_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '/' => out.push_str("%2F"),
+            '\0' => out.push_str("%00"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The name an escaped component stands for (`escape_name` reversed).
+pub fn unescape_name(component: &str) -> String {
+    let mut out = String::with_capacity(component.len());
+    let mut rest = component;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let code = &rest[i + 1..];
+        let decoded = match code.get(..2) {
+            Some("25") => Some('%'),
+            Some("2F") | Some("2f") => Some('/'),
+            Some("00") => Some('\0'),
+            _ => None,
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &code[2..];
+            }
+            None => {
+                out.push('%');
+                rest = code;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl fmt::Display for ObjectKey {
@@ -125,6 +199,10 @@ impl fmt::Display for ObjectKey {
             ObjectKey::Chunk(id) => write!(f, "chunk {}", id.0.to_hex()),
             ObjectKey::Version(id) => write!(f, "version {}", id.short()),
             ObjectKey::Tag(name) => write!(f, "tag {name}"),
+            ObjectKey::Ref(name) => write!(f, "ref {name}"),
+            ObjectKey::Lease(name) => write!(f, "lease {name}"),
+            ObjectKey::GcLock(name) => write!(f, "gc lock {name}"),
+            ObjectKey::Mark(name) => write!(f, "gc mark {name}"),
         }
     }
 }
@@ -211,6 +289,10 @@ pub enum StoreError {
     },
     #[error("{key} is corrupt: its content does not match its hash")]
     Corrupt { key: String },
+    #[error("the store is busy: a {what} is deleting unreferenced chunks")]
+    Busy { what: String },
+    #[error("{key} in the store is {size} bytes, more than the {max} argon accepts")]
+    TooLarge { key: String, size: u64, max: u64 },
 }
 
 impl StoreError {
@@ -223,6 +305,9 @@ impl StoreError {
                 "argon uses the standard AWS credential chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...); check it".into(),
             ),
             StoreError::NoBucket { bucket } => Some(format!("create the bucket '{bucket}' first")),
+            StoreError::Busy { .. } => {
+                Some("try again when that gc is done; nothing was changed".into())
+            }
             StoreError::Corrupt { .. } => {
                 Some("the stored object was damaged; restore it from a copy of the store".into())
             }
@@ -242,6 +327,9 @@ pub trait Backend: Send + Sync {
     fn list_versions(&self) -> impl Future<Output = Result<Vec<VersionId>>> + Send;
     /// Names of the tags in the store.
     fn list_tags(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Names of the objects in one flat folder of the protocol (`refs`, `leases`, ...).
+    fn list_folder(&self, folder: &'static str)
+        -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Checks that the store can be used (reachable, credentials accepted).
     fn check(&self) -> impl Future<Output = Result<()>> + Send;
     /// Every chunk with its size and when it was written.
@@ -293,7 +381,8 @@ impl Store {
     /// Every tag in the store with the version it names.
     pub async fn tags(&self) -> Result<Vec<(String, VersionId)>> {
         let mut out = Vec::new();
-        for name in self.list_tags().await? {
+        for listed in self.list_tags().await? {
+            let name = unescape_name(&listed);
             let key = ObjectKey::Tag(name.clone());
             let bytes = match self.get_bytes(key.clone()).await {
                 Ok(b) => b,
@@ -358,6 +447,9 @@ impl Backend for Store {
     }
     async fn list_tags(&self) -> Result<Vec<String>> {
         delegate!(self, b => b.list_tags())
+    }
+    async fn list_folder(&self, folder: &'static str) -> Result<Vec<String>> {
+        delegate!(self, b => b.list_folder(folder))
     }
     async fn check(&self) -> Result<()> {
         delegate!(self, b => b.check())

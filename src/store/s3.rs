@@ -180,6 +180,14 @@ impl Backend for S3Backend {
             .send()
             .await
             .map_err(|e| self.classify("downloading", &key.to_string(), e))?;
+        let size = u64::try_from(out.content_length.unwrap_or(0)).unwrap_or(u64::MAX);
+        if size > key.max_bytes() {
+            return Err(StoreError::TooLarge {
+                key: key.to_string(),
+                size,
+                max: key.max_bytes(),
+            });
+        }
         let data = out.body.collect().await.map_err(|e| {
             // The SDK checks the body against the checksum stored with it.
             if format!("{e:?}").contains("ChecksumMismatch")
@@ -222,6 +230,15 @@ impl Backend for S3Backend {
         Ok(listed
             .iter()
             .filter_map(|o| o.name.strip_suffix(".json").and_then(VersionId::parse))
+            .collect())
+    }
+
+    async fn list_folder(&self, folder: &'static str) -> Result<Vec<String>> {
+        Ok(self
+            .list(folder)
+            .await?
+            .into_iter()
+            .map(|o| o.name)
             .collect())
     }
 

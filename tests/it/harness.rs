@@ -621,3 +621,102 @@ pub fn is_mount_point(dir: &Path) -> bool {
     let want = dir.to_str().unwrap();
     table.lines().any(|l| l.split(' ').nth(4) == Some(want))
 }
+
+impl Project {
+    /// Names of this project's Docker objects of `kind` ("container" or
+    /// "volume") for `branch` with `role` (engine, data, ...).
+    pub fn docker_objects(&self, kind: &str, branch: &str, role: &str) -> Vec<String> {
+        let mut cmd = Command::new("docker");
+        match kind {
+            "container" => cmd.args(["ps", "-a", "--format", "{{.Names}}"]),
+            _ => cmd.args(["volume", "ls", "--format", "{{.Name}}"]),
+        };
+        let out = cmd
+            .args(["--filter", &format!("name=argon-{}-", self.name)])
+            .args(["--filter", &format!("label=dev.argon.branch={branch}")])
+            .args(["--filter", &format!("label=dev.argon.role={role}")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    }
+
+    pub fn docker(&self, args: &[&str]) -> String {
+        let out = Command::new("docker").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// An application that keeps inserting into `app.w` on a port and records
+/// every `_id` the engine acknowledged; failed writes (during a switch) are
+/// retried with the next id, as an application would.
+pub struct Writer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Vec<i64>>>,
+}
+
+impl Writer {
+    pub fn start(port: u16, first_id: i64) -> Writer {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let uri = format!(
+                    "mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=1000&connectTimeoutMS=1000"
+                );
+                let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
+                let coll = client.database("app").collection::<Document>("w");
+                let mut acked = Vec::new();
+                let mut id = first_id;
+                while !flag.load(Ordering::SeqCst) {
+                    if coll.insert_one(doc! { "_id": id, "v": "x" }).await.is_ok() {
+                        acked.push(id);
+                    } else {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                    id += 1;
+                }
+                acked
+            })
+        });
+        Writer {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops writing; returns every acknowledged id.
+    pub fn finish(mut self) -> Vec<i64> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+impl Mongo {
+    /// The `_id`s (integers) of a collection.
+    pub fn ids(&self, db: &str, coll: &str) -> std::collections::HashSet<i64> {
+        self.rt.block_on(async {
+            let c = self.client.database(db).collection::<Document>(coll);
+            let mut cursor = c.find(doc! {}).await.unwrap();
+            let mut out = std::collections::HashSet::new();
+            while cursor.advance().await.unwrap() {
+                let d = cursor.deserialize_current().unwrap();
+                if let Ok(id) = d.get_i64("_id") {
+                    out.insert(id);
+                }
+            }
+            out
+        })
+    }
+}

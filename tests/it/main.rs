@@ -13,4 +13,5 @@ mod lifecycle;
 mod mount;
 mod plugins;
 mod prompts;
+mod safety;
 mod store;
