@@ -842,6 +842,8 @@ impl Project {
                     return Err(e);
                 }
             };
+            // Still fenced until the stop: recovery must unlock it if argon dies here.
+            self.meta.journal_begin(self.row.id, "save", &b.name)?;
             // Writes held by the fence fail with the engine: none was acknowledged.
             client.shutdown().immediate(true).await;
             self.stop_branch(b).await?;

@@ -67,11 +67,13 @@ fn writes_while_a_branch_is_left_are_never_lost() {
     p.ok(&["checkout", "main"]);
     let in_main = p.mongo().ids("app", "w");
     let all: HashSet<i64> = in_feat.union(&in_main).copied().collect();
-    assert_eq!(
-        missing(&acked, &all),
-        Vec::<i64>::new(),
-        "acknowledged writes lost"
+    let lost = missing(&acked, &all);
+    eprintln!(
+        "fault-table: checkout -b, then gc --local under writes: acknowledged {}, lost {}",
+        acked.len(),
+        lost.len()
     );
+    assert_eq!(lost, Vec::<i64>::new(), "acknowledged writes lost");
 }
 
 /// HEAD stopped outside argon (`docker stop`, a crash) after a commit and
@@ -170,11 +172,13 @@ fn reset_hard_under_writes_loses_nothing() {
     p.ok(&["checkout", "-b", "left", &saved]);
     let in_saved = p.mongo().ids("app", "w");
     let all: HashSet<i64> = live.union(&in_saved).copied().collect();
-    assert_eq!(
-        missing(&acked, &all),
-        Vec::<i64>::new(),
-        "acknowledged writes lost"
+    let lost = missing(&acked, &all);
+    eprintln!(
+        "fault-table: reset --hard under writes: acknowledged {}, lost {}",
+        acked.len(),
+        lost.len()
     );
+    assert_eq!(lost, Vec::<i64>::new(), "acknowledged writes lost");
     // The reset left no volume behind: main has exactly one.
     assert_eq!(p.docker_objects("volume", "main", "data").len(), 1);
 }
