@@ -77,6 +77,9 @@ pub struct StoreSection {
     pub endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// How long an S3 request may go without progress ("30s", "2m").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -110,6 +113,33 @@ pub struct StoreConfig {
     pub url: StoreUrl,
     pub endpoint: Option<String>,
     pub region: Option<String>,
+    /// An S3 request that reads or writes nothing for this long is retried;
+    /// one attempt may last four times as long (see `store::s3`).
+    pub timeout: std::time::Duration,
+}
+
+/// Default of `[store] timeout`.
+pub const DEFAULT_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// "30s", "2m", "1h" or plain seconds, from 1 second to 1 hour.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("store.timeout '{text}' is not a duration like '30s' or '2m'"))?;
+    let secs = match unit {
+        "" | "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        _ => None,
+    }
+    .filter(|s| (1..=3600).contains(s))
+    .ok_or_else(|| {
+        format!("store.timeout '{text}' must be between 1s and 1h, like '30s' or '2m'")
+    })?;
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -291,6 +321,11 @@ impl Config {
             }
         }
 
+        let timeout = match env("ARGON_STORE_TIMEOUT").or(store.timeout) {
+            Some(text) => parse_timeout(&text).map_err(invalid)?,
+            None => DEFAULT_STORE_TIMEOUT,
+        };
+
         let base = BranchName::parse(git.base.as_deref().unwrap_or("main")).map_err(invalid)?;
         Ok(Config {
             root: root.to_path_buf(),
@@ -307,6 +342,7 @@ impl Config {
                 url,
                 endpoint,
                 region: store.region,
+                timeout,
             },
             git: GitConfig {
                 follow: git.follow.unwrap_or(true),

@@ -213,28 +213,88 @@ async fn run(cli: Cli) -> i32 {
         yes: cli.yes,
         overrides: Overrides::default(),
     };
-    let result = match cli.command {
-        Command::Init(args) => init::run(&ctx, args),
-        Command::Status => status::run(&ctx).await,
-        Command::Branch(args) => branch::run(&ctx, args).await,
-        Command::Checkout(args) => checkout::run(&ctx, args).await,
-        Command::Commit(args) => commit::run(&ctx, args).await,
-        Command::Stash(args) => stash::run(&ctx, args).await,
-        Command::Log(args) => log::run(&ctx, args).await,
-        Command::Reset(args) => reset::run(&ctx, args).await,
-        Command::Uri => uri::run_uri(&ctx).await,
-        Command::Env => uri::run_env(&ctx).await,
-        Command::Hooks(args) => hooks::run(&ctx, args).await,
-        Command::Fsck(args) => fsck::run(&ctx, args).await,
-        Command::Fetch => fetch::run(&ctx).await,
-        Command::Mount(args) => mount::run(&ctx, args).await,
+    // An interrupted operation is stopped and repaired, then argon exits 130.
+    // The mount and plugins handle signals themselves.
+    if matches!(
+        cli.command,
+        Command::Mount(_) | Command::External(_) | Command::Umount(_)
+    ) {
+        return dispatch(&ctx, cli.command).await;
+    }
+    tokio::spawn(last_resort_exit());
+    tokio::select! {
+        code = dispatch(&ctx, cli.command) => code,
+        signal = interrupted() => {
+            eprintln!("argon: {signal}: stopping, then repairing what was under way");
+            match crate::core::repair(&ctx.dir, &ctx.overrides).await {
+                Ok(Some(note)) => eprintln!("warning: {note}"),
+                Ok(None) => {}
+                Err(e) => {
+                    report(&e);
+                    eprintln!("hint: the next argon command repairs it");
+                }
+            }
+            130
+        }
+    }
+}
+
+/// The first SIGINT, SIGTERM or SIGHUP, by name.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        // Without handlers the default actions stay: nothing to wait for.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "interrupted",
+        _ = term.recv() => "terminated",
+        _ = hup.recv() => "hung up",
+    }
+}
+
+/// With nothing under way, a signal ends argon at once; otherwise the repair
+/// gets a while, and a second signal or a stuck repair ends it anyway (the
+/// journal makes the next argon finish the repair).
+async fn last_resort_exit() {
+    interrupted().await;
+    if !crate::core::operation_in_progress() {
+        std::process::exit(130);
+    }
+    tokio::select! {
+        _ = interrupted() => {}
+        _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+    }
+    std::process::exit(130);
+}
+
+async fn dispatch(ctx: &Ctx, command: Command) -> i32 {
+    let result = match command {
+        Command::Init(args) => init::run(ctx, args),
+        Command::Status => status::run(ctx).await,
+        Command::Branch(args) => branch::run(ctx, args).await,
+        Command::Checkout(args) => checkout::run(ctx, args).await,
+        Command::Commit(args) => commit::run(ctx, args).await,
+        Command::Stash(args) => stash::run(ctx, args).await,
+        Command::Log(args) => log::run(ctx, args).await,
+        Command::Reset(args) => reset::run(ctx, args).await,
+        Command::Uri => uri::run_uri(ctx).await,
+        Command::Env => uri::run_env(ctx).await,
+        Command::Hooks(args) => hooks::run(ctx, args).await,
+        Command::Fsck(args) => fsck::run(ctx, args).await,
+        Command::Fetch => fetch::run(ctx).await,
+        Command::Mount(args) => mount::run(ctx, args).await,
         Command::Umount(args) => mount::umount(args),
-        Command::Tag(args) => tag::run(&ctx, args).await,
-        Command::Gc(args) => gc::run(&ctx, args).await,
-        Command::Help(args) => help::run(&ctx, args),
-        Command::GenerateDocs(args) => docs::run(&ctx, args),
-        Command::Branches => branch::names(&ctx).await,
-        Command::External(args) => return plugin::run(&ctx, args).await,
+        Command::Tag(args) => tag::run(ctx, args).await,
+        Command::Gc(args) => gc::run(ctx, args).await,
+        Command::Help(args) => help::run(ctx, args),
+        Command::GenerateDocs(args) => docs::run(ctx, args),
+        Command::Branches => branch::names(ctx).await,
+        Command::External(args) => return plugin::run(ctx, args).await,
     };
     match result {
         Ok(()) => 0,

@@ -264,6 +264,7 @@ impl Project {
                 return Ok(());
             }
         };
+        crate::fault::point("gc:locked").await;
         let result = async {
             let mut referenced: HashSet<ChunkId> = HashSet::new();
             for id in store.list_versions().await? {

@@ -76,6 +76,28 @@ impl Progress {
     }
 }
 
+/// Set while a journalled operation runs in this process: a front end that
+/// is interrupted then must stop it and repair (see `repair`), rather than exit.
+static OPERATION_IN_PROGRESS: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+pub fn operation_in_progress() -> bool {
+    OPERATION_IN_PROGRESS.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Repairs what an interrupted operation of the project containing `start`
+/// left (the front end calls it after dropping that operation): returns the
+/// note of what was repaired, if anything was.
+pub async fn repair(start: &Path, overrides: &Overrides) -> Result<Option<String>> {
+    let quiet = Progress {
+        enabled: false,
+        notice: |_| {},
+    };
+    let project = Project::open(start, overrides, true, quiet).await?;
+    OPERATION_IN_PROGRESS.store(false, std::sync::atomic::Ordering::SeqCst);
+    Ok(project.recovered.clone())
+}
+
 /// What `argon init` wrote.
 #[derive(Debug, Serialize)]
 pub struct InitReport {
@@ -279,6 +301,8 @@ pub struct Project {
     progress: Progress,
     /// This machine's name in a shared store (its refs, leases, locks).
     machine: String,
+    /// Nesting of journalled steps: the journal row stays while any is open.
+    journal_depth: u32,
     /// Set when opening found and repaired an operation a killed argon left behind.
     pub recovered: Option<String>,
     _lock: Option<ProjectLock>,
@@ -401,6 +425,7 @@ impl Project {
             store: None,
             progress,
             machine,
+            journal_depth: 0,
             recovered: None,
             _lock: lock,
         };
@@ -424,8 +449,10 @@ impl Project {
         Ok(store)
     }
 
+    /// This project's temporary files (a paused copy's archive): per project,
+    /// so recovery can clear them while another project's save runs.
     fn tmp_dir(&self) -> Result<PathBuf> {
-        let dir = self.state_dir.join("tmp");
+        let dir = self.state_dir.join("tmp").join(&self.row.key);
         crate::private::create_dir_all(&dir)
             .map_err(Error::io("creating argon's temporary folder"))?;
         Ok(dir)
@@ -501,40 +528,92 @@ impl Project {
         Ok(())
     }
 
-    /// Repairs what a killed argon may have left: a paused or fsync-locked HEAD,
-    /// a private capture container.
+    /// Repairs what a killed or interrupted argon left: a paused or
+    /// fsync-locked HEAD, every other container of the project (private
+    /// capture, restore and copy engines, a branch started but never made
+    /// HEAD, which would hold the stable port), volumes no branch records (a
+    /// half-filled one, a capture copy), and temporary files.
     async fn recover(&mut self) -> Result<()> {
         let Some(entry) = self.meta.journal_pending(self.row.id)? else {
             return Ok(());
         };
-        let capture = self.capture_name();
-        let copier = self.copy_name();
         let head = self
             .row
             .head
             .clone()
             .and_then(|h| self.meta.branch(self.row.id, &h).ok().flatten());
+        let head_container = head.as_ref().map(|b| self.container_name(b));
+        let recorded: std::collections::HashSet<String> = self
+            .meta
+            .branches(self.row.id)?
+            .into_iter()
+            .filter_map(|b| b.volume)
+            .collect();
         let port = self.config.serve_port;
+        let key = self.row.key.clone();
         let rt = self.runtime().await?;
-        rt.remove_container(&capture).await?;
-        rt.remove_volume(&capture).await?;
-        rt.remove_container(&copier).await?;
-        if let Some(head) = head {
-            let name = format!("argon-{}-{}", self.row.key, head.uid);
-            if rt.state(&name).await? == Some(ContainerState::Paused) {
-                rt.unpause(&name).await?;
+        for name in rt.containers_labelled(runtime::LABEL_PROJECT, &key).await? {
+            if Some(&name) != head_container.as_ref() {
+                rt.remove_container(&name).await?;
             }
-            if rt.state(&name).await? == Some(ContainerState::Running) {
+        }
+        for volume in rt.volumes_labelled(runtime::LABEL_PROJECT, &key).await? {
+            if !recorded.contains(&volume) {
+                rt.remove_volume(&volume).await?;
+            }
+        }
+        let mut head_running = false;
+        if let Some(name) = &head_container {
+            if rt.state(name).await? == Some(ContainerState::Paused) {
+                rt.unpause(name).await?;
+            }
+            if rt.state(name).await? == Some(ContainerState::Running) {
+                head_running = true;
                 if let Ok(client) = snapshot::connect(port).await {
                     snapshot::fsync_unlock(&client).await;
                 }
             }
         }
+        let tmp = self.tmp_dir()?;
+        std::fs::remove_dir_all(&tmp).map_err(Error::io("removing interrupted saves' files"))?;
+        // Half-written objects are junk: a store that cannot be reached now
+        // keeps them until the next recovery.
+        if let Ok(store) = self.store().await {
+            let _ = store.remove_temporaries().await;
+        }
         self.meta.journal_end(self.row.id)?;
-        self.recovered = Some(format!(
+        let mut note = format!(
             "recovered from an interrupted {} of branch '{}'; no version was lost",
             entry.kind, entry.branch
-        ));
+        );
+        if let (Some(h), false) = (&head, head_running) {
+            note.push_str(&format!(
+                "; HEAD '{}' is stopped: 'argon checkout {}' serves it again",
+                h.name, h.name
+            ));
+        }
+        self.recovered = Some(note);
+        Ok(())
+    }
+
+    /// Records that an operation on `branch` is under way, so that the next
+    /// argon repairs what it leaves if it is killed. Steps nest: the record
+    /// goes when the outermost step ends.
+    fn journal_begin(&mut self, kind: &str, branch: &str) -> Result<()> {
+        if self.journal_depth == 0 {
+            self.meta.journal_begin(self.row.id, kind, branch)?;
+            OPERATION_IN_PROGRESS.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.journal_depth += 1;
+        Ok(())
+    }
+
+    fn journal_end(&mut self) -> Result<()> {
+        self.journal_depth = self.journal_depth.saturating_sub(1);
+        if self.journal_depth == 0 {
+            self.meta.journal_end(self.row.id)?;
+            OPERATION_IN_PROGRESS.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
         Ok(())
     }
 
@@ -754,6 +833,13 @@ impl Project {
     /// Deletes a branch that is not HEAD. Its versions stay in the store: a
     /// branch is always saved before it stops, so its latest version holds its data.
     pub async fn delete_branch(&mut self, name: &str) -> Result<DeleteReport> {
+        self.journal_begin("branch -d", name)?;
+        let done = self.delete_branch_journalled(name).await;
+        self.journal_end()?;
+        done
+    }
+
+    async fn delete_branch_journalled(&mut self, name: &str) -> Result<DeleteReport> {
         let b = self.branch(name)?;
         if self.row.head.as_deref() == Some(name) {
             return Err(Error::DeleteHead(name.to_string()));
@@ -799,27 +885,27 @@ impl Project {
         let tmp = self.tmp_dir()?;
         let previous = self.parent_manifest(b).await?;
         let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
-        self.meta.journal_begin(self.row.id, "save", &b.name)?;
+        self.journal_begin("save", &b.name)?;
         let bar = self.progress.bar(&format!("saving {}", b.name));
         let result = self
             .capture_laddered(b, &client, &store, &tmp, &known, &bar)
             .await;
         bar.finish_and_clear();
-        let (captured, method) = match result {
-            Ok(r) => r,
-            Err(e) => {
-                self.meta.journal_end(self.row.id)?;
-                return Err(e);
+        let saved = match result {
+            Ok((captured, method)) => {
+                // The engine keeps running: its counters stay meaningful, but it can be written.
+                let reference = now.map(|t| Reference {
+                    catalog: t.catalog.clone(),
+                    engine: Some(t),
+                    verified: false,
+                });
+                self.record_capture(b, previous, captured, method, message, reference)
+                    .await
             }
+            Err(e) => Err(e),
         };
-        // The engine keeps running: its counters stay meaningful, but it can be written.
-        let reference = now.map(|t| Reference {
-            catalog: t.catalog.clone(),
-            engine: Some(t),
-            verified: false,
-        });
-        self.record_capture(b, previous, captured, method, message, reference)
-            .await
+        self.journal_end()?;
+        saved
     }
 
     /// Stops the running branch `b` and records its final state, on evidence
@@ -832,28 +918,29 @@ impl Project {
     async fn stop_and_save(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
         let client = snapshot::connect(self.config.serve_port).await?;
         // Recovery unlocks the engine if argon dies while it is fenced.
-        self.meta.journal_begin(self.row.id, "save", &b.name)?;
+        self.journal_begin("save", &b.name)?;
         if snapshot::fsync_lock(&client).await {
+            crate::fault::point("save:fenced").await;
             let saved = match self.save_fenced(b, &client, message).await {
                 Ok(saved) => saved,
                 Err(e) => {
                     snapshot::fsync_unlock(&client).await;
-                    self.meta.journal_end(self.row.id)?;
+                    self.journal_end()?;
                     return Err(e);
                 }
             };
-            // Still fenced until the stop: recovery must unlock it if argon dies here.
-            self.meta.journal_begin(self.row.id, "save", &b.name)?;
             // Writes held by the fence fail with the engine: none was acknowledged.
             client.shutdown().immediate(true).await;
-            self.stop_branch(b).await?;
-            self.meta.journal_end(self.row.id)?;
+            let stopped = self.stop_branch(b).await;
+            self.journal_end()?;
+            stopped?;
             self.mark_verified(&b.name)?;
             return Ok(saved);
         }
         client.shutdown().immediate(true).await;
-        self.meta.journal_end(self.row.id)?;
+        self.journal_end()?;
         self.stop_branch(b).await?;
+        crate::fault::point("leave:stopped").await;
         let stopped = self.branch(&b.name)?;
         match self.save_offline(&stopped, message).await {
             Ok(saved) => Ok(saved),
@@ -949,7 +1036,6 @@ impl Project {
         };
         if let (Some(p), Some(head)) = (&previous, b.head_version) {
             if p.databases == captured.databases {
-                self.meta.journal_end(self.row.id)?;
                 self.record_clean(&b.name, clean_at(head).as_ref())?;
                 return Ok(Saved {
                     row: None,
@@ -973,11 +1059,11 @@ impl Project {
         let id = VersionId(Hash::of(&bytes));
         // The manifest is written last: a version exists iff its manifest does.
         let store = self.store().await?;
+        crate::fault::point("save:captured").await;
         store.put_bytes(ObjectKey::Version(id), bytes).await?;
         let row = version_row_of(id, &manifest);
         self.meta.record_version(self.row.id, &row, &b.name)?;
         self.publish_head(&b.name, Some(id)).await?;
-        self.meta.journal_end(self.row.id)?;
         self.record_clean(&b.name, clean_at(id).as_ref())?;
         Ok(Saved {
             row: Some(row),
@@ -1016,7 +1102,7 @@ impl Project {
         let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
         let capture = self.capture_name();
         let labels = self.labels(&b.name, "capture");
-        self.meta.journal_begin(self.row.id, "save", &b.name)?;
+        self.journal_begin("save", &b.name)?;
         let bar = self.progress.bar(&format!("saving {}", b.name));
         let result = async {
             let client = self.start_private_engine(&capture, &volume, labels).await?;
@@ -1031,7 +1117,7 @@ impl Project {
         let (captured, token) = match result.and_then(|r| Ok(removed.map(|()| r)?)) {
             Ok(r) => r,
             Err(e) => {
-                self.meta.journal_end(self.row.id)?;
+                self.journal_end()?;
                 return Err(e);
             }
         };
@@ -1041,15 +1127,18 @@ impl Project {
             engine: None,
             verified: true,
         });
-        self.record_capture(
-            b,
-            previous,
-            captured,
-            CaptureMethod::Offline,
-            message,
-            reference,
-        )
-        .await
+        let saved = self
+            .record_capture(
+                b,
+                previous,
+                captured,
+                CaptureMethod::Offline,
+                message,
+                reference,
+            )
+            .await;
+        self.journal_end()?;
+        saved
     }
 
     /// Makes sure a stopped branch's latest version holds its data before its
@@ -1108,6 +1197,7 @@ impl Project {
             return Ok((captured, CaptureMethod::SnapshotRead));
         }
         if snapshot::fsync_lock(client).await {
+            crate::fault::point("save:fenced").await;
             let captured = snapshot::capture(client, store, ReadMode::Plain, known, bar).await;
             snapshot::fsync_unlock(client).await;
             return Ok((captured?, CaptureMethod::FsyncLock));
@@ -1142,6 +1232,7 @@ impl Project {
         }
         let rt = self.runtime().await?;
         rt.pause(&container).await?;
+        crate::fault::point("save:paused").await;
         let copied = rt.download(&container, &data_dir, archive.path()).await;
         rt.unpause(&container).await?;
         copied?;
@@ -1448,6 +1539,13 @@ impl Project {
 
     /// `argon checkout NAME`: saves and stops HEAD, then runs NAME on the stable port.
     pub async fn checkout(&mut self, name: &str) -> Result<CheckoutReport> {
+        self.journal_begin("checkout", name)?;
+        let done = self.checkout_journalled(name).await;
+        self.journal_end()?;
+        done
+    }
+
+    async fn checkout_journalled(&mut self, name: &str) -> Result<CheckoutReport> {
         let target = self.branch(name)?;
         if self.row.head.as_deref() == Some(name) {
             let restored = if self.is_running(&target).await? {
@@ -1469,6 +1567,7 @@ impl Project {
         let left = self.leave_head(name).await?;
         match self.start_branch(&target, None).await {
             Ok(restored) => {
+                crate::fault::point("switch:started").await;
                 self.set_head(name)?;
                 Ok(CheckoutReport {
                     branch: name.to_string(),
@@ -1491,6 +1590,17 @@ impl Project {
     /// `argon checkout -b NAME [REV]`: a new branch from REV (default: HEAD's
     /// current state, saved first), switched to.
     pub async fn checkout_new(&mut self, name: &str, rev: Option<&str>) -> Result<CheckoutReport> {
+        self.journal_begin("checkout", name)?;
+        let done = self.checkout_new_journalled(name, rev).await;
+        self.journal_end()?;
+        done
+    }
+
+    async fn checkout_new_journalled(
+        &mut self,
+        name: &str,
+        rev: Option<&str>,
+    ) -> Result<CheckoutReport> {
         let name = BranchName::parse(name).map_err(Error::InvalidName)?;
         if self.meta.branch(self.row.id, name.as_str())?.is_some() {
             return Err(Error::BranchExists(name.to_string()));
@@ -1528,6 +1638,7 @@ impl Project {
         }
         match self.start_branch(&row, copy_from.as_deref()).await {
             Ok(restored) => {
+                crate::fault::point("switch:started").await;
                 self.set_head(name.as_str())?;
                 Ok(CheckoutReport {
                     branch: name.to_string(),
@@ -1574,6 +1685,14 @@ impl Project {
 
     /// `argon stash`: saves HEAD and stops its container; its volume stays.
     pub async fn stash_push(&mut self, message: Option<&str>) -> Result<SaveReport> {
+        let branch = self.row.head.clone().unwrap_or_default();
+        self.journal_begin("stash", &branch)?;
+        let done = self.stash_push_journalled(message).await;
+        self.journal_end()?;
+        done
+    }
+
+    async fn stash_push_journalled(&mut self, message: Option<&str>) -> Result<SaveReport> {
         let b = self.running_head().await?;
         let saved = self.stop_and_save(&b, message.unwrap_or("stash")).await?;
         Ok(SaveReport {
@@ -1589,6 +1708,14 @@ impl Project {
 
     /// `argon stash pop`: resumes a stashed HEAD.
     pub async fn stash_pop(&mut self) -> Result<CheckoutReport> {
+        let branch = self.row.head.clone().unwrap_or_default();
+        self.journal_begin("stash pop", &branch)?;
+        let done = self.stash_pop_journalled().await;
+        self.journal_end()?;
+        done
+    }
+
+    async fn stash_pop_journalled(&mut self) -> Result<CheckoutReport> {
         let b = self.head_branch()?;
         if self.is_running(&b).await? {
             return Err(Error::HeadRunning(b.name));
@@ -1611,6 +1738,14 @@ impl Project {
     /// lands in neither. REV is restored privately into a new volume and only
     /// then served; the old volume goes last, and a failure puts it back.
     pub async fn reset_hard(&mut self, rev: &str) -> Result<ResetReport> {
+        let branch = self.row.head.clone().unwrap_or_default();
+        self.journal_begin("reset", &branch)?;
+        let done = self.reset_hard_journalled(rev).await;
+        self.journal_end()?;
+        done
+    }
+
+    async fn reset_hard_journalled(&mut self, rev: &str) -> Result<ResetReport> {
         let target = self.resolve(rev)?;
         let b = self.head_branch()?;
         let message = format!("reset: moving to {rev}");
@@ -1628,6 +1763,7 @@ impl Project {
             .set_branch_head(self.row.id, &left.name, Some(target))?;
         self.publish_head(&left.name, Some(target)).await?;
         let fresh = self.branch(&left.name)?;
+        crate::fault::point("reset:swapped").await;
         match self.start_branch(&fresh, None).await {
             Ok(_) => {
                 if let Some(old) = &left.volume {

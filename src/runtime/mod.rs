@@ -12,8 +12,8 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
-    ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::{StreamExt, TryStreamExt};
 use tokio::io::AsyncWriteExt;
@@ -442,6 +442,26 @@ impl Runtime {
                 c.names
                     .and_then(|n| n.first().map(|s| s.trim_start_matches('/').to_string()))
             })
+            .collect())
+    }
+
+    /// Names of all volumes carrying `label=value`.
+    pub async fn volumes_labelled(&self, label: &str, value: &str) -> Result<Vec<String>> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let options = ListVolumesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(docker("listing volumes of", value))?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
             .collect())
     }
 

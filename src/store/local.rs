@@ -82,6 +82,45 @@ impl LocalBackend {
         }
     }
 
+    /// Removes `.<name>.<pid>.tmp` files whose writer process is gone.
+    pub async fn remove_temporaries(&self) -> Result<usize> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut removed = 0;
+            let mut stack = vec![root];
+            while let Some(dir) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        stack.push(path);
+                        continue;
+                    }
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let pid = name
+                        .strip_suffix(".tmp")
+                        .filter(|_| name.starts_with('.'))
+                        .and_then(|rest| rest.rsplit('.').next())
+                        .and_then(|pid| pid.parse::<u32>().ok());
+                    let Some(pid) = pid else { continue };
+                    let alive = std::path::Path::new("/proc").join(pid.to_string()).exists();
+                    if !alive && std::fs::remove_file(&path).is_ok() {
+                        removed += 1;
+                    }
+                }
+            }
+            removed
+        })
+        .await
+        .map_err(|e| StoreError::Io {
+            op: "cleaning",
+            key: "temporary files".into(),
+            source: std::io::Error::other(e),
+        })
+    }
+
     /// Names of the entries of a folder of the store; none when it does not exist yet.
     async fn list_names(&self, folder: &str) -> Result<Vec<String>> {
         let dir = self.root.join(folder);
@@ -127,16 +166,29 @@ impl Backend for LocalBackend {
             self.sync_pending(&key).await?;
         }
         let (dest, tmp) = self.temp_for(&key).await?;
-        let mut f = crate::private::create_file_async(&tmp)
-            .await
-            .map_err(|source| io_err("writing", &key, source))?;
-        f.write_all(&bytes)
-            .await
-            .map_err(|source| io_err("writing", &key, source))?;
-        f.sync_all()
-            .await
-            .map_err(|source| io_err("syncing", &key, source))?;
-        drop(f);
+        let written = async {
+            let mut f = crate::private::create_file_async(&tmp)
+                .await
+                .map_err(|source| io_err("writing", &key, source))?;
+            f.write_all(&bytes)
+                .await
+                .map_err(|source| io_err("writing", &key, source))?;
+            // tokio's File reports a failed write (ENOSPC) on flush, never on
+            // sync_all: without this a full disk renames a truncated chunk
+            // into place under its valid name.
+            f.flush()
+                .await
+                .map_err(|source| io_err("writing", &key, source))?;
+            f.sync_all()
+                .await
+                .map_err(|source| io_err("syncing", &key, source))
+        }
+        .await;
+        if let Err(e) = written {
+            // A full disk, say: nothing half-written stays behind.
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
         self.commit(&key, &tmp, &dest).await
     }
 

@@ -411,6 +411,15 @@ impl Store {
             .await
     }
 
+    /// Removes what interrupted writes left (a local store's `.tmp` files of
+    /// processes that are gone); returns how many. S3 writes are atomic.
+    pub async fn remove_temporaries(&self) -> Result<usize> {
+        match self {
+            Store::Local(b) => b.remove_temporaries().await,
+            Store::S3(_) => Ok(0),
+        }
+    }
+
     /// Reads a manifest and checks that its bytes still hash to its id.
     pub async fn get_version_bytes(&self, id: VersionId) -> Result<Vec<u8>> {
         let bytes = self.get_bytes(ObjectKey::Version(id)).await?;

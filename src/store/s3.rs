@@ -32,8 +32,14 @@ impl S3Backend {
         let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(region))
             .timeout_config(
+                // A stalled server must not hang a save (possibly while the
+                // engine is fenced): no progress for `timeout` fails the
+                // attempt, which is retried; the whole operation is bounded too.
                 aws_config::timeout::TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_SECS))
+                    .read_timeout(config.timeout)
+                    .operation_attempt_timeout(config.timeout * 4)
+                    .operation_timeout(config.timeout * 4 * MAX_ATTEMPTS + Duration::from_secs(10))
                     .build(),
             )
             .retry_config(

@@ -8,6 +8,7 @@ mod harness;
 mod changes;
 mod docs;
 mod errors;
+mod faults;
 mod git;
 mod lifecycle;
 mod mount;
