@@ -47,6 +47,8 @@ complete -c argon -n "__fish_argon_needs_command" -f -a "fsck" -d 'Check that ev
 complete -c argon -n "__fish_argon_needs_command" -f -a "mount" -d 'Browse every saved version as read-only files (FUSE), until Ctrl-C'
 complete -c argon -n "__fish_argon_needs_command" -f -a "umount" -d 'Unmount a folder \'argon mount\' is serving'
 complete -c argon -n "__fish_argon_needs_command" -f -a "hooks" -d 'Make the database follow git branches (git hooks)'
+complete -c argon -n "__fish_argon_needs_command" -f -a "allow" -d 'Let the git hooks act in this project (as it is now: a changed argon.toml asks again)'
+complete -c argon -n "__fish_argon_needs_command" -f -a "deny" -d 'Stop the git hooks from acting in this project'
 complete -c argon -n "__fish_argon_needs_command" -f -a "help" -d 'Show help for argon or a command; -a lists plugins too'
 complete -c argon -n "__fish_argon_needs_command" -f -a "generate-docs" -d 'Write shell completions and man pages (for packagers and the repository)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "__branches" -d 'Branch names, one per line (for shell completion)'
@@ -232,6 +234,18 @@ json\t''"
 complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from run" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand hooks; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand allow" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand allow" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand allow" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand allow" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand allow" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand deny" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand deny" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand deny" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand deny" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand deny" -s V -l version -d 'Print version'
 complete -c argon -n "__fish_argon_using_subcommand help" -s C -d 'Run as if argon was started in DIR' -r -F
 complete -c argon -n "__fish_argon_using_subcommand help" -l format -d 'Output format' -r -f -a "human\t''
 json\t''"

@@ -19,7 +19,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if args.rebuild_index {
         let f = project.fetch().await?;
         if ctx.out.format == super::Format::Human {
-            eprintln!(
+            errln!(
                 "rebuilt the index: {} version(s) and {} branch(es) added from the store",
                 f.new_versions,
                 f.new_branches.len()

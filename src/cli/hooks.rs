@@ -72,6 +72,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 hooks::Existing::Chain
             };
             let changes = hooks::install(&dir, existing)?;
+            // Installing the hooks here is the user's say-so for this project.
+            if let Ok(root) = crate::core::trust::project_root(&ctx.dir) {
+                crate::core::trust::allow(&root)?;
+            }
             ctx.out.emit(&changes, || describe(&changes));
         }
         Action::Uninstall => {
@@ -138,12 +142,22 @@ async fn run_hook(ctx: &Ctx, hook: &str, args: &[String]) -> Result<()> {
     if flag != "1" {
         return Ok(());
     }
-    let mut project = match ctx.open(true).await {
-        Ok(p) => p,
+    let root = match crate::core::trust::project_root(&ctx.dir) {
+        Ok(root) => root,
         // Not an argon project: the hook has nothing to do here.
         Err(Error::Config(crate::config::ConfigError::NotAProject(_))) => return Ok(()),
         Err(e) => return Err(e),
     };
+    // Only in projects this user allowed: a cloned argon.toml names an image to run.
+    let report = crate::core::trust::TrustReport {
+        trust: crate::core::trust::trust(&root)?,
+        root,
+    };
+    if let Some(refusal) = super::allow::refusal(&report) {
+        errln!("{refusal}");
+        return Ok(());
+    }
+    let mut project = ctx.open(true).await?;
     let r = project.follow_git(flag).await?;
     ctx.out.emit(&r, || match (r.action, &r.branch) {
         ("created", Some(b)) => format!("argon: database branch '{b}' created and checked out"),

@@ -1,6 +1,17 @@
 //! Command-line interface: clap definitions (one file per verb), output in
 //! human or JSON form, plugin dispatch, and the one place errors become messages.
 
+/// `eprintln!` that cannot panic: a closed stderr (a git hook's pipe that git
+/// stopped reading, a test that stopped listening) must not turn a repair or
+/// an error message into a crash.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+mod allow;
 mod branch;
 mod checkout;
 mod commit;
@@ -95,6 +106,10 @@ enum Command {
     Umount(mount::UmountArgs),
     /// Make the database follow git branches (git hooks)
     Hooks(hooks::Args),
+    /// Let the git hooks act in this project (as it is now: a changed argon.toml asks again)
+    Allow,
+    /// Stop the git hooks from acting in this project
+    Deny,
     /// Show help for argon or a command; -a lists plugins too
     Help(help::Args),
     /// Write shell completions and man pages (for packagers and the repository)
@@ -149,14 +164,14 @@ impl Ctx {
     fn progress(&self) -> Progress {
         Progress {
             enabled: self.out.format == Format::Human && std::io::stderr().is_terminal(),
-            notice: |text| eprintln!("warning: {text}"),
+            notice: |text| errln!("warning: {text}"),
         }
     }
 
     pub async fn open(&self, write: bool) -> Result<Project> {
         let project = Project::open(&self.dir, &self.overrides, write, self.progress()).await?;
         if let Some(note) = &project.recovered {
-            eprintln!("warning: {note}");
+            errln!("warning: {note}");
         }
         Ok(project)
     }
@@ -195,7 +210,7 @@ pub fn main() -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start argon's async runtime: {e}");
+            errln!("error: cannot start argon's async runtime: {e}");
             return 1;
         }
     };
@@ -225,13 +240,13 @@ async fn run(cli: Cli) -> i32 {
     tokio::select! {
         code = dispatch(&ctx, cli.command) => code,
         signal = interrupted() => {
-            eprintln!("argon: {signal}: stopping, then repairing what was under way");
+            errln!("argon: {signal}: stopping, then repairing what was under way");
             match crate::core::repair(&ctx.dir, &ctx.overrides).await {
-                Ok(Some(note)) => eprintln!("warning: {note}"),
+                Ok(Some(note)) => errln!("warning: {note}"),
                 Ok(None) => {}
                 Err(e) => {
                     report(&e);
-                    eprintln!("hint: the next argon command repairs it");
+                    errln!("hint: the next argon command repairs it");
                 }
             }
             130
@@ -285,6 +300,8 @@ async fn dispatch(ctx: &Ctx, command: Command) -> i32 {
         Command::Uri => uri::run_uri(ctx).await,
         Command::Env => uri::run_env(ctx).await,
         Command::Hooks(args) => hooks::run(ctx, args).await,
+        Command::Allow => allow::allow(ctx),
+        Command::Deny => allow::deny(ctx),
         Command::Fsck(args) => fsck::run(ctx, args).await,
         Command::Fetch => fetch::run(ctx).await,
         Command::Mount(args) => mount::run(ctx, args).await,
@@ -314,9 +331,9 @@ pub(crate) fn report(e: &Error) -> i32 {
         }
         source = s.source();
     }
-    eprintln!("error: {line}");
+    errln!("error: {line}");
     if let Some(hint) = e.hint() {
-        eprintln!("hint: {hint}");
+        errln!("hint: {hint}");
     }
     e.exit_code()
 }

@@ -121,7 +121,7 @@ pub async fn run(ctx: &Ctx, args: Vec<OsString>) -> i32 {
     match cmd.status() {
         Ok(status) => status.code().unwrap_or(1),
         Err(e) => {
-            eprintln!("error: cannot run {}: {e}", path.display());
+            errln!("error: cannot run {}: {e}", path.display());
             1
         }
     }

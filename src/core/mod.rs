@@ -12,6 +12,7 @@ mod mount;
 pub mod names;
 mod resolve;
 pub mod revision;
+pub mod trust;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -165,6 +166,8 @@ pub fn init(dir: &Path, opts: InitOptions) -> Result<InitReport> {
     )?;
     let header = "# argon project settings: commit this file with your application.\n# Reference: see README.md (Configuration).\n\n";
     std::fs::write(&path, format!("{header}{text}")).map_err(Error::io("writing argon.toml"))?;
+    // The user wrote this file: the git hooks may act on it.
+    trust::allow(dir)?;
     Ok(InitReport {
         path,
         project: resolved.name.to_string(),
@@ -460,6 +463,14 @@ impl Project {
 
     fn container_name(&self, b: &BranchRow) -> String {
         format!("argon-{}-{}", self.row.key, b.uid)
+    }
+
+    /// The project's own Docker network, with its labels.
+    fn network(&self) -> (String, HashMap<String, String>) {
+        (
+            format!("argon-{}", self.row.key),
+            HashMap::from([(runtime::LABEL_PROJECT.to_string(), self.row.key.clone())]),
+        )
     }
 
     fn capture_name(&self) -> String {
@@ -1221,6 +1232,7 @@ impl Project {
         let labels = self.labels(&b.name, "capture");
         let data_dir = self.config.engine.data_dir.clone();
         let engine = self.config.engine.clone();
+        let (network, network_labels) = self.network();
         let archive =
             tempfile::NamedTempFile::new_in(tmp).map_err(Error::io("creating a temporary file"))?;
         // Flush what the engine holds in memory, so the files copied below hold
@@ -1250,7 +1262,9 @@ impl Project {
                 host_port: port,
                 labels,
                 restart: false,
+                network: &network,
             };
+            rt.ensure_network(&network, network_labels.clone()).await?;
             rt.create_engine(&spec).await?;
             let parent = Path::new(&data_dir)
                 .parent()
@@ -1284,6 +1298,7 @@ impl Project {
         }
         let container = self.container_name(b);
         let engine = self.config.engine.clone();
+        let (network, network_labels) = self.network();
         let image = engine.image.clone();
         let progress = self.progress;
         {
@@ -1350,8 +1365,10 @@ impl Project {
             host_port: port,
             labels: self.labels(&b.name, "engine"),
             restart: true,
+            network: &network,
         };
         let rt = self.runtime().await?;
+        rt.ensure_network(&network, network_labels).await?;
         rt.create_engine(&spec).await?;
         rt.start(&container, port).await?;
         if let Err(e) = rt
@@ -1416,6 +1433,7 @@ impl Project {
         labels: HashMap<String, String>,
     ) -> Result<mongodb::Client> {
         let engine = self.config.engine.clone();
+        let (network, network_labels) = self.network();
         let port = runtime::free_port()?;
         let spec = EngineSpec {
             container,
@@ -1427,8 +1445,10 @@ impl Project {
             host_port: port,
             labels,
             restart: false,
+            network: &network,
         };
         let rt = self.runtime().await?;
+        rt.ensure_network(&network, network_labels).await?;
         rt.create_engine(&spec).await?;
         rt.start(container, port).await?;
         rt.wait_ready(container, port, runtime::READY_DEADLINE)

@@ -134,7 +134,11 @@ async fn load_catalog(store: &Store, previous: &Catalog) -> Result<Catalog, Snap
 
 /// Everything the mount process prints goes to stderr, one line per event.
 pub fn log(message: &str) {
-    eprintln!("argon mount: {message}");
+    // A closed stderr must not take the mount down.
+    let _ = std::io::Write::write_fmt(
+        &mut std::io::stderr(),
+        format_args!("argon mount: {message}\n"),
+    );
 }
 
 /// Node <-> inode number, stable for the life of the mount.

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use bollard::errors::Error as DockerError;
 use bollard::models::{
-    ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
-    VolumeCreateRequest,
+    ContainerCreateBody, HostConfig, NetworkCreateRequest, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
@@ -127,6 +127,9 @@ pub struct EngineSpec<'a> {
     /// HEAD's engine comes back after a Docker or machine restart, as a
     /// developer's database does; private engines never do.
     pub restart: bool,
+    /// The project's own bridge network: containers of other projects and
+    /// on Docker's default bridge cannot reach the engine.
+    pub network: &'a str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +239,29 @@ impl Runtime {
 
     /// Creates the container described by `spec` (replacing a leftover one of the
     /// same name), without starting it.
+    /// Makes sure the bridge network `name` exists.
+    pub async fn ensure_network(&self, name: &str, labels: HashMap<String, String>) -> Result<()> {
+        match self.docker.inspect_network(name, None).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(docker("inspecting network", name)(e)),
+        }
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        match self.docker.create_network(request).await {
+            Ok(_) => Ok(()),
+            // Created meanwhile by another argon: fine.
+            Err(DockerError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(()),
+            Err(e) => Err(docker("creating network", name)(e)),
+        }
+    }
+
     pub async fn create_engine(&self, spec: &EngineSpec<'_>) -> Result<()> {
         let engine_port = format!("{}/tcp", spec.engine_port);
         let mut bindings = HashMap::new();
@@ -256,6 +282,7 @@ impl Runtime {
                 port_bindings: Some(bindings),
                 // An engine that ignores SIGTERM as PID 1 would make every stop wait out the timeout.
                 init: Some(true),
+                network_mode: Some(spec.network.to_string()),
                 restart_policy: spec.restart.then_some(RestartPolicy {
                     name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
                     maximum_retry_count: None,

@@ -194,3 +194,55 @@ fn works_from_a_subfolder_and_a_linked_worktree() {
     assert_eq!(s["git_branch"], "wt-branch");
     assert_eq!(s["hooks"][0]["state"], "current");
 }
+
+/// direnv's model: the hooks act only where this user allowed this exact
+/// argon.toml. A repository cloned under a global hooks folder is never
+/// acted on until allowed; a changed argon.toml asks again; `argon deny`
+/// stops the hooks.
+#[test]
+fn hooks_act_only_in_allowed_projects() {
+    let p = Project::new("allow", Backend::File);
+    p.git_init();
+    p.ok(&["hooks", "install"]);
+    p.ok(&["checkout", "-b", "main"]);
+
+    // A teammate's commit changes argon.toml (say, its image): asked again.
+    let toml = std::fs::read_to_string(p.dir.join("argon.toml")).unwrap();
+    std::fs::write(
+        p.dir.join("argon.toml"),
+        format!("{toml}\n# changed by a teammate\n"),
+    )
+    .unwrap();
+    let r = p.git(&["checkout", "-q", "-b", "feature"], &[]);
+    assert_eq!(r.code, 0, "git is never blocked: {}", r.stderr);
+    assert!(r.stderr.contains("argon allow"), "{}", r.stderr);
+    assert_eq!(db_head(&p), "main", "not followed until allowed");
+
+    p.ok(&["allow"]);
+    p.git_ok(&["checkout", "-q", "main"]);
+    p.git_ok(&["checkout", "-q", "feature"]);
+    assert_eq!(db_head(&p), "feature");
+
+    p.ok(&["deny"]);
+    p.git_ok(&["checkout", "-q", "main"]);
+    assert_eq!(db_head(&p), "feature", "denied: the hooks do nothing");
+
+    // A fresh clone that shares this user's hooks folder (core.hooksPath),
+    // never allowed: its argon.toml is not acted on.
+    let clone = p.another_machine();
+    clone.git_init();
+    let hooks = p.dir.join(".git").join("hooks");
+    clone.git_ok(&["config", "core.hooksPath", hooks.to_str().unwrap()]);
+    let r = clone.git(&["checkout", "-q", "-b", "other"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("never allowed"), "{}", r.stderr);
+    let containers = p.docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("name=argon-{}-", clone.name),
+        "--filter",
+        "label=dev.argon.branch=other",
+    ]);
+    assert!(containers.trim().is_empty(), "nothing was started");
+}

@@ -314,6 +314,7 @@ impl Drop for Project {
         };
         remove(&["ps", "-aq", "--filter"], &["rm", "-f", "-v"]);
         remove(&["volume", "ls", "-q", "--filter"], &["volume", "rm", "-f"]);
+        remove(&["network", "ls", "-q", "--filter"], &["network", "rm"]);
     }
 }
 
@@ -534,6 +535,8 @@ pub fn chunk_files(root: &Path) -> Vec<PathBuf> {
                 .parent()
                 .and_then(|d| d.parent())
                 .is_some_and(|d| d.ends_with("chunks"))
+                // A killed write's temporary file is not a chunk (recovery removes it).
+                && !p.to_string_lossy().ends_with(".tmp")
             {
                 out.push(p);
             }

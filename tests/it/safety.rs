@@ -98,6 +98,19 @@ fn a_head_stopped_outside_argon_is_read_before_anything_is_dropped() {
         &container[0],
     ]);
     assert_eq!(policy.trim(), "unless-stopped");
+    // On the project's own network only: not on Docker's default bridge,
+    // where every other container could reach it.
+    let networks = p.docker(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        &container[0],
+    ]);
+    assert_eq!(networks.split_whitespace().count(), 1, "{networks}");
+    assert!(
+        networks.trim().starts_with(&format!("argon-{}-", p.name)),
+        "{networks}"
+    );
     p.mongo().insert(
         "app",
         "late",
