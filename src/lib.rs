@@ -9,6 +9,8 @@ pub mod git;
 pub mod meta;
 pub mod mount;
 pub mod private;
+#[cfg(test)]
+mod proptests;
 pub mod runtime;
 pub mod snapshot;
 pub mod store;

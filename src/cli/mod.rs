@@ -31,6 +31,11 @@ mod status;
 mod tag;
 mod uri;
 
+#[cfg(test)]
+pub(crate) use gc::parse_duration;
+#[cfg(test)]
+pub(crate) use mount::parse_size;
+
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
