@@ -579,3 +579,62 @@ fn two_machines_saving_and_collecting_at_once() {
         "fault-table: commit + gc on two machines x {rounds} rounds | damaged 0 | heads restore whole"
     );
 }
+
+/// argon killed (SIGKILL) at random moments of switches, under a writer,
+/// round after round; after each, the next command repairs. Every
+/// acknowledged write is in one of the two branches at the end.
+/// `ARGON_FAULT_ROUNDS` sets the rounds (scripts/faults-long.sh runs many).
+#[test]
+fn killed_at_random_moments_of_switches() {
+    let rounds: u64 = std::env::var("ARGON_FAULT_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let p = Project::new("fault-random", Backend::File);
+    with_base(&p);
+    p.ok(&["checkout", "-b", "other"]);
+    p.ok(&["checkout", "main"]);
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    println!("fault-table: random kills seed {seed}");
+    let writer = Writer::start(p.port, 0);
+    let mut killed = 0;
+    for round in 0..rounds {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let target = if round % 2 == 0 { "other" } else { "main" };
+        let mut child = p
+            .command(&["checkout", target])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(seed % 2500));
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+            let _ = child.kill();
+        }
+        let _ = child.wait();
+        let r = p.run(&["checkout", target]);
+        assert_eq!(r.code, 0, "round {round}: {}", r.stderr);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let acked = writer.finish();
+    let mut found = HashSet::new();
+    for branch in ["main", "other"] {
+        p.ok(&["checkout", branch]);
+        found.extend(p.mongo().ids("app", "w"));
+    }
+    let lost = missing(&acked, &found);
+    println!(
+        "fault-table: checkout | SIGKILL at random ({killed} of {rounds} rounds killed) | acknowledged {} | lost {lost} | leftovers {}",
+        acked.len(),
+        leftover_docker(&p).len() + leftover_files(&p).len()
+    );
+    assert_eq!(lost, 0);
+    assert_whole(&p, "random kills");
+}
