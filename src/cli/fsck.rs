@@ -18,12 +18,24 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut project = ctx.open(args.rebuild_index).await?;
     if args.rebuild_index {
         let f = project.fetch().await?;
+        let adopted = project.adopt_local_data().await?;
         if ctx.out.format == super::Format::Human {
             errln!(
                 "rebuilt the index: {} version(s) and {} branch(es) added from the store",
                 f.new_versions,
                 f.new_branches.len()
             );
+            if !adopted.volumes.is_empty() {
+                errln!(
+                    "local data found again for: {}{}",
+                    adopted.volumes.join(", "),
+                    adopted
+                        .head
+                        .as_ref()
+                        .map(|h| format!(" (HEAD: {h}, running)"))
+                        .unwrap_or_default()
+                );
+            }
         }
     }
     let r = project.fsck(args.read_data).await?;

@@ -137,3 +137,74 @@ impl Project {
         false
     }
 }
+
+/// What rebuilding the index found of this machine's own data.
+#[derive(Debug, Serialize)]
+pub struct AdoptReport {
+    /// Branches whose local volume (found by its labels) was attached again.
+    pub volumes: Vec<String>,
+    /// The branch found running on the stable port, made HEAD again.
+    pub head: Option<String>,
+}
+
+impl Project {
+    /// After the metadata was lost: the branches' volumes and HEAD's running
+    /// container are still in Docker, labelled with the project and branch.
+    /// They are attached again, never trusted as saved (a volume may hold
+    /// writes no version has: it is read before anything drops it).
+    pub async fn adopt_local_data(&mut self) -> Result<AdoptReport> {
+        let key = self.row.key.clone();
+        let prefix = format!("argon-{key}-");
+        let rt = self.runtime().await?;
+        let volumes = rt
+            .volumes_labelled_with_branch(crate::runtime::LABEL_PROJECT, &key)
+            .await?;
+        let containers = rt
+            .containers_labelled_with_branch(crate::runtime::LABEL_PROJECT, &key)
+            .await?;
+        let mut report = AdoptReport {
+            volumes: Vec::new(),
+            head: None,
+        };
+        for (volume, branch, role) in volumes {
+            let Some(uid) = volume.strip_prefix(&prefix) else {
+                continue;
+            };
+            if role != "data" || BranchName::parse(&branch).is_err() {
+                continue;
+            }
+            match self.meta.branch(self.row.id, &branch)? {
+                Some(b) if b.volume.is_some() => continue,
+                Some(_) => self.meta.set_branch_uid(self.row.id, &branch, uid)?,
+                None => self.meta.insert_branch(
+                    self.row.id,
+                    &BranchRow {
+                        name: branch.clone(),
+                        uid: uid.to_string(),
+                        head_version: None,
+                        volume: None,
+                        created_at: Utc::now(),
+                        clean: None,
+                    },
+                )?,
+            }
+            self.meta
+                .set_branch_volume(self.row.id, &branch, Some(&volume))?;
+            report.volumes.push(branch);
+        }
+        if self.row.head.is_none() {
+            for (container, branch, role) in containers {
+                let running = role == "engine"
+                    && self
+                        .branch(&branch)
+                        .is_ok_and(|b| self.container_name(&b) == container);
+                if running {
+                    self.set_head(&branch)?;
+                    report.head = Some(branch);
+                    break;
+                }
+            }
+        }
+        Ok(report)
+    }
+}

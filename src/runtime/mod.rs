@@ -472,6 +472,62 @@ impl Runtime {
             .collect())
     }
 
+    /// (name, branch label, role label) of every volume carrying `label=value`.
+    pub async fn volumes_labelled_with_branch(
+        &self,
+        label: &str,
+        value: &str,
+    ) -> Result<Vec<(String, String, String)>> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let options = ListVolumesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(docker("listing volumes of", value))?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| {
+                let branch = v.labels.get(LABEL_BRANCH).cloned().unwrap_or_default();
+                let role = v.labels.get(LABEL_ROLE).cloned().unwrap_or_default();
+                (v.name, branch, role)
+            })
+            .collect())
+    }
+
+    /// (name, branch label, role label) of every running container carrying `label=value`.
+    pub async fn containers_labelled_with_branch(
+        &self,
+        label: &str,
+        value: &str,
+    ) -> Result<Vec<(String, String, String)>> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let options = ListContainersOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(docker("listing containers of", value))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| {
+                let name = c.names?.first()?.trim_start_matches('/').to_string();
+                let labels = c.labels.unwrap_or_default();
+                let branch = labels.get(LABEL_BRANCH).cloned().unwrap_or_default();
+                let role = labels.get(LABEL_ROLE).cloned().unwrap_or_default();
+                Some((name, branch, role))
+            })
+            .collect())
+    }
+
     /// Names of all volumes carrying `label=value`.
     pub async fn volumes_labelled(&self, label: &str, value: &str) -> Result<Vec<String>> {
         let mut filters = HashMap::new();

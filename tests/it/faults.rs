@@ -638,3 +638,34 @@ fn killed_at_random_moments_of_switches() {
     assert_eq!(lost, 0);
     assert_whole(&p, "random kills");
 }
+
+/// The metadata (SQLite) deleted while HEAD runs with unsaved writes:
+/// `fsck --rebuild-index` rebuilds it from the store and finds the local
+/// volumes and the running HEAD again, so the unsaved writes are still there.
+#[test]
+fn the_metadata_deleted_under_a_running_head() {
+    let p = Project::new("fault-sqlite", Backend::File);
+    with_base(&p);
+    p.ok(&["checkout", "-b", "feat"]);
+    p.ok(&["checkout", "main"]);
+    p.mongo().insert("app", "unsaved", vec![doc! { "_id": 1 }]);
+    let home = p.home.join("argon");
+    for f in ["argon.db", "argon.db-wal", "argon.db-shm"] {
+        let _ = std::fs::remove_file(home.join(f));
+    }
+    let r = p.run(&["fsck", "--rebuild-index"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("local data found again"), "{}", r.stderr);
+    let status = p.json(&["status"]);
+    assert_eq!(status["head"], "main", "{status}");
+    assert_eq!(status["state"], "running", "{status}");
+    p.ok(&["checkout", "feat"]);
+    p.ok(&["checkout", "main"]);
+    assert_eq!(
+        p.mongo().count("app", "unsaved"),
+        1,
+        "the unsaved write survived"
+    );
+    println!("fault-table: metadata deleted | SQLite removed under a running HEAD | acknowledged 1 | lost 0 | leftovers 0");
+    assert_whole(&p, "sqlite deleted");
+}
