@@ -157,20 +157,21 @@ impl Project {
         let prefix = format!("argon-{key}-");
         let rt = self.runtime().await?;
         let volumes = rt
-            .volumes_labelled_with_branch(crate::runtime::LABEL_PROJECT, &key)
+            .volumes_labelled(crate::runtime::LABEL_PROJECT, &key)
             .await?;
         let containers = rt
-            .containers_labelled_with_branch(crate::runtime::LABEL_PROJECT, &key)
+            .containers_labelled(crate::runtime::LABEL_PROJECT, &key, true)
             .await?;
         let mut report = AdoptReport {
             volumes: Vec::new(),
             head: None,
         };
-        for (volume, branch, role) in volumes {
+        for v in volumes {
+            let (volume, branch) = (v.name, v.branch);
             let Some(uid) = volume.strip_prefix(&prefix) else {
                 continue;
             };
-            if role != "data" || BranchName::parse(&branch).is_err() {
+            if v.role != "data" || BranchName::parse(&branch).is_err() {
                 continue;
             }
             match self.meta.branch(self.row.id, &branch)? {
@@ -193,14 +194,14 @@ impl Project {
             report.volumes.push(branch);
         }
         if self.row.head.is_none() {
-            for (container, branch, role) in containers {
-                let running = role == "engine"
+            for c in containers {
+                let running = c.role == "engine"
                     && self
-                        .branch(&branch)
-                        .is_ok_and(|b| self.container_name(&b) == container);
+                        .branch(&c.branch)
+                        .is_ok_and(|b| self.container_name(&b) == c.name);
                 if running {
-                    self.set_head(&branch)?;
-                    report.head = Some(branch);
+                    self.set_head(&c.branch)?;
+                    report.head = Some(c.branch);
                     break;
                 }
             }

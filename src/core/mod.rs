@@ -563,14 +563,17 @@ impl Project {
         let port = self.config.serve_port;
         let key = self.row.key.clone();
         let rt = self.runtime().await?;
-        for name in rt.containers_labelled(runtime::LABEL_PROJECT, &key).await? {
-            if Some(&name) != head_container.as_ref() {
-                rt.remove_container(&name).await?;
+        for c in rt
+            .containers_labelled(runtime::LABEL_PROJECT, &key, false)
+            .await?
+        {
+            if Some(&c.name) != head_container.as_ref() {
+                rt.remove_container(&c.name).await?;
             }
         }
-        for volume in rt.volumes_labelled(runtime::LABEL_PROJECT, &key).await? {
-            if !recorded.contains(&volume) {
-                rt.remove_volume(&volume).await?;
+        for v in rt.volumes_labelled(runtime::LABEL_PROJECT, &key).await? {
+            if !recorded.contains(&v.name) {
+                rt.remove_volume(&v.name).await?;
             }
         }
         let mut head_running = false;

@@ -139,6 +139,29 @@ pub enum ContainerState {
     Stopped,
 }
 
+/// A container or volume argon made, by its name and labels.
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    pub name: String,
+    pub branch: String,
+    pub role: String,
+}
+
+impl Labelled {
+    fn new(name: String, labels: HashMap<String, String>) -> Labelled {
+        let get = |key: &str| labels.get(key).cloned().unwrap_or_default();
+        Labelled {
+            branch: get(LABEL_BRANCH),
+            role: get(LABEL_ROLE),
+            name,
+        }
+    }
+}
+
+fn label_filter(label: &str, value: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![format!("{label}={value}")])])
+}
+
 /// Is anything listening on (or holding) this port on 127.0.0.1?
 pub fn port_is_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
@@ -450,66 +473,17 @@ impl Runtime {
         }
     }
 
-    /// Names of all containers (any state) carrying `label=value`.
-    pub async fn containers_labelled(&self, label: &str, value: &str) -> Result<Vec<String>> {
-        let mut filters = HashMap::new();
-        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
-        let options = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(docker("listing containers of", value))?;
-        Ok(list
-            .into_iter()
-            .filter_map(|c| {
-                c.names
-                    .and_then(|n| n.first().map(|s| s.trim_start_matches('/').to_string()))
-            })
-            .collect())
-    }
-
-    /// (name, branch label, role label) of every volume carrying `label=value`.
-    pub async fn volumes_labelled_with_branch(
+    /// Every container carrying `label=value` (stopped ones too unless
+    /// `running_only`), with its branch and role labels.
+    pub async fn containers_labelled(
         &self,
         label: &str,
         value: &str,
-    ) -> Result<Vec<(String, String, String)>> {
-        let mut filters = HashMap::new();
-        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
-        let options = ListVolumesOptionsBuilder::default()
-            .filters(&filters)
-            .build();
-        let list = self
-            .docker
-            .list_volumes(Some(options))
-            .await
-            .map_err(docker("listing volumes of", value))?;
-        Ok(list
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| {
-                let branch = v.labels.get(LABEL_BRANCH).cloned().unwrap_or_default();
-                let role = v.labels.get(LABEL_ROLE).cloned().unwrap_or_default();
-                (v.name, branch, role)
-            })
-            .collect())
-    }
-
-    /// (name, branch label, role label) of every running container carrying `label=value`.
-    pub async fn containers_labelled_with_branch(
-        &self,
-        label: &str,
-        value: &str,
-    ) -> Result<Vec<(String, String, String)>> {
-        let mut filters = HashMap::new();
-        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        running_only: bool,
+    ) -> Result<Vec<Labelled>> {
         let options = ListContainersOptionsBuilder::default()
-            .filters(&filters)
+            .all(!running_only)
+            .filters(&label_filter(label, value))
             .build();
         let list = self
             .docker
@@ -520,20 +494,15 @@ impl Runtime {
             .into_iter()
             .filter_map(|c| {
                 let name = c.names?.first()?.trim_start_matches('/').to_string();
-                let labels = c.labels.unwrap_or_default();
-                let branch = labels.get(LABEL_BRANCH).cloned().unwrap_or_default();
-                let role = labels.get(LABEL_ROLE).cloned().unwrap_or_default();
-                Some((name, branch, role))
+                Some(Labelled::new(name, c.labels.unwrap_or_default()))
             })
             .collect())
     }
 
-    /// Names of all volumes carrying `label=value`.
-    pub async fn volumes_labelled(&self, label: &str, value: &str) -> Result<Vec<String>> {
-        let mut filters = HashMap::new();
-        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+    /// Every volume carrying `label=value`, with its branch and role labels.
+    pub async fn volumes_labelled(&self, label: &str, value: &str) -> Result<Vec<Labelled>> {
         let options = ListVolumesOptionsBuilder::default()
-            .filters(&filters)
+            .filters(&label_filter(label, value))
             .build();
         let list = self
             .docker
@@ -544,7 +513,7 @@ impl Runtime {
             .volumes
             .unwrap_or_default()
             .into_iter()
-            .map(|v| v.name)
+            .map(|v| Labelled::new(v.name, v.labels))
             .collect())
     }
 
