@@ -944,14 +944,14 @@ impl Project {
                 }
             };
             // Writes held by the fence fail with the engine: none was acknowledged.
-            client.shutdown().immediate(true).await;
+            snapshot::close(client).await;
             let stopped = self.stop_branch(b).await;
             self.journal_end()?;
             stopped?;
             self.mark_verified(&b.name)?;
             return Ok(saved);
         }
-        client.shutdown().immediate(true).await;
+        snapshot::close(client).await;
         self.journal_end()?;
         self.stop_branch(b).await?;
         crate::fault::point("leave:stopped").await;
@@ -1122,7 +1122,7 @@ impl Project {
             let client = self.start_private_engine(&capture, &volume, labels).await?;
             let token = snapshot::change_token(&client).await;
             let captured = snapshot::capture(&client, &store, ReadMode::Plain, &known, &bar).await;
-            client.shutdown().immediate(true).await;
+            snapshot::close(client).await;
             Ok::<_, Error>((captured?, token))
         }
         .await;
@@ -1243,7 +1243,7 @@ impl Project {
         // copy is then as of its last flush, still crash-consistent).
         if let Ok(client) = snapshot::connect(self.config.serve_port).await {
             snapshot::fsync(&client).await;
-            client.shutdown().immediate(true).await;
+            snapshot::close(client).await;
         }
         let rt = self.runtime().await?;
         rt.pause(&container).await?;
@@ -1279,7 +1279,7 @@ impl Project {
                 .await?;
             let client = snapshot::connect(port).await?;
             let captured = snapshot::capture(&client, store, ReadMode::Plain, known, bar).await?;
-            client.shutdown().immediate(true).await;
+            snapshot::close(client).await;
             Ok::<_, Error>(captured)
         }
         .await;
@@ -1491,7 +1491,7 @@ impl Project {
             Ok(()) => snapshot::change_token(&client).await,
             Err(_) => None,
         };
-        client.shutdown().immediate(true).await;
+        snapshot::close(client).await;
         result?;
         self.runtime().await?.remove_container(&container).await?;
         let state = token.map(|t| CleanState {

@@ -669,7 +669,8 @@ async fn ping(port: u16) -> bool {
         .run_command(mongodb::bson::doc! { "ping": 1 })
         .await
         .is_ok();
-    client.shutdown().immediate(true).await;
+    // Bounded: the driver's shutdown can wait on a background task forever.
+    let _ = tokio::time::timeout(Duration::from_secs(5), client.shutdown().immediate(true)).await;
     ok
 }
 

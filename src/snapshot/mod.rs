@@ -90,6 +90,17 @@ pub async fn connect(port: u16) -> Result<Client> {
         .map_err(|source| SnapshotError::Connect { port, source })
 }
 
+/// Closes a client's connections and background tasks. Bounded: the
+/// driver's shutdown waits for its background tasks, and one stuck on an
+/// engine that is going away (or busy) must not hang argon.
+pub async fn close(client: Client) {
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        client.shutdown().immediate(true),
+    )
+    .await;
+}
+
 pub async fn engine_version(client: &Client) -> Option<String> {
     let info = client
         .database("admin")
