@@ -79,8 +79,7 @@ impl RuntimeError {
                 "run 'docker pull {image}' or set [engine] image in argon.toml to an image you have"
             )),
             RuntimeError::PortInUse { .. } => Some(
-                "stop what listens there, or set [serve] port in argon.toml (or pass --port)"
-                    .into(),
+                "stop what listens there, or set [serve] port in argon.toml (or ARGON_PORT)".into(),
             ),
             RuntimeError::Exited { .. } | RuntimeError::NotReady { .. } => {
                 Some("check [engine] image, command and data_dir in argon.toml".into())

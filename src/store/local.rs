@@ -147,6 +147,16 @@ impl LocalBackend {
     }
 }
 
+/// Deletes a temporary file when dropped: a full disk or a cancelled save
+/// leaves nothing half-written behind.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 fn io_err(op: &'static str, key: &ObjectKey, source: std::io::Error) -> StoreError {
     if source.kind() == std::io::ErrorKind::NotFound && op == "reading" {
         return StoreError::NotFound {
@@ -166,6 +176,9 @@ impl Backend for LocalBackend {
             self.sync_pending(&key).await?;
         }
         let (dest, tmp) = self.temp_for(&key).await?;
+        // Removed however this ends (an error, or the save dropping this write
+        // when another one failed); a no-op once renamed into place.
+        let _cleanup = RemoveOnDrop(tmp.clone());
         let written = async {
             let mut f = crate::private::create_file_async(&tmp)
                 .await
@@ -184,11 +197,7 @@ impl Backend for LocalBackend {
                 .map_err(|source| io_err("syncing", &key, source))
         }
         .await;
-        if let Err(e) = written {
-            // A full disk, say: nothing half-written stays behind.
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(e);
-        }
+        written?;
         self.commit(&key, &tmp, &dest).await
     }
 

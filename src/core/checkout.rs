@@ -1,0 +1,334 @@
+//! Switching HEAD and changing it in place: `checkout`, `checkout -b`,
+//! `commit`, `stash`, `stash pop`, `reset --hard`.
+
+use super::clean::CleanState;
+use super::names::BranchName;
+use super::{
+    random_uid, ChangeCheck, CheckoutReport, Error, Project, ResetReport, Result, SaveReport,
+    VersionInfo,
+};
+use crate::meta::{BranchRow, VersionRow};
+
+/// What leaving HEAD for another branch did.
+pub(super) struct LeftHead {
+    pub(super) name: Option<String>,
+    pub(super) branch: Option<BranchRow>,
+    pub(super) was_running: bool,
+    pub(super) saved: Option<VersionRow>,
+    pub(super) checked_by: Option<ChangeCheck>,
+}
+
+impl Project {
+    /// Saves and stops HEAD before switching to `target`. A HEAD found not
+    /// running (stashed, or stopped outside argon: `docker stop`, a crash) is
+    /// read from its volume unless argon stopped it after a save.
+    async fn leave_head(&mut self, target: &str) -> Result<LeftHead> {
+        let none = LeftHead {
+            name: self.row.head.clone(),
+            branch: None,
+            was_running: false,
+            saved: None,
+            checked_by: None,
+        };
+        let Some(head) = self.row.head.clone() else {
+            return Ok(none);
+        };
+        let Some(b) = self.meta.branch(self.row.id, &head)? else {
+            return Ok(none);
+        };
+        let message = format!("checkout: moving from {head} to {target}");
+        if !self.is_running(&b).await? {
+            // An exited container (stopped outside argon) goes; its volume stays.
+            self.stop_branch(&b).await?;
+            let saved = self.ensure_saved(&b, &message).await?;
+            return Ok(LeftHead {
+                branch: Some(self.branch(&b.name)?),
+                saved,
+                ..none
+            });
+        }
+        let saved = self.stop_and_save(&b, &message).await?;
+        let b = self.branch(&b.name)?;
+        Ok(LeftHead {
+            branch: Some(b),
+            was_running: true,
+            saved: saved.row,
+            checked_by: Some(saved.checked_by),
+            ..none
+        })
+    }
+
+    /// Brings the branch that was left back up after a failed switch.
+    async fn return_to(&mut self, left: LeftHead) {
+        if let (Some(prev), true) = (left.branch, left.was_running) {
+            let _ = self.start_branch(&prev, None).await;
+        }
+    }
+
+    /// `argon checkout NAME`: saves and stops HEAD, then runs NAME on the stable port.
+    pub async fn checkout(&mut self, name: &str) -> Result<CheckoutReport> {
+        self.journal_begin("checkout", name)?;
+        let done = self.checkout_journalled(name).await;
+        self.journal_end()?;
+        done
+    }
+
+    async fn checkout_journalled(&mut self, name: &str) -> Result<CheckoutReport> {
+        let target = self.branch(name)?;
+        if self.row.head.as_deref() == Some(name) {
+            let restored = if self.is_running(&target).await? {
+                None
+            } else {
+                self.start_branch(&target, None).await?
+            };
+            return Ok(CheckoutReport {
+                branch: name.to_string(),
+                previous: Some(name.to_string()),
+                saved: None,
+                checked_by: None,
+                created: false,
+                restored: restored.map(|v| v.to_string()),
+                copied_from: None,
+                uri: self.uri(),
+            });
+        }
+        let left = self.leave_head(name).await?;
+        match self.start_branch(&target, None).await {
+            Ok(restored) => {
+                crate::fault::point("switch:started").await;
+                self.set_head(name)?;
+                Ok(CheckoutReport {
+                    branch: name.to_string(),
+                    previous: left.name,
+                    saved: left.saved.as_ref().map(VersionInfo::from),
+                    checked_by: left.checked_by,
+                    created: false,
+                    restored: restored.map(|v| v.to_string()),
+                    copied_from: None,
+                    uri: self.uri(),
+                })
+            }
+            Err(e) => {
+                self.return_to(left).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// `argon checkout -b NAME [REV]`: a new branch from REV (default: HEAD's
+    /// current state, saved first), switched to.
+    pub async fn checkout_new(&mut self, name: &str, rev: Option<&str>) -> Result<CheckoutReport> {
+        self.journal_begin("checkout", name)?;
+        let done = self.checkout_new_journalled(name, rev).await;
+        self.journal_end()?;
+        done
+    }
+
+    async fn checkout_new_journalled(
+        &mut self,
+        name: &str,
+        rev: Option<&str>,
+    ) -> Result<CheckoutReport> {
+        let name = BranchName::parse(name).map_err(Error::InvalidName)?;
+        if self.meta.branch(self.row.id, name.as_str())?.is_some() {
+            return Err(Error::BranchExists(name.to_string()));
+        }
+        // Resolve before saving: `main~1` means what `argon log main` shows now.
+        let from_rev = rev.map(|r| self.resolve(r)).transpose()?;
+        let left = self.leave_head(name.as_str()).await?;
+        let from = from_rev.or_else(|| left.branch.as_ref().and_then(|p| p.head_version));
+        // From HEAD's current state, its stopped volume is copied locally instead of restored.
+        let copy_from = match (
+            from_rev,
+            left.branch.as_ref().and_then(|p| p.volume.clone()),
+        ) {
+            (None, Some(v)) if self.runtime().await?.volume_exists(&v).await? => Some(v),
+            _ => None,
+        };
+        let mut row = self.new_branch_row(&name, from)?;
+        if copy_from.is_some() {
+            // A copy of HEAD's stopped volume holds what HEAD's clean state says.
+            let copied = left.branch.as_ref().and_then(CleanState::of);
+            row.clean = copied
+                .map(|c| CleanState { engine: None, ..c })
+                .as_ref()
+                .map(CleanState::to_json);
+        }
+        self.meta.insert_branch(self.row.id, &row)?;
+        let published = match from {
+            Some(_) => self.publish_head(&row.name, from).await,
+            None => Ok(()),
+        };
+        if let Err(e) = published {
+            let _ = self.meta.delete_branch(self.row.id, name.as_str());
+            self.return_to(left).await;
+            return Err(e);
+        }
+        match self.start_branch(&row, copy_from.as_deref()).await {
+            Ok(restored) => {
+                crate::fault::point("switch:started").await;
+                self.set_head(name.as_str())?;
+                Ok(CheckoutReport {
+                    branch: name.to_string(),
+                    copied_from: copy_from.and(left.name.clone()),
+                    previous: left.name,
+                    saved: left.saved.as_ref().map(VersionInfo::from),
+                    checked_by: left.checked_by,
+                    created: true,
+                    restored: restored.map(|v| v.to_string()),
+                    uri: self.uri(),
+                })
+            }
+            Err(e) => {
+                let _ = self.meta.delete_branch(self.row.id, name.as_str());
+                let _ = self.publish_head(name.as_str(), None).await;
+                self.return_to(left).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn running_head(&mut self) -> Result<BranchRow> {
+        let b = self.head_branch()?;
+        if !self.is_running(&b).await? {
+            return Err(Error::HeadStashed(b.name));
+        }
+        Ok(b)
+    }
+
+    /// `argon commit -m MSG`: a version of HEAD while it keeps running.
+    pub async fn commit(&mut self, message: &str) -> Result<SaveReport> {
+        let b = self.running_head().await?;
+        let saved = self.save(&b, message).await?;
+        Ok(SaveReport {
+            branch: b.name,
+            version: saved.row.as_ref().map(VersionInfo::from),
+            latest: saved
+                .row
+                .map(|v| v.id.to_string())
+                .or(b.head_version.map(|v| v.to_string())),
+            checked_by: saved.checked_by,
+        })
+    }
+
+    /// `argon stash`: saves HEAD and stops its container; its volume stays.
+    pub async fn stash_push(&mut self, message: Option<&str>) -> Result<SaveReport> {
+        let branch = self.row.head.clone().unwrap_or_default();
+        self.journal_begin("stash", &branch)?;
+        let done = self.stash_push_journalled(message).await;
+        self.journal_end()?;
+        done
+    }
+
+    async fn stash_push_journalled(&mut self, message: Option<&str>) -> Result<SaveReport> {
+        let b = self.running_head().await?;
+        let saved = self.stop_and_save(&b, message.unwrap_or("stash")).await?;
+        Ok(SaveReport {
+            branch: b.name,
+            version: saved.row.as_ref().map(VersionInfo::from),
+            latest: saved
+                .row
+                .map(|v| v.id.to_string())
+                .or(b.head_version.map(|v| v.to_string())),
+            checked_by: saved.checked_by,
+        })
+    }
+
+    /// `argon stash pop`: resumes a stashed HEAD.
+    pub async fn stash_pop(&mut self) -> Result<CheckoutReport> {
+        let branch = self.row.head.clone().unwrap_or_default();
+        self.journal_begin("stash pop", &branch)?;
+        let done = self.stash_pop_journalled().await;
+        self.journal_end()?;
+        done
+    }
+
+    async fn stash_pop_journalled(&mut self) -> Result<CheckoutReport> {
+        let b = self.head_branch()?;
+        if self.is_running(&b).await? {
+            return Err(Error::HeadRunning(b.name));
+        }
+        let restored = self.start_branch(&b, None).await?;
+        Ok(CheckoutReport {
+            branch: b.name.clone(),
+            previous: Some(b.name),
+            saved: None,
+            checked_by: None,
+            created: false,
+            restored: restored.map(|v| v.to_string()),
+            copied_from: None,
+            uri: self.uri(),
+        })
+    }
+
+    /// `argon reset --hard REV`: HEAD's data and pointer go back to REV; the
+    /// state it leaves is saved first, with its writes stopped, so no write
+    /// lands in neither. REV is restored privately into a new volume and only
+    /// then served; the old volume goes last, and a failure puts it back.
+    pub async fn reset_hard(&mut self, rev: &str) -> Result<ResetReport> {
+        let branch = self.row.head.clone().unwrap_or_default();
+        self.journal_begin("reset", &branch)?;
+        let done = self.reset_hard_journalled(rev).await;
+        self.journal_end()?;
+        done
+    }
+
+    async fn reset_hard_journalled(&mut self, rev: &str) -> Result<ResetReport> {
+        let target = self.resolve(rev)?;
+        let b = self.head_branch()?;
+        let message = format!("reset: moving to {rev}");
+        let saved = if self.is_running(&b).await? {
+            self.stop_and_save(&b, &message).await?.row
+        } else {
+            self.stop_branch(&b).await?;
+            self.ensure_saved(&b, &message).await?
+        };
+        let left = self.branch(&b.name)?;
+        let saved_id = saved.as_ref().map(|v| v.id).or(left.head_version);
+        self.meta
+            .set_branch_uid(self.row.id, &left.name, &random_uid())?;
+        self.meta
+            .set_branch_head(self.row.id, &left.name, Some(target))?;
+        self.publish_head(&left.name, Some(target)).await?;
+        let fresh = self.branch(&left.name)?;
+        crate::fault::point("reset:swapped").await;
+        match self.start_branch(&fresh, None).await {
+            Ok(_) => {
+                if let Some(old) = &left.volume {
+                    // Verified by the save above: its data is in the store.
+                    if let Err(e) = self.runtime().await?.remove_volume(old).await {
+                        (self.progress.notice)(&format!(
+                            "could not remove the volume {old} that reset left: {e}"
+                        ));
+                    }
+                }
+                Ok(ResetReport {
+                    branch: left.name,
+                    target: target.to_string(),
+                    saved: saved_id.map(|v| v.to_string()),
+                })
+            }
+            Err(e) => {
+                // Back as it was: the old identity, volume and version, served again.
+                self.meta
+                    .set_branch_uid(self.row.id, &left.name, &left.uid)?;
+                self.meta
+                    .set_branch_volume(self.row.id, &left.name, left.volume.as_deref())?;
+                self.meta
+                    .set_branch_head(self.row.id, &left.name, left.head_version)?;
+                self.meta
+                    .set_branch_clean(self.row.id, &left.name, left.clean.as_deref())?;
+                let _ = self.publish_head(&left.name, left.head_version).await;
+                let _ = self.start_branch(&left, None).await;
+                Err(match saved_id {
+                    Some(s) => Error::ResetFailed {
+                        target: target.short(),
+                        saved: s.short(),
+                        source: Box::new(e),
+                    },
+                    None => e,
+                })
+            }
+        }
+    }
+}

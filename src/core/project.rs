@@ -1,0 +1,387 @@
+//! An opened project: configuration, metadata, Docker and the store behind
+//! lazily made handles; the journal and the repair of interrupted operations.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+
+use super::lock::ProjectLock;
+use super::{resolve, BranchState, Error, Progress, Result};
+use crate::config::{self, Config, Overrides};
+use crate::meta::{BranchRow, Meta, ProjectRow, VersionRow};
+use crate::runtime::{self, ContainerState, Runtime};
+use crate::snapshot::{self, Manifest};
+use crate::store::{Backend, Hash, Store, VersionId};
+
+/// Set while a journalled operation runs in this process: a front end that
+/// is interrupted then must stop it and repair (see `repair`), rather than exit.
+static OPERATION_IN_PROGRESS: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+pub fn operation_in_progress() -> bool {
+    OPERATION_IN_PROGRESS.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Repairs what an interrupted operation of the project containing `start`
+/// left (the front end calls it after dropping that operation): returns the
+/// note of what was repaired, if anything was.
+pub async fn repair(start: &Path, overrides: &Overrides) -> Result<Option<String>> {
+    let quiet = Progress {
+        enabled: false,
+        notice: |_| {},
+    };
+    let project = Project::open(start, overrides, true, quiet).await?;
+    OPERATION_IN_PROGRESS.store(false, std::sync::atomic::Ordering::SeqCst);
+    Ok(project.recovered.clone())
+}
+
+/// An opened project: configuration, metadata, and (lazily) Docker and the store.
+pub struct Project {
+    pub config: Config,
+    pub(super) meta: Meta,
+    pub(super) row: ProjectRow,
+    pub(super) state_dir: PathBuf,
+    pub(super) runtime: tokio::sync::OnceCell<Runtime>,
+    pub(super) store: Option<Arc<Store>>,
+    pub(super) progress: Progress,
+    /// This machine's name in a shared store (its refs, leases, locks).
+    pub(super) machine: String,
+    /// Nesting of journalled steps: the journal row stays while any is open.
+    pub(super) journal_depth: u32,
+    /// Set when opening found and repaired an operation a killed argon left behind.
+    pub recovered: Option<String>,
+    _lock: Option<ProjectLock>,
+}
+
+/// The connection string of a port on 127.0.0.1.
+pub fn uri_for(port: u16) -> String {
+    format!("mongodb://127.0.0.1:{port}/?directConnection=true")
+}
+
+/// This machine's id in shared stores: random, made once, kept in ARGON_HOME.
+fn machine_id(state_dir: &Path) -> Result<String> {
+    let path = state_dir.join("machine-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if id.trim().len() >= 8 && id.trim().chars().all(|c| c.is_ascii_hexdigit()) => {
+            return Ok(id.trim().to_string())
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("reading this machine's id")(e)),
+    }
+    let id = format!("{}{}", random_uid(), random_uid());
+    crate::private::write(&path, id.as_bytes()).map_err(Error::io("writing this machine's id"))?;
+    Ok(id)
+}
+
+pub(crate) fn random_uid() -> String {
+    let mut h = Sha256::new();
+    h.update(std::process::id().to_le_bytes());
+    h.update(
+        Utc::now()
+            .timestamp_nanos_opt()
+            .unwrap_or_default()
+            .to_le_bytes(),
+    );
+    h.update(format!("{:p}", &h).as_bytes());
+    hex::encode(&h.finalize()[..6])
+}
+
+impl Project {
+    /// Opens the project containing `start`. `write` takes the project lock and
+    /// repairs what an interrupted argon left behind.
+    pub async fn open(
+        start: &Path,
+        overrides: &Overrides,
+        write: bool,
+        progress: Progress,
+    ) -> Result<Project> {
+        let root = config::find_root(start)?;
+        let config = Config::load(&root, overrides)?;
+        let state_dir = config::state_dir();
+        crate::private::create_dir_all(&state_dir)
+            .and_then(|()| crate::private::restrict(&state_dir))
+            .map_err(Error::io(format!(
+                "creating argon's state folder {}",
+                state_dir.display()
+            )))?;
+        let root_text = root.display().to_string();
+        let key = format!(
+            "{}-{}",
+            config.name,
+            &Hash::of(root_text.as_bytes()).to_hex()[..8]
+        );
+        let lock = if write {
+            Some(ProjectLock::acquire(
+                &state_dir.join("locks").join(format!("{key}.lock")),
+                config.name.as_str(),
+            )?)
+        } else {
+            None
+        };
+        let meta = Meta::open(&state_dir.join("argon.db"))?;
+        let machine = machine_id(&state_dir)?;
+        let row = meta.project(&root_text, config.name.as_str(), &key)?;
+        let mut project = Project {
+            config,
+            meta,
+            row,
+            state_dir,
+            runtime: tokio::sync::OnceCell::new(),
+            store: None,
+            progress,
+            machine,
+            journal_depth: 0,
+            recovered: None,
+            _lock: lock,
+        };
+        if write {
+            project.recover().await?;
+        }
+        Ok(project)
+    }
+
+    pub(super) async fn runtime(&self) -> Result<&Runtime> {
+        Ok(self.runtime.get_or_try_init(Runtime::connect).await?)
+    }
+
+    pub(super) async fn store(&mut self) -> Result<Arc<Store>> {
+        if let Some(s) = &self.store {
+            return Ok(s.clone());
+        }
+        let store = Arc::new(Store::open(&self.config.store, &self.config.name).await?);
+        store.check().await?;
+        self.store = Some(store.clone());
+        Ok(store)
+    }
+
+    /// This project's temporary files (a paused copy's archive): per project,
+    /// so recovery can clear them while another project's save runs.
+    pub(super) fn tmp_dir(&self) -> Result<PathBuf> {
+        let dir = self.state_dir.join("tmp").join(&self.row.key);
+        crate::private::create_dir_all(&dir)
+            .map_err(Error::io("creating argon's temporary folder"))?;
+        Ok(dir)
+    }
+
+    pub(super) fn container_name(&self, b: &BranchRow) -> String {
+        format!("argon-{}-{}", self.row.key, b.uid)
+    }
+
+    /// The project's own Docker network, with its labels.
+    pub(super) fn network(&self) -> (String, HashMap<String, String>) {
+        (
+            format!("argon-{}", self.row.key),
+            HashMap::from([(runtime::LABEL_PROJECT.to_string(), self.row.key.clone())]),
+        )
+    }
+
+    pub(super) fn capture_name(&self) -> String {
+        format!("argon-{}-capture", self.row.key)
+    }
+
+    pub(super) fn copy_name(&self) -> String {
+        format!("argon-{}-copy", self.row.key)
+    }
+
+    pub(super) fn labels(&self, branch: &str, role: &str) -> HashMap<String, String> {
+        HashMap::from([
+            (runtime::LABEL_PROJECT.to_string(), self.row.key.clone()),
+            (runtime::LABEL_BRANCH.to_string(), branch.to_string()),
+            (runtime::LABEL_ROLE.to_string(), role.to_string()),
+        ])
+    }
+
+    pub fn uri(&self) -> String {
+        uri_for(self.config.serve_port)
+    }
+
+    /// Who owns this clone's refs in a shared store: the machine, and which of
+    /// its clones of the project (two clones may both have a `main`).
+    fn ref_owner(&self) -> String {
+        let clone = self.row.key.rsplit('-').next().unwrap_or_default();
+        format!("{}.{clone}", self.machine)
+    }
+
+    /// Publishes (or withdraws) a branch head in the store, so a gc on any
+    /// machine sharing it keeps the versions this branch needs.
+    pub(super) async fn publish_head(
+        &mut self,
+        branch: &str,
+        version: Option<VersionId>,
+    ) -> Result<()> {
+        let owner = self.ref_owner();
+        let store = self.store().await?;
+        match version {
+            Some(v) => store.publish_ref(&owner, branch, v).await?,
+            None => store.delete_ref(&owner, branch).await?,
+        }
+        Ok(())
+    }
+
+    /// A lease on the store for the length of a save (see `store::shared`).
+    pub(super) async fn lease(&mut self, op: &str) -> Result<crate::store::shared::Lease> {
+        let store = self.store().await?;
+        Ok(store.begin_lease(&self.machine, op).await?)
+    }
+
+    pub fn head(&self) -> Option<&str> {
+        self.row.head.as_deref()
+    }
+
+    pub(super) fn head_branch(&self) -> Result<BranchRow> {
+        let head = self.row.head.clone().ok_or(Error::NoHead)?;
+        self.meta.branch(self.row.id, &head)?.ok_or(Error::NoHead)
+    }
+
+    pub(super) fn branch(&self, name: &str) -> Result<BranchRow> {
+        self.meta
+            .branch(self.row.id, name)?
+            .ok_or_else(|| Error::NoBranch(name.to_string()))
+    }
+
+    pub(super) fn set_head(&mut self, name: &str) -> Result<()> {
+        self.meta.set_head(self.row.id, Some(name))?;
+        self.row.head = Some(name.to_string());
+        Ok(())
+    }
+
+    /// Repairs what a killed or interrupted argon left: a paused or
+    /// fsync-locked HEAD, every other container of the project (private
+    /// capture, restore and copy engines, a branch started but never made
+    /// HEAD, which would hold the stable port), volumes no branch records (a
+    /// half-filled one, a capture copy), and temporary files.
+    async fn recover(&mut self) -> Result<()> {
+        let Some(entry) = self.meta.journal_pending(self.row.id)? else {
+            return Ok(());
+        };
+        let head = self
+            .row
+            .head
+            .clone()
+            .and_then(|h| self.meta.branch(self.row.id, &h).ok().flatten());
+        let head_container = head.as_ref().map(|b| self.container_name(b));
+        let recorded: std::collections::HashSet<String> = self
+            .meta
+            .branches(self.row.id)?
+            .into_iter()
+            .filter_map(|b| b.volume)
+            .collect();
+        let port = self.config.serve_port;
+        let key = self.row.key.clone();
+        let rt = self.runtime().await?;
+        for c in rt
+            .containers_labelled(runtime::LABEL_PROJECT, &key, false)
+            .await?
+        {
+            if Some(&c.name) != head_container.as_ref() {
+                rt.remove_container(&c.name).await?;
+            }
+        }
+        for v in rt.volumes_labelled(runtime::LABEL_PROJECT, &key).await? {
+            if !recorded.contains(&v.name) {
+                rt.remove_volume(&v.name).await?;
+            }
+        }
+        let mut head_running = false;
+        if let Some(name) = &head_container {
+            if rt.state(name).await? == Some(ContainerState::Paused) {
+                rt.unpause(name).await?;
+            }
+            if rt.state(name).await? == Some(ContainerState::Running) {
+                head_running = true;
+                if let Ok(client) = snapshot::connect(port).await {
+                    snapshot::fsync_unlock(&client).await;
+                }
+            }
+        }
+        let tmp = self.tmp_dir()?;
+        std::fs::remove_dir_all(&tmp).map_err(Error::io("removing interrupted saves' files"))?;
+        // Half-written objects are junk: a store that cannot be reached now
+        // keeps them until the next recovery.
+        if let Ok(store) = self.store().await {
+            let _ = store.remove_temporaries().await;
+        }
+        self.meta.journal_end(self.row.id)?;
+        let mut note = format!(
+            "recovered from an interrupted {} of branch '{}'; no version was lost",
+            entry.kind, entry.branch
+        );
+        if let (Some(h), false) = (&head, head_running) {
+            note.push_str(&format!(
+                "; HEAD '{}' is stopped: 'argon checkout {}' serves it again",
+                h.name, h.name
+            ));
+        }
+        self.recovered = Some(note);
+        Ok(())
+    }
+
+    /// Records that an operation on `branch` is under way, so that the next
+    /// argon repairs what it leaves if it is killed. Steps nest: the record
+    /// goes when the outermost step ends.
+    pub(super) fn journal_begin(&mut self, kind: &str, branch: &str) -> Result<()> {
+        if self.journal_depth == 0 {
+            self.meta.journal_begin(self.row.id, kind, branch)?;
+            OPERATION_IN_PROGRESS.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.journal_depth += 1;
+        Ok(())
+    }
+
+    pub(super) fn journal_end(&mut self) -> Result<()> {
+        self.journal_depth = self.journal_depth.saturating_sub(1);
+        if self.journal_depth == 0 {
+            self.meta.journal_end(self.row.id)?;
+            OPERATION_IN_PROGRESS.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    pub(super) async fn branch_state(&mut self, b: &BranchRow) -> Result<BranchState> {
+        let name = self.container_name(b);
+        let has_volume = b.volume.is_some();
+        Ok(match self.runtime().await?.state(&name).await? {
+            Some(ContainerState::Running) | Some(ContainerState::Paused) => BranchState::Running,
+            _ if has_volume => BranchState::Stashed,
+            _ => BranchState::Archived,
+        })
+    }
+
+    /// Resolves a revision to a version id.
+    pub fn resolve(&self, text: &str) -> Result<VersionId> {
+        resolve::resolve(
+            &self.meta,
+            self.row.id,
+            self.row.head.as_deref(),
+            text,
+            Utc::now(),
+        )
+    }
+
+    /// Ids of every version the metadata lists.
+    pub(super) fn known_version_ids(&self) -> Result<std::collections::HashSet<VersionId>> {
+        Ok(self
+            .meta
+            .versions(self.row.id)?
+            .iter()
+            .map(|v| v.id)
+            .collect())
+    }
+
+    pub(super) fn version_row(&self, id: VersionId) -> Result<VersionRow> {
+        resolve::version_row(&self.meta, self.row.id, id)
+    }
+
+    pub(super) async fn manifest(&mut self, id: VersionId) -> Result<Manifest> {
+        let store = self.store().await?;
+        let bytes = store.get_version_bytes(id).await?;
+        Manifest::from_bytes(&bytes).map_err(|message| Error::BadManifest {
+            id: id.short(),
+            message,
+        })
+    }
+}

@@ -1,0 +1,140 @@
+//! What operations report: the types a front end prints or serializes,
+//! each built in one place.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::ChangeCheck;
+use crate::meta::VersionRow;
+use crate::snapshot::Manifest;
+use crate::store::VersionId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BranchState {
+    /// Its container is up.
+    Running,
+    /// Stopped; its data is kept in a local volume, so resuming is a container start.
+    Stashed,
+    /// Only in the store; checking it out restores its latest version.
+    Archived,
+}
+
+impl BranchState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BranchState::Running => "running",
+            BranchState::Stashed => "stashed",
+            BranchState::Archived => "archived",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    pub id: String,
+    pub short_id: String,
+    pub branch: String,
+    pub parent: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub message: String,
+    pub capture: String,
+    pub bytes: u64,
+    pub collections: u64,
+}
+
+impl From<&VersionRow> for VersionInfo {
+    fn from(v: &VersionRow) -> Self {
+        VersionInfo {
+            id: v.id.to_string(),
+            short_id: v.id.short(),
+            branch: v.branch.clone(),
+            parent: v.parent.map(|p| p.to_string()),
+            created_at: v.created_at,
+            message: v.message.clone(),
+            capture: v.capture.clone(),
+            bytes: v.bytes,
+            collections: v.collections,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct BranchInfo {
+    pub name: String,
+    pub head: bool,
+    pub state: BranchState,
+    pub versions: u32,
+    pub bytes: u64,
+    pub latest: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub project: String,
+    pub head: Option<String>,
+    pub state: Option<BranchState>,
+    pub uri: String,
+    pub port: u16,
+    pub latest_version: Option<VersionInfo>,
+    /// Whether HEAD's data changed since its latest version; null when argon
+    /// cannot tell without reading it all (`argon commit` then compares).
+    pub changed: Option<bool>,
+    pub image: String,
+    pub store: String,
+}
+
+/// What a checkout did.
+#[derive(Debug, Serialize)]
+pub struct CheckoutReport {
+    pub branch: String,
+    pub previous: Option<String>,
+    /// The version saved of the branch that was left, if it had changed.
+    pub saved: Option<VersionInfo>,
+    /// How argon decided whether the branch left had changed (null: it was not running).
+    pub checked_by: Option<ChangeCheck>,
+    pub created: bool,
+    /// The version the branch started from, when its data was restored from the store.
+    pub restored: Option<String>,
+    /// The branch whose local data was copied, when it was (faster than a restore).
+    pub copied_from: Option<String>,
+    pub uri: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SaveReport {
+    pub branch: String,
+    /// None when nothing changed since the branch's latest version.
+    pub version: Option<VersionInfo>,
+    pub latest: Option<String>,
+    /// How argon decided whether anything changed.
+    pub checked_by: ChangeCheck,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResetReport {
+    pub branch: String,
+    pub target: String,
+    /// The version holding the state the reset left (saved first).
+    pub saved: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeleteReport {
+    pub branch: String,
+    pub latest: Option<String>,
+}
+
+/// The metadata row describing the version `id` with this manifest.
+pub(super) fn version_row_of(id: VersionId, m: &Manifest) -> VersionRow {
+    VersionRow {
+        id,
+        branch: m.branch.clone(),
+        parent: m.parent,
+        created_at: m.created_at,
+        message: m.message.clone(),
+        capture: m.capture.as_str().to_string(),
+        bytes: m.total_bytes(),
+        collections: m.collection_count(),
+    }
+}

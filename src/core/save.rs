@@ -1,0 +1,441 @@
+//! Saving a branch: while it runs (`commit`), when it is left (fenced, or
+//! stopped and read from its volume), and offline before its volume goes.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::Utc;
+use indicatif::ProgressBar;
+
+use super::clean::CleanState;
+use super::{version_row_of, ChangeCheck, Error, Project, Result};
+use crate::meta::{BranchRow, VersionRow};
+use crate::runtime::{self, EngineSpec};
+use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
+use crate::store::{Backend, Hash, ObjectKey, Store, VersionId};
+
+/// What a capture proves about a branch's data (see `CleanState`): its
+/// catalog digest, the engine's counters while that engine runs, and whether
+/// no engine can write to the volume any more.
+#[derive(Clone)]
+pub(super) struct Reference {
+    pub(super) catalog: String,
+    pub(super) engine: Option<snapshot::ChangeToken>,
+    pub(super) verified: bool,
+}
+
+/// What a save did: the new version, if the data had changed.
+pub(super) struct Saved {
+    pub(super) row: Option<VersionRow>,
+    pub(super) checked_by: ChangeCheck,
+}
+
+impl Project {
+    /// Saves a version of the running branch `b` while it keeps serving; no
+    /// version when its content equals its latest version. The engine keeps
+    /// taking writes, so this is never evidence that its volume equals the
+    /// version (see `stop_and_save`).
+    pub(super) async fn save(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
+        let lease = self.lease("save").await?;
+        let saved = self.save_leased(b, message).await;
+        lease.release().await;
+        saved
+    }
+
+    async fn save_leased(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
+        // Taken before the capture: writes during it make the next check capture again.
+        let client = snapshot::connect(self.config.serve_port).await?;
+        let now = snapshot::change_token(&client).await;
+        let store = self.store().await?;
+        let tmp = self.tmp_dir()?;
+        let previous = self.parent_manifest(b).await?;
+        let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
+        self.journal_begin("save", &b.name)?;
+        let bar = self.progress.bar(&format!("saving {}", b.name));
+        let result = self
+            .capture_laddered(b, &client, &store, &tmp, &known, &bar)
+            .await;
+        bar.finish_and_clear();
+        let saved = match result {
+            Ok((captured, method)) => {
+                // The engine keeps running: its counters stay meaningful, but it can be written.
+                let reference = now.map(|t| Reference {
+                    catalog: t.catalog.clone(),
+                    engine: Some(t),
+                    verified: false,
+                });
+                self.record_capture(b, previous, captured, method, message, reference)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        self.journal_end()?;
+        saved
+    }
+
+    /// Stops the running branch `b` and records its final state, on evidence
+    /// taken only once its writes have stopped: with writes fenced by
+    /// `fsyncLock`, the engine's counters may vouch for "unchanged", else the
+    /// data is read under the fence; an engine that cannot fence is stopped
+    /// first and read from its volume by a private engine. Either way the
+    /// branch ends stopped and verified: its volume equals its latest version.
+    /// When the save fails the branch is running again, untouched.
+    pub(super) async fn stop_and_save(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
+        let client = snapshot::connect(self.config.serve_port).await?;
+        // Recovery unlocks the engine if argon dies while it is fenced.
+        self.journal_begin("save", &b.name)?;
+        if snapshot::fsync_lock(&client).await {
+            crate::fault::point("save:fenced").await;
+            let saved = match self.save_fenced(b, &client, message).await {
+                Ok(saved) => saved,
+                Err(e) => {
+                    snapshot::fsync_unlock(&client).await;
+                    self.journal_end()?;
+                    return Err(e);
+                }
+            };
+            // Writes held by the fence fail with the engine: none was acknowledged.
+            snapshot::close(client).await;
+            let stopped = self.stop_branch(b).await;
+            self.journal_end()?;
+            stopped?;
+            self.mark_verified(&b.name)?;
+            return Ok(saved);
+        }
+        snapshot::close(client).await;
+        self.journal_end()?;
+        self.stop_branch(b).await?;
+        crate::fault::point("leave:stopped").await;
+        let stopped = self.branch(&b.name)?;
+        match self.save_offline(&stopped, message).await {
+            Ok(saved) => Ok(saved),
+            Err(e) => {
+                // Nothing was dropped: the volume holds every write. Serve it again.
+                let _ = self.start_branch(&stopped, None).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The fenced part of `stop_and_save`: unchanged by the counters read
+    /// under the fence, else a capture while writes wait.
+    async fn save_fenced(
+        &mut self,
+        b: &BranchRow,
+        client: &mongodb::Client,
+        message: &str,
+    ) -> Result<Saved> {
+        let lease = self.lease("save").await?;
+        let saved = self.save_fenced_leased(b, client, message).await;
+        lease.release().await;
+        saved
+    }
+
+    async fn save_fenced_leased(
+        &mut self,
+        b: &BranchRow,
+        client: &mongodb::Client,
+        message: &str,
+    ) -> Result<Saved> {
+        let now = snapshot::change_token(client).await;
+        if let (Some(state), Some(now)) = (CleanState::of(b), &now) {
+            if state.holds_at(now) {
+                return Ok(Saved {
+                    row: None,
+                    checked_by: ChangeCheck::Counters,
+                });
+            }
+        }
+        let store = self.store().await?;
+        let previous = self.parent_manifest(b).await?;
+        let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
+        let bar = self.progress.bar(&format!("saving {}", b.name));
+        let captured = snapshot::capture(client, &store, ReadMode::Plain, &known, &bar).await;
+        bar.finish_and_clear();
+        // Verified only once the engine is stopped (`mark_verified`).
+        let reference = now.map(|t| Reference {
+            catalog: t.catalog,
+            engine: None,
+            verified: false,
+        });
+        self.record_capture(
+            b,
+            previous,
+            captured?,
+            CaptureMethod::FsyncLock,
+            message,
+            reference,
+        )
+        .await
+    }
+
+    /// The manifest of `b`'s latest version, whose chunks a save need not send.
+    async fn parent_manifest(&mut self, b: &BranchRow) -> Result<Option<Manifest>> {
+        match b.head_version {
+            Some(parent) => Ok(Some(self.manifest(parent).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Ends a save whose capture succeeded: a new version when the content
+    /// differs from `previous`, and the branch recorded as clean against
+    /// `reference` (the catalog digest, and the engine's token when that
+    /// engine keeps running so its counters stay meaningful). `verified` only
+    /// when no engine can write to the branch's volume any more.
+    async fn record_capture(
+        &mut self,
+        b: &BranchRow,
+        previous: Option<Manifest>,
+        captured: snapshot::Captured,
+        method: CaptureMethod,
+        message: &str,
+        reference: Option<Reference>,
+    ) -> Result<Saved> {
+        let clean_at = |version: VersionId| {
+            reference.clone().map(|r| CleanState {
+                version,
+                catalog: r.catalog,
+                engine: r.engine,
+                verified: r.verified,
+            })
+        };
+        if let (Some(p), Some(head)) = (&previous, b.head_version) {
+            if p.databases == captured.databases {
+                self.record_clean(&b.name, clean_at(head).as_ref())?;
+                return Ok(Saved {
+                    row: None,
+                    checked_by: ChangeCheck::Capture,
+                });
+            }
+        }
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            project: self.config.name.to_string(),
+            branch: b.name.clone(),
+            parent: b.head_version,
+            created_at: Utc::now(),
+            message: message.to_string(),
+            capture: method,
+            engine_version: captured.engine_version,
+            databases: captured.databases,
+            written_bytes: captured.written_bytes,
+        };
+        let bytes = manifest.to_bytes();
+        let id = VersionId(Hash::of(&bytes));
+        // The manifest is written last: a version exists iff its manifest does.
+        let store = self.store().await?;
+        crate::fault::point("save:captured").await;
+        store.put_bytes(ObjectKey::Version(id), bytes).await?;
+        let row = version_row_of(id, &manifest);
+        self.meta.record_version(self.row.id, &row, &b.name)?;
+        self.publish_head(&b.name, Some(id)).await?;
+        self.record_clean(&b.name, clean_at(id).as_ref())?;
+        Ok(Saved {
+            row: Some(row),
+            checked_by: ChangeCheck::Capture,
+        })
+    }
+
+    /// Saves a stopped branch from its own volume, through an engine on a
+    /// private port (no client can write meanwhile). Used before a volume is
+    /// discarded when the branch was last left on the counters' word.
+    async fn save_offline(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
+        let lease = self.lease("save").await?;
+        let saved = self.save_offline_leased(b, message).await;
+        lease.release().await;
+        saved
+    }
+
+    async fn save_offline_leased(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
+        let Some(volume) = b.volume.clone() else {
+            return Ok(Saved {
+                row: None,
+                checked_by: ChangeCheck::Capture,
+            });
+        };
+        // Docker would create a missing volume empty, and the save would make
+        // "nothing" the branch's latest version.
+        if !self.runtime().await?.volume_exists(&volume).await? {
+            self.forget_lost_volume(b)?;
+            return Ok(Saved {
+                row: None,
+                checked_by: ChangeCheck::Capture,
+            });
+        }
+        let store = self.store().await?;
+        let previous = self.parent_manifest(b).await?;
+        let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
+        let capture = self.capture_name();
+        let labels = self.labels(&b.name, "capture");
+        self.journal_begin("save", &b.name)?;
+        let bar = self.progress.bar(&format!("saving {}", b.name));
+        let result = async {
+            let client = self.start_private_engine(&capture, &volume, labels).await?;
+            let token = snapshot::change_token(&client).await;
+            let captured = snapshot::capture(&client, &store, ReadMode::Plain, &known, &bar).await;
+            snapshot::close(client).await;
+            Ok::<_, Error>((captured?, token))
+        }
+        .await;
+        bar.finish_and_clear();
+        let removed = self.runtime().await?.remove_container(&capture).await;
+        let (captured, token) = match result.and_then(|r| Ok(removed.map(|()| r)?)) {
+            Ok(r) => r,
+            Err(e) => {
+                self.journal_end()?;
+                return Err(e);
+            }
+        };
+        // The private engine is gone: its catalog is kept, not its counters.
+        let reference = token.map(|t| Reference {
+            catalog: t.catalog,
+            engine: None,
+            verified: true,
+        });
+        let saved = self
+            .record_capture(
+                b,
+                previous,
+                captured,
+                CaptureMethod::Offline,
+                message,
+                reference,
+            )
+            .await;
+        self.journal_end()?;
+        saved
+    }
+
+    /// Makes sure a stopped branch's latest version holds its data before its
+    /// volume goes away: a full offline capture unless that is already known.
+    pub(super) async fn ensure_saved(
+        &mut self,
+        b: &BranchRow,
+        why: &str,
+    ) -> Result<Option<VersionRow>> {
+        if b.volume.is_none() || CleanState::of(b).is_some_and(|s| s.verified) {
+            return Ok(None);
+        }
+        Ok(self.save_offline(b, why).await?.row)
+    }
+
+    /// A branch's volume was removed outside argon (`docker volume rm`, a
+    /// prune): the branch keeps its latest version and becomes archived.
+    pub(super) fn forget_lost_volume(&mut self, b: &BranchRow) -> Result<()> {
+        self.meta.set_branch_volume(self.row.id, &b.name, None)?;
+        self.record_clean(&b.name, None)?;
+        let latest = b
+            .head_version
+            .map(|v| format!("its latest version {}", v.short()))
+            .unwrap_or_else(|| "no version (it had never been saved)".into());
+        (self.progress.notice)(&format!(
+            "the local data of branch '{}' was removed outside argon; the branch keeps {latest}",
+            b.name
+        ));
+        Ok(())
+    }
+
+    /// Captures a consistent state with the best method the engine supports,
+    /// probing each rung: snapshot reads, fsyncLock, then a paused private copy.
+    async fn capture_laddered(
+        &mut self,
+        b: &BranchRow,
+        client: &mongodb::Client,
+        store: &Arc<Store>,
+        tmp: &Path,
+        known: &snapshot::KnownChunks,
+        bar: &ProgressBar,
+    ) -> Result<(snapshot::Captured, CaptureMethod)> {
+        if snapshot::supports_snapshot_reads(client).await {
+            let mut session = client
+                .start_session()
+                .snapshot(true)
+                .await
+                .map_err(|source| snapshot::SnapshotError::Engine {
+                    op: "starting",
+                    object: "a snapshot session".into(),
+                    source,
+                })?;
+            let captured =
+                snapshot::capture(client, store, ReadMode::Session(&mut session), known, bar)
+                    .await?;
+            return Ok((captured, CaptureMethod::SnapshotRead));
+        }
+        if snapshot::fsync_lock(client).await {
+            crate::fault::point("save:fenced").await;
+            let captured = snapshot::capture(client, store, ReadMode::Plain, known, bar).await;
+            snapshot::fsync_unlock(client).await;
+            return Ok((captured?, CaptureMethod::FsyncLock));
+        }
+        let captured = self.capture_paused_copy(b, store, tmp, known, bar).await?;
+        Ok((captured, CaptureMethod::PausedCopy))
+    }
+
+    /// Pauses the branch's container, copies its data directory at that instant,
+    /// resumes it, and captures from a private engine on the copy.
+    async fn capture_paused_copy(
+        &mut self,
+        b: &BranchRow,
+        store: &Arc<Store>,
+        tmp: &Path,
+        known: &snapshot::KnownChunks,
+        bar: &ProgressBar,
+    ) -> Result<snapshot::Captured> {
+        let container = self.container_name(b);
+        let capture = self.capture_name();
+        let labels = self.labels(&b.name, "capture");
+        let data_dir = self.config.engine.data_dir.clone();
+        let engine = self.config.engine.clone();
+        let (network, network_labels) = self.network();
+        let archive =
+            tempfile::NamedTempFile::new_in(tmp).map_err(Error::io("creating a temporary file"))?;
+        // Flush what the engine holds in memory, so the files copied below hold
+        // every write acknowledged before the pause (an engine may refuse: the
+        // copy is then as of its last flush, still crash-consistent).
+        if let Ok(client) = snapshot::connect(self.config.serve_port).await {
+            snapshot::fsync(&client).await;
+            snapshot::close(client).await;
+        }
+        let rt = self.runtime().await?;
+        rt.pause(&container).await?;
+        crate::fault::point("save:paused").await;
+        let copied = rt.download(&container, &data_dir, archive.path()).await;
+        rt.unpause(&container).await?;
+        copied?;
+
+        let port = runtime::free_port()?;
+        let result = async {
+            rt.create_volume(&capture, labels.clone()).await?;
+            let spec = EngineSpec {
+                container: &capture,
+                image: &engine.image,
+                command: &engine.command,
+                volume: &capture,
+                data_dir: &engine.data_dir,
+                engine_port: engine.port,
+                host_port: port,
+                labels,
+                restart: false,
+                network: &network,
+            };
+            rt.ensure_network(&network, network_labels.clone()).await?;
+            rt.create_engine(&spec).await?;
+            let parent = Path::new(&data_dir)
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or("/".into());
+            rt.upload(&capture, &parent, archive.path()).await?;
+            rt.start(&capture, port).await?;
+            rt.wait_ready(&capture, port, runtime::READY_DEADLINE)
+                .await?;
+            let client = snapshot::connect(port).await?;
+            let captured = snapshot::capture(&client, store, ReadMode::Plain, known, bar).await?;
+            snapshot::close(client).await;
+            Ok::<_, Error>(captured)
+        }
+        .await;
+        rt.remove_container(&capture).await?;
+        rt.remove_volume(&capture).await?;
+        result
+    }
+}

@@ -1,0 +1,240 @@
+//! Running a branch: restoring or copying its data into a volume, private
+//! engines, serving it on the stable port, stopping it.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::clean::CleanState;
+use super::{BranchState, Project, Result};
+use crate::meta::BranchRow;
+use crate::runtime::{self, EngineSpec};
+use crate::snapshot;
+use crate::store::VersionId;
+
+impl Project {
+    /// Starts branch `b` on the stable port, restoring its latest version into a
+    /// new volume when it has no local data.
+    pub(super) async fn start_branch(
+        &mut self,
+        b: &BranchRow,
+        copy_from: Option<&str>,
+    ) -> Result<Option<VersionId>> {
+        let port = self.config.serve_port;
+        if !runtime::port_is_free(port) {
+            return Err(runtime::RuntimeError::PortInUse { port }.into());
+        }
+        let container = self.container_name(b);
+        let engine = self.config.engine.clone();
+        let (network, network_labels) = self.network();
+        let image = engine.image.clone();
+        let progress = self.progress;
+        {
+            let rt = self.runtime().await?;
+            let pull = progress.spinner(&format!("pulling {image}"));
+            let pulled = rt
+                .ensure_image(&image, |s| {
+                    pull.set_message(format!("pulling {image}: {s}"))
+                })
+                .await;
+            pull.finish_and_clear();
+            pulled?;
+        }
+        let existing = match &b.volume {
+            Some(v) if self.runtime().await?.volume_exists(v).await? => Some(v.clone()),
+            Some(_) => {
+                self.forget_lost_volume(b)?;
+                None
+            }
+            None => None,
+        };
+        let mut restored = None;
+        let volume = match existing {
+            Some(v) => v,
+            None => {
+                let volume = format!("argon-{}-{}", self.row.key, b.uid);
+                let labels = self.labels(&b.name, "data");
+                let copier = self.copy_name();
+                let rt = self.runtime().await?;
+                // What a killed earlier attempt half filled is not this branch's
+                // data: its containers and volume go first.
+                rt.remove_container(&container).await?;
+                rt.remove_container(&copier).await?;
+                rt.remove_volume(&volume).await?;
+                rt.create_volume(&volume, labels).await?;
+                // A local copy of a quiescent volume is much faster than a restore.
+                let filled = match (copy_from, b.head_version) {
+                    (Some(source), _) => self.copy_volume(b, source, &volume).await,
+                    (None, Some(version)) => {
+                        restored = Some(version);
+                        self.restore_privately(b, &volume, version).await
+                    }
+                    (None, None) => Ok(()),
+                };
+                if let Err(e) = filled {
+                    let rt = self.runtime().await?;
+                    let _ = rt.remove_container(&container).await;
+                    let _ = rt.remove_volume(&volume).await;
+                    return Err(e);
+                }
+                // Recorded only once whole: a branch never points at a half-filled volume.
+                self.meta
+                    .set_branch_volume(self.row.id, &b.name, Some(&volume))?;
+                volume
+            }
+        };
+        let spec = EngineSpec {
+            container: &container,
+            image: &engine.image,
+            command: &engine.command,
+            volume: &volume,
+            data_dir: &engine.data_dir,
+            engine_port: engine.port,
+            host_port: port,
+            labels: self.labels(&b.name, "engine"),
+            restart: true,
+            network: &network,
+        };
+        let rt = self.runtime().await?;
+        rt.ensure_network(&network, network_labels).await?;
+        rt.create_engine(&spec).await?;
+        rt.start(&container, port).await?;
+        if let Err(e) = rt
+            .wait_ready(&container, port, runtime::READY_DEADLINE)
+            .await
+        {
+            let _ = rt.remove_container(&container).await;
+            return Err(e.into());
+        }
+        let started = self.branch(&b.name)?;
+        self.rebaseline(&started).await?;
+        Ok(restored)
+    }
+
+    /// Copies the data directory of the (stopped) branch's volume `source` into
+    /// the new branch's `volume`, through Docker's archive API (no tool needed
+    /// in the image, works with a remote engine).
+    async fn copy_volume(&mut self, b: &BranchRow, source: &str, volume: &str) -> Result<()> {
+        let copier = self.copy_name();
+        let target = self.container_name(b);
+        let engine = self.config.engine.clone();
+        let (src_labels, dst_labels) =
+            (self.labels(&b.name, "copy"), self.labels(&b.name, "engine"));
+        let rt = self.runtime().await?;
+        // Fastest: `cp` inside the engine's image, volume to volume.
+        if rt
+            .copy_volume_files(&copier, &engine.image, source, volume, src_labels.clone())
+            .await?
+        {
+            return Ok(());
+        }
+        // Any image: a tar stream through Docker's archive API.
+        let parent = Path::new(&engine.data_dir)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or("/".into());
+        rt.create_idle(&copier, &engine.image, source, &engine.data_dir, src_labels)
+            .await?;
+        let copied = match rt
+            .create_idle(&target, &engine.image, volume, &engine.data_dir, dst_labels)
+            .await
+        {
+            Ok(()) => {
+                let copied = rt
+                    .copy_between(&copier, &engine.data_dir, &target, &parent)
+                    .await;
+                rt.remove_container(&target).await?;
+                copied
+            }
+            Err(e) => Err(e),
+        };
+        rt.remove_container(&copier).await?;
+        Ok(copied?)
+    }
+
+    /// Runs the engine as `container` on `volume`, published on a free private
+    /// port no client knows, and connects to it once it answers.
+    pub(super) async fn start_private_engine(
+        &mut self,
+        container: &str,
+        volume: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<mongodb::Client> {
+        let engine = self.config.engine.clone();
+        let (network, network_labels) = self.network();
+        let port = runtime::free_port()?;
+        let spec = EngineSpec {
+            container,
+            image: &engine.image,
+            command: &engine.command,
+            volume,
+            data_dir: &engine.data_dir,
+            engine_port: engine.port,
+            host_port: port,
+            labels,
+            restart: false,
+            network: &network,
+        };
+        let rt = self.runtime().await?;
+        rt.ensure_network(&network, network_labels).await?;
+        rt.create_engine(&spec).await?;
+        rt.start(container, port).await?;
+        rt.wait_ready(container, port, runtime::READY_DEADLINE)
+            .await?;
+        Ok(snapshot::connect(port).await?)
+    }
+
+    /// Restores `version` into `volume` through an engine on a private port, so
+    /// no client sees a half-restored database on the stable port.
+    async fn restore_privately(
+        &mut self,
+        b: &BranchRow,
+        volume: &str,
+        version: VersionId,
+    ) -> Result<()> {
+        let manifest = self.manifest(version).await?;
+        let store = self.store().await?;
+        let container = self.container_name(b);
+        let labels = self.labels(&b.name, "restore");
+        let client = self
+            .start_private_engine(&container, volume, labels)
+            .await?;
+        let bar = self
+            .progress
+            .bar(&format!("restoring {} at {}", b.name, version.short()));
+        let result = snapshot::restore(
+            &client,
+            &store,
+            &manifest,
+            self.config.engine.restore_indexes,
+            &bar,
+        )
+        .await;
+        bar.finish_and_clear();
+        // What the restored data looks like, to know it unchanged once served.
+        let token = match &result {
+            Ok(()) => snapshot::change_token(&client).await,
+            Err(_) => None,
+        };
+        snapshot::close(client).await;
+        result?;
+        self.runtime().await?.remove_container(&container).await?;
+        let state = token.map(|t| CleanState {
+            version,
+            catalog: t.catalog,
+            engine: None,
+            verified: true,
+        });
+        self.record_clean(&b.name, state.as_ref())?;
+        Ok(())
+    }
+
+    pub(super) async fn stop_branch(&mut self, b: &BranchRow) -> Result<()> {
+        let name = self.container_name(b);
+        self.runtime().await?.remove_container(&name).await?;
+        Ok(())
+    }
+
+    pub(super) async fn is_running(&mut self, b: &BranchRow) -> Result<bool> {
+        Ok(self.branch_state(b).await? == BranchState::Running)
+    }
+}
