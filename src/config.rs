@@ -90,14 +90,6 @@ pub struct GitSection {
     pub auto_create: Option<bool>,
 }
 
-/// Values given on the command line; they win over everything else.
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub image: Option<String>,
-    pub store: Option<String>,
-    pub port: Option<u16>,
-}
-
 /// The engine a branch runs: image, optional command, where its data lives.
 #[derive(Debug, Clone, Serialize)]
 pub struct EngineConfig {
@@ -227,7 +219,7 @@ fn env(var: &'static str) -> Option<String> {
 
 impl Config {
     /// Loads the project at `root` (which holds `argon.toml`) and applies environment and flags.
-    pub fn load(root: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+    pub fn load(root: &Path) -> Result<Config, ConfigError> {
         let path = root.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
             path: path.clone(),
@@ -237,10 +229,13 @@ impl Config {
             path: path.clone(),
             message: e.message().to_string(),
         })?;
-        Self::resolve(root, file, overrides)
+        Self::resolve(root, file)
     }
 
-    pub fn resolve(root: &Path, file: FileConfig, o: &Overrides) -> Result<Config, ConfigError> {
+    /// The settings of the project at `root`: `ARGON_*` environment over
+    /// `argon.toml` (`file`) over defaults. (Command-line flags only exist
+    /// for `argon init`, which writes them into the file.)
+    pub fn resolve(root: &Path, file: FileConfig) -> Result<Config, ConfigError> {
         let path = root.join(CONFIG_FILE);
         let invalid = |message: String| ConfigError::Invalid {
             path: path.clone(),
@@ -262,10 +257,7 @@ impl Config {
             ),
         };
 
-        let image = o
-            .image
-            .clone()
-            .or_else(|| env("ARGON_IMAGE"))
+        let image = env("ARGON_IMAGE")
             .or(engine.image)
             .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
         if image.trim().is_empty() || image.contains(char::is_whitespace) {
@@ -290,14 +282,13 @@ impl Config {
             return Err(invalid("engine.port must be between 1 and 65535".into()));
         }
 
-        let serve_port = match (o.port, env("ARGON_PORT")) {
-            (Some(p), _) => p,
-            (None, Some(v)) => v.parse().map_err(|_| ConfigError::InvalidEnv {
+        let serve_port = match env("ARGON_PORT") {
+            Some(v) => v.parse().map_err(|_| ConfigError::InvalidEnv {
                 var: "ARGON_PORT",
                 value: v.clone(),
                 message: "not a port number".into(),
             })?,
-            (None, None) => serve.port.unwrap_or(DEFAULT_SERVE_PORT),
+            None => serve.port.unwrap_or(DEFAULT_SERVE_PORT),
         };
         if serve_port < 1024 {
             return Err(invalid(format!(
@@ -305,10 +296,7 @@ impl Config {
             )));
         }
 
-        let url_text = o
-            .store
-            .clone()
-            .or_else(|| env("ARGON_STORE"))
+        let url_text = env("ARGON_STORE")
             .or(store.url)
             .unwrap_or_else(|| default_store_url(&state_dir()));
         let url = StoreUrl::parse(&url_text).map_err(invalid)?;
@@ -366,7 +354,7 @@ mod tests {
             path: "argon.toml".into(),
             message: e.to_string(),
         })?;
-        Config::resolve(Path::new("/tmp/My Shop"), file, &Overrides::default())
+        Config::resolve(Path::new("/tmp/My Shop"), file)
     }
 
     #[test]
@@ -386,18 +374,5 @@ mod tests {
         assert!(parse("[engine]\ndata_dir = 'relative'").is_err());
         assert!(parse("[git]\nbase = 'a..b'").is_err());
         assert!(parse("[store]\nurl = 's3://bucket/p'\nendpoint = 'localhost:9000'").is_err());
-    }
-
-    #[test]
-    fn flags_win() {
-        let file: FileConfig =
-            toml::from_str("[engine]\nimage = 'a:1'\n[serve]\nport = 30000").unwrap();
-        let o = Overrides {
-            image: Some("b:2".into()),
-            store: None,
-            port: Some(30001),
-        };
-        let c = Config::resolve(Path::new("/tmp/x"), file, &o).unwrap();
-        assert_eq!((c.engine.image.as_str(), c.serve_port), ("b:2", 30001));
     }
 }

@@ -43,7 +43,6 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use crate::config::Overrides;
 use crate::core::{Error, Progress, Project, Result};
 
 #[derive(Parser)]
@@ -162,7 +161,6 @@ pub struct Ctx {
     pub dir: PathBuf,
     pub out: Out,
     pub yes: bool,
-    pub overrides: Overrides,
 }
 
 impl Ctx {
@@ -174,7 +172,7 @@ impl Ctx {
     }
 
     pub async fn open(&self, write: bool) -> Result<Project> {
-        let project = Project::open(&self.dir, &self.overrides, write, self.progress()).await?;
+        let project = Project::open(&self.dir, write, self.progress()).await?;
         if let Some(note) = &project.recovered {
             errln!("warning: {note}");
         }
@@ -231,7 +229,6 @@ async fn run(cli: Cli) -> i32 {
         dir,
         out: Out { format: cli.format },
         yes: cli.yes,
-        overrides: Overrides::default(),
     };
     // An interrupted operation is stopped and repaired, then argon exits 130.
     // The mount and plugins handle signals themselves.
@@ -246,7 +243,7 @@ async fn run(cli: Cli) -> i32 {
         code = dispatch(&ctx, cli.command) => code,
         signal = interrupted() => {
             errln!("argon: {signal}: stopping, then repairing what was under way");
-            match crate::core::repair(&ctx.dir, &ctx.overrides).await {
+            match crate::core::repair(&ctx.dir).await {
                 Ok(Some(note)) => errln!("warning: {note}"),
                 Ok(None) => {}
                 Err(e) => {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{trust, Error, Result};
-use crate::config::{self, Config, FileConfig, Overrides};
+use crate::config::{self, Config, FileConfig};
 use crate::runtime;
 
 /// What `argon init` wrote.
@@ -68,11 +68,7 @@ pub fn init(dir: &Path, opts: InitOptions) -> Result<InitReport> {
         op: "writing argon.toml".into(),
         source: std::io::Error::other(e),
     })?;
-    let resolved = Config::resolve(
-        dir,
-        toml::from_str(&text).unwrap_or_default(),
-        &Overrides::default(),
-    )?;
+    let resolved = Config::resolve(dir, toml::from_str(&text).unwrap_or_default())?;
     let header = "# argon project settings: commit this file with your application.\n# Reference: see README.md (Configuration).\n\n";
     std::fs::write(&path, format!("{header}{text}")).map_err(Error::io("writing argon.toml"))?;
     // The user wrote this file: the git hooks may act on it.

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::lock::ProjectLock;
 use super::{resolve, BranchState, Error, Progress, Result};
-use crate::config::{self, Config, Overrides};
+use crate::config::{self, Config};
 use crate::meta::{BranchRow, Meta, ProjectRow, VersionRow};
 use crate::runtime::{self, ContainerState, Runtime};
 use crate::snapshot::{self, Manifest};
@@ -28,12 +28,12 @@ pub fn operation_in_progress() -> bool {
 /// Repairs what an interrupted operation of the project containing `start`
 /// left (the front end calls it after dropping that operation): returns the
 /// note of what was repaired, if anything was.
-pub async fn repair(start: &Path, overrides: &Overrides) -> Result<Option<String>> {
+pub async fn repair(start: &Path) -> Result<Option<String>> {
     let quiet = Progress {
         enabled: false,
         notice: |_| {},
     };
-    let project = Project::open(start, overrides, true, quiet).await?;
+    let project = Project::open(start, true, quiet).await?;
     OPERATION_IN_PROGRESS.store(false, std::sync::atomic::Ordering::SeqCst);
     Ok(project.recovered.clone())
 }
@@ -93,14 +93,9 @@ pub(crate) fn random_uid() -> String {
 impl Project {
     /// Opens the project containing `start`. `write` takes the project lock and
     /// repairs what an interrupted argon left behind.
-    pub async fn open(
-        start: &Path,
-        overrides: &Overrides,
-        write: bool,
-        progress: Progress,
-    ) -> Result<Project> {
+    pub async fn open(start: &Path, write: bool, progress: Progress) -> Result<Project> {
         let root = config::find_root(start)?;
-        let config = Config::load(&root, overrides)?;
+        let config = Config::load(&root)?;
         let state_dir = config::state_dir();
         crate::private::create_dir_all(&state_dir)
             .and_then(|()| crate::private::restrict(&state_dir))
