@@ -200,15 +200,7 @@ impl Project {
     pub async fn commit(&mut self, message: &str) -> Result<SaveReport> {
         let b = self.running_head().await?;
         let saved = self.save(&b, message).await?;
-        Ok(SaveReport {
-            branch: b.name,
-            version: saved.row.as_ref().map(VersionInfo::from),
-            latest: saved
-                .row
-                .map(|v| v.id.to_string())
-                .or(b.head_version.map(|v| v.to_string())),
-            checked_by: saved.checked_by,
-        })
+        Ok(saved.report(b))
     }
 
     /// `argon stash`: saves HEAD and stops its container; its volume stays.
@@ -223,15 +215,7 @@ impl Project {
     async fn stash_push_journalled(&mut self, message: Option<&str>) -> Result<SaveReport> {
         let b = self.running_head().await?;
         let saved = self.stop_and_save(&b, message.unwrap_or("stash")).await?;
-        Ok(SaveReport {
-            branch: b.name,
-            version: saved.row.as_ref().map(VersionInfo::from),
-            latest: saved
-                .row
-                .map(|v| v.id.to_string())
-                .or(b.head_version.map(|v| v.to_string())),
-            checked_by: saved.checked_by,
-        })
+        Ok(saved.report(b))
     }
 
     /// `argon stash pop`: resumes a stashed HEAD.

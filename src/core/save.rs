@@ -8,7 +8,7 @@ use chrono::Utc;
 use indicatif::ProgressBar;
 
 use super::clean::CleanState;
-use super::{version_row_of, ChangeCheck, Error, Project, Result};
+use super::{version_row_of, ChangeCheck, Error, Project, Result, SaveReport, VersionInfo};
 use crate::meta::{BranchRow, VersionRow};
 use crate::runtime::{self, EngineSpec};
 use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
@@ -28,6 +28,21 @@ pub(super) struct Reference {
 pub(super) struct Saved {
     pub(super) row: Option<VersionRow>,
     pub(super) checked_by: ChangeCheck,
+}
+
+impl Saved {
+    /// What `commit` and `stash` report of saving branch `b`.
+    pub(super) fn report(self, b: BranchRow) -> SaveReport {
+        SaveReport {
+            version: self.row.as_ref().map(VersionInfo::from),
+            latest: self
+                .row
+                .map(|v| v.id.to_string())
+                .or(b.head_version.map(|v| v.to_string())),
+            checked_by: self.checked_by,
+            branch: b.name,
+        }
+    }
 }
 
 impl Project {
