@@ -8,6 +8,7 @@ use super::{
     VersionInfo,
 };
 use crate::meta::{BranchRow, VersionRow};
+use crate::store::VersionId;
 
 /// What leaving HEAD for another branch did.
 pub(super) struct LeftHead {
@@ -81,16 +82,7 @@ impl Project {
             } else {
                 self.start_branch(&target, None).await?
             };
-            return Ok(CheckoutReport {
-                branch: name.to_string(),
-                previous: Some(name.to_string()),
-                saved: None,
-                checked_by: None,
-                created: false,
-                restored: restored.map(|v| v.to_string()),
-                copied_from: None,
-                uri: self.uri(),
-            });
+            return Ok(self.resumed(name, restored));
         }
         let left = self.leave_head(name).await?;
         match self.start_branch(&target, None).await {
@@ -218,6 +210,21 @@ impl Project {
         Ok(saved.report(b))
     }
 
+    /// What a checkout of HEAD itself (or `stash pop`) reports: HEAD serves
+    /// again, restored from `restored` when its local data was gone.
+    fn resumed(&self, branch: &str, restored: Option<VersionId>) -> CheckoutReport {
+        CheckoutReport {
+            branch: branch.to_string(),
+            previous: Some(branch.to_string()),
+            saved: None,
+            checked_by: None,
+            created: false,
+            restored: restored.map(|v| v.to_string()),
+            copied_from: None,
+            uri: self.uri(),
+        }
+    }
+
     /// `argon stash pop`: resumes a stashed HEAD.
     pub async fn stash_pop(&mut self) -> Result<CheckoutReport> {
         let branch = self.row.head.clone().unwrap_or_default();
@@ -233,16 +240,7 @@ impl Project {
             return Err(Error::HeadRunning(b.name));
         }
         let restored = self.start_branch(&b, None).await?;
-        Ok(CheckoutReport {
-            branch: b.name.clone(),
-            previous: Some(b.name),
-            saved: None,
-            checked_by: None,
-            created: false,
-            restored: restored.map(|v| v.to_string()),
-            copied_from: None,
-            uri: self.uri(),
-        })
+        Ok(self.resumed(&b.name, restored))
     }
 
     /// `argon reset --hard REV`: HEAD's data and pointer go back to REV; the

@@ -241,15 +241,21 @@ impl Project {
         if !doomed.is_empty() {
             store.put_mark(doomed).await?;
         }
-        self.sweep(opts.grace, &mut report).await?;
+        self.sweep(opts.grace, &manifests, &mut report).await?;
         Ok(report)
     }
 
     /// Deletes the chunks of marks older than `margin` that are still
     /// unreferenced and were not written again since they were marked, under
     /// gc's exclusive lock; references are recomputed under the lock, so a
-    /// version saved meanwhile keeps what it uses.
-    async fn sweep(&mut self, margin: Duration, report: &mut GcReport) -> Result<()> {
+    /// version saved meanwhile keeps what it uses. `known` holds manifests
+    /// already read by this gc: only versions written since are fetched.
+    async fn sweep(
+        &mut self,
+        margin: Duration,
+        known: &HashMap<VersionId, Manifest>,
+        report: &mut GcReport,
+    ) -> Result<()> {
         let store = self.store().await?;
         let marks = store.marks().await?;
         let due = due_marks(&marks, margin);
@@ -268,7 +274,10 @@ impl Project {
         let result = async {
             let mut referenced: HashSet<ChunkId> = HashSet::new();
             for id in store.list_versions().await? {
-                referenced.extend(self.manifest(id).await?.chunk_ids());
+                match known.get(&id) {
+                    Some(m) => referenced.extend(m.chunk_ids()),
+                    None => referenced.extend(self.manifest(id).await?.chunk_ids()),
+                }
             }
             let listed: HashMap<ChunkId, (u64, SystemTime)> = store
                 .list_chunks()

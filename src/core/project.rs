@@ -166,12 +166,9 @@ impl Project {
         format!("argon-{}-{}", self.row.key, b.uid)
     }
 
-    /// The project's own Docker network, with its labels.
-    pub(super) fn network(&self) -> (String, HashMap<String, String>) {
-        (
-            format!("argon-{}", self.row.key),
-            HashMap::from([(runtime::LABEL_PROJECT.to_string(), self.row.key.clone())]),
-        )
+    /// The project's own Docker network (`create_engine` makes it when missing).
+    pub(super) fn network(&self) -> String {
+        format!("argon-{}", self.row.key)
     }
 
     pub(super) fn capture_name(&self) -> String {

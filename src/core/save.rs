@@ -10,7 +10,6 @@ use indicatif::ProgressBar;
 use super::clean::CleanState;
 use super::{version_row_of, ChangeCheck, Error, Project, Result, SaveReport, VersionInfo};
 use crate::meta::{BranchRow, VersionRow};
-use crate::runtime::{self, EngineSpec};
 use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
 use crate::store::{Backend, Hash, ObjectKey, Store, VersionId};
 
@@ -400,8 +399,6 @@ impl Project {
         let capture = self.capture_name();
         let labels = self.labels(&b.name, "capture");
         let data_dir = self.config.engine.data_dir.clone();
-        let engine = self.config.engine.clone();
-        let (network, network_labels) = self.network();
         let archive =
             tempfile::NamedTempFile::new_in(tmp).map_err(Error::io("creating a temporary file"))?;
         // Flush what the engine holds in memory, so the files copied below hold
@@ -418,37 +415,29 @@ impl Project {
         rt.unpause(&container).await?;
         copied?;
 
-        let port = runtime::free_port()?;
         let result = async {
-            rt.create_volume(&capture, labels.clone()).await?;
-            let spec = EngineSpec {
-                container: &capture,
-                image: &engine.image,
-                command: &engine.command,
-                volume: &capture,
-                data_dir: &engine.data_dir,
-                engine_port: engine.port,
-                host_port: port,
-                labels,
-                restart: false,
-                network: &network,
-            };
-            rt.ensure_network(&network, network_labels.clone()).await?;
-            rt.create_engine(&spec).await?;
+            self.runtime()
+                .await?
+                .create_volume(&capture, labels.clone())
+                .await?;
+            let port = self
+                .create_private_engine(&capture, &capture, labels)
+                .await?;
             let parent = Path::new(&data_dir)
                 .parent()
                 .map(|p| p.display().to_string())
                 .unwrap_or("/".into());
-            rt.upload(&capture, &parent, archive.path()).await?;
-            rt.start(&capture, port).await?;
-            rt.wait_ready(&capture, port, runtime::READY_DEADLINE)
+            self.runtime()
+                .await?
+                .upload(&capture, &parent, archive.path())
                 .await?;
-            let client = snapshot::connect(port).await?;
+            let client = self.serve_private_engine(&capture, port).await?;
             let captured = snapshot::capture(&client, store, ReadMode::Plain, known, bar).await?;
             snapshot::close(client).await;
             Ok::<_, Error>(captured)
         }
         .await;
+        let rt = self.runtime().await?;
         rt.remove_container(&capture).await?;
         rt.remove_volume(&capture).await?;
         result

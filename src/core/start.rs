@@ -25,7 +25,7 @@ impl Project {
         }
         let container = self.container_name(b);
         let engine = self.config.engine.clone();
-        let (network, network_labels) = self.network();
+        let network = self.network();
         let image = engine.image.clone();
         let progress = self.progress;
         {
@@ -95,7 +95,6 @@ impl Project {
             network: &network,
         };
         let rt = self.runtime().await?;
-        rt.ensure_network(&network, network_labels).await?;
         rt.create_engine(&spec).await?;
         rt.start(&container, port).await?;
         if let Err(e) = rt
@@ -159,8 +158,22 @@ impl Project {
         volume: &str,
         labels: HashMap<String, String>,
     ) -> Result<mongodb::Client> {
+        let port = self
+            .create_private_engine(container, volume, labels)
+            .await?;
+        self.serve_private_engine(container, port).await
+    }
+
+    /// Creates (without starting) the engine container `container` on
+    /// `volume`, to be published on a free private port, which it returns.
+    pub(super) async fn create_private_engine(
+        &mut self,
+        container: &str,
+        volume: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<u16> {
         let engine = self.config.engine.clone();
-        let (network, network_labels) = self.network();
+        let network = self.network();
         let port = runtime::free_port()?;
         let spec = EngineSpec {
             container,
@@ -174,9 +187,18 @@ impl Project {
             restart: false,
             network: &network,
         };
+        self.runtime().await?.create_engine(&spec).await?;
+        Ok(port)
+    }
+
+    /// Starts a private engine made by `create_private_engine` and connects
+    /// to it once it answers.
+    pub(super) async fn serve_private_engine(
+        &mut self,
+        container: &str,
+        port: u16,
+    ) -> Result<mongodb::Client> {
         let rt = self.runtime().await?;
-        rt.ensure_network(&network, network_labels).await?;
-        rt.create_engine(&spec).await?;
         rt.start(container, port).await?;
         rt.wait_ready(container, port, runtime::READY_DEADLINE)
             .await?;

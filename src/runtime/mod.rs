@@ -262,7 +262,7 @@ impl Runtime {
     /// Creates the container described by `spec` (replacing a leftover one of the
     /// same name), without starting it.
     /// Makes sure the bridge network `name` exists.
-    pub async fn ensure_network(&self, name: &str, labels: HashMap<String, String>) -> Result<()> {
+    async fn ensure_network(&self, name: &str, labels: HashMap<String, String>) -> Result<()> {
         match self.docker.inspect_network(name, None).await {
             Ok(_) => return Ok(()),
             Err(e) if is_not_found(&e) => {}
@@ -285,6 +285,14 @@ impl Runtime {
     }
 
     pub async fn create_engine(&self, spec: &EngineSpec<'_>) -> Result<()> {
+        // The network carries the engine's project label, as everything argon makes.
+        let network_labels = spec
+            .labels
+            .iter()
+            .filter(|(k, _)| k.as_str() == LABEL_PROJECT)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.ensure_network(spec.network, network_labels).await?;
         let engine_port = format!("{}/tcp", spec.engine_port);
         let mut bindings = HashMap::new();
         bindings.insert(
