@@ -723,3 +723,13 @@ impl Mongo {
         })
     }
 }
+
+/// The ids of the versions an `argon gc --format json` report deleted.
+pub fn deleted_version_ids(report: &serde_json::Value) -> Vec<String> {
+    report["deleted_versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect()
+}

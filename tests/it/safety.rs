@@ -281,12 +281,8 @@ fn gc_on_one_machine_keeps_every_machines_branch_heads() {
     b.ok(&["fetch"]);
     b.ok(&["branch", "-D", "feat"]);
     let r = b.json(&["gc", "--keep-last", "0", "--grace", "0s", "--yes"]);
-    let deleted: Vec<&str> = r["deleted_versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap())
-        .collect();
+    let deleted = crate::harness::deleted_version_ids(&r);
+    let deleted: Vec<&str> = deleted.iter().map(String::as_str).collect();
     assert!(
         !deleted.contains(&f1.as_str()),
         "A's head is protected: {r}"

@@ -194,12 +194,8 @@ fn gc_keeps_what_branches_and_tags_reach_and_frees_the_rest() {
     assert_eq!(dry["deleted_chunks"], 0);
 
     let r = p.json(&["gc", "--keep-last", "0", "--grace", "0s", "--yes"]);
-    let deleted: Vec<&str> = r["deleted_versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap())
-        .collect();
+    let deleted = crate::harness::deleted_version_ids(&r);
+    let deleted: Vec<&str> = deleted.iter().map(String::as_str).collect();
     assert_eq!(
         deleted,
         [g2.as_str()],
@@ -331,12 +327,8 @@ fn tags_are_shared_through_the_store_and_protect_versions_from_any_gc() {
         taken.stderr
     );
     let r = b.json(&["gc", "--keep-last", "0", "--grace", "0s", "--yes"]);
-    let deleted: Vec<&str> = r["deleted_versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap())
-        .collect();
+    let deleted = crate::harness::deleted_version_ids(&r);
+    let deleted: Vec<&str> = deleted.iter().map(String::as_str).collect();
     assert!(
         !deleted.contains(&old.as_str()),
         "a tag from A protects it: {r}"
