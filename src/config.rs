@@ -49,6 +49,9 @@ pub struct EngineSection {
     pub port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restore_indexes: Option<IndexTiming>,
+    /// Engines require a login (argon's generated one, see `credentials`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<bool>,
 }
 
 /// When a restore builds secondary indexes.
@@ -98,6 +101,8 @@ pub struct EngineConfig {
     pub data_dir: String,
     pub port: u16,
     pub restore_indexes: IndexTiming,
+    /// Engines run with `--auth` and argon's generated login is the only user.
+    pub auth: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -282,6 +287,21 @@ impl Config {
             return Err(invalid("engine.port must be between 1 and 65535".into()));
         }
 
+        let auth = match env("ARGON_ENGINE_AUTH") {
+            Some(v) => match v.as_str() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => {
+                    return Err(ConfigError::InvalidEnv {
+                        var: "ARGON_ENGINE_AUTH",
+                        value: v.clone(),
+                        message: "not true or false".into(),
+                    })
+                }
+            },
+            None => engine.auth.unwrap_or(false),
+        };
+
         let serve_port = match env("ARGON_PORT") {
             Some(v) => v.parse().map_err(|_| ConfigError::InvalidEnv {
                 var: "ARGON_PORT",
@@ -324,6 +344,7 @@ impl Config {
                 data_dir,
                 port: engine_port,
                 restore_indexes: engine.restore_indexes.unwrap_or_default(),
+                auth,
             },
             serve_port,
             store: StoreConfig {

@@ -21,6 +21,10 @@ pub struct Args {
     /// Override the image's command (repeat for each argument)
     #[arg(long = "command", value_name = "ARG", allow_hyphen_values = true, num_args = 1..)]
     command: Option<Vec<String>>,
+    /// Engines require a login: argon generates one per project, kept 0600 in
+    /// ARGON_HOME, and 'argon uri' / 'argon env' print it
+    #[arg(long)]
+    auth: bool,
     /// Overwrite an existing argon.toml
     #[arg(long)]
     force: bool,
@@ -39,6 +43,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             store: args.store,
             port: args.port,
             command: args.command,
+            auth: args.auth,
             force: args.force,
         },
     )?;

@@ -122,6 +122,10 @@ enum Command {
     /// Branch names, one per line (for shell completion)
     #[command(name = "__branches", hide = true)]
     Branches,
+    /// Inside an engine's container: give the engine its first user
+    /// (see runtime::create_first_user)
+    #[command(name = "__engine-login", hide = true)]
+    EngineLogin,
     #[command(external_subcommand)]
     External(Vec<OsString>),
 }
@@ -313,6 +317,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> i32 {
         Command::Help(args) => help::run(ctx, args),
         Command::GenerateDocs(args) => docs::run(ctx, args),
         Command::Branches => branch::names(ctx).await,
+        Command::EngineLogin => uri::engine_login().await,
         Command::External(args) => return plugin::run(ctx, args).await,
     };
     match result {

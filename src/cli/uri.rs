@@ -1,4 +1,5 @@
-//! `argon uri` and `argon env`: HEAD's connection string.
+//! `argon uri` and `argon env`: HEAD's connection string; and the engine-side
+//! half of giving an engine argon's login.
 
 use serde::Serialize;
 
@@ -34,4 +35,22 @@ pub async fn run_env(ctx: &Ctx) -> Result<()> {
         || format!("MONGODB_URI={uri}"),
     );
     Ok(())
+}
+
+/// `argon __engine-login`, run by argon inside an engine's network namespace:
+/// creates the user its environment names on the engine at 127.0.0.1.
+pub async fn engine_login() -> Result<()> {
+    use crate::runtime::{LOGIN_ENV_PASSWORD, LOGIN_ENV_PORT, LOGIN_ENV_USER};
+    let bad = |message: String| {
+        crate::core::Error::io("reading the login to create")(std::io::Error::other(message))
+    };
+    let var = |name: &'static str| {
+        std::env::var(name)
+            .map_err(|_| bad(format!("{name} is not set: this command is argon's own")))
+    };
+    let port = var(LOGIN_ENV_PORT)?
+        .parse()
+        .map_err(|_| bad(format!("{LOGIN_ENV_PORT} is not a port number")))?;
+    let login = crate::credentials::Login::new(var(LOGIN_ENV_USER)?, var(LOGIN_ENV_PASSWORD)?);
+    Ok(crate::snapshot::login::create_first_user(port, &login).await?)
 }

@@ -97,7 +97,7 @@ impl Project {
                     created: false,
                     restored: restored.map(|v| v.to_string()),
                     copied_from: None,
-                    uri: self.uri(),
+                    uri: self.uri_shown(),
                 })
             }
             Err(e) => {
@@ -168,7 +168,7 @@ impl Project {
                     checked_by: left.checked_by,
                     created: true,
                     restored: restored.map(|v| v.to_string()),
-                    uri: self.uri(),
+                    uri: self.uri_shown(),
                 })
             }
             Err(e) => {
@@ -221,7 +221,7 @@ impl Project {
             created: false,
             restored: restored.map(|v| v.to_string()),
             copied_from: None,
-            uri: self.uri(),
+            uri: self.uri_shown(),
         }
     }
 

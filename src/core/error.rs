@@ -91,6 +91,8 @@ pub enum Error {
     TagExists(String),
     #[error("tag '{0}' does not exist")]
     NoTag(String),
+    #[error("the engine in {container} refuses argon's login")]
+    LoginRefused { container: String },
     #[error("aborted")]
     Aborted,
 }
@@ -141,6 +143,9 @@ impl Error {
                 [one] => format!("the most similar command is '{one}'"),
                 many => format!("the most similar commands are: {}", many.join(", ")),
             }),
+            Error::LoginRefused { .. } => Some(
+                "its volume has users argon did not make (another project's, or a changed ARGON_HOME); set [engine] auth = false, or restore the credentials file".into(),
+            ),
             Error::ResetFailed { saved, .. } => Some(format!("nothing is lost: 'argon reset --hard {saved}' goes back")),
             _ => None,
         }

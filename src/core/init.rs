@@ -25,6 +25,8 @@ pub struct InitOptions {
     pub store: Option<String>,
     pub port: Option<u16>,
     pub command: Option<Vec<String>>,
+    /// Engines require argon's generated login.
+    pub auth: bool,
     pub force: bool,
 }
 
@@ -55,6 +57,7 @@ pub fn init(dir: &Path, opts: InitOptions) -> Result<InitReport> {
             data_dir: None,
             port: None,
             restore_indexes: None,
+            auth: opts.auth.then_some(true),
         }),
         serve: Some(config::ServeSection { port: Some(port) }),
         store: opts.store.clone().map(|url| config::StoreSection {

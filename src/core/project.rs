@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::lock::ProjectLock;
 use super::{resolve, BranchState, Error, Progress, Result};
 use crate::config::{self, Config};
+use crate::credentials::Login;
 use crate::meta::{BranchRow, Meta, ProjectRow, VersionRow};
 use crate::runtime::{self, ContainerState, Runtime};
 use crate::snapshot::{self, Manifest};
@@ -49,6 +50,8 @@ pub struct Project {
     pub(super) progress: Progress,
     /// This machine's name in a shared store (its refs, leases, locks).
     pub(super) machine: String,
+    /// argon's login on the project's engines, when `[engine] auth` is on.
+    pub(super) login: Option<Login>,
     /// Nesting of journalled steps: the journal row stays while any is open.
     pub(super) journal_depth: u32,
     /// Set when opening found and repaired an operation a killed argon left behind.
@@ -56,9 +59,16 @@ pub struct Project {
     _lock: Option<ProjectLock>,
 }
 
-/// The connection string of a port on 127.0.0.1.
-pub fn uri_for(port: u16) -> String {
-    format!("mongodb://127.0.0.1:{port}/?directConnection=true")
+/// The connection string of a port on 127.0.0.1, with `login` when engines require one.
+pub fn uri_for(port: u16, login: Option<&Login>) -> String {
+    match login {
+        Some(l) => format!(
+            "mongodb://{}:{}@127.0.0.1:{port}/?directConnection=true&authSource=admin",
+            l.user,
+            l.password()
+        ),
+        None => format!("mongodb://127.0.0.1:{port}/?directConnection=true"),
+    }
 }
 
 /// This machine's id in shared stores: random, made once, kept in ARGON_HOME.
@@ -120,6 +130,15 @@ impl Project {
         let meta = Meta::open(&state_dir.join("argon.db"))?;
         let machine = machine_id(&state_dir)?;
         let row = meta.project(&root_text, config.name.as_str(), &key)?;
+        let login = if config.engine.auth {
+            let path = state_dir.join("credentials").join(&key);
+            Some(Login::load_or_create(&path).map_err(Error::io(format!(
+                "reading the engines' login in {}",
+                path.display()
+            )))?)
+        } else {
+            None
+        };
         let mut project = Project {
             config,
             meta,
@@ -129,6 +148,7 @@ impl Project {
             store: None,
             progress,
             machine,
+            login,
             journal_depth: 0,
             recovered: None,
             _lock: lock,
@@ -187,8 +207,56 @@ impl Project {
         ])
     }
 
+    /// HEAD's connection string, password included: for `argon uri`, `argon
+    /// env` and plugins, which exist to hand it over.
     pub fn uri(&self) -> String {
-        uri_for(self.config.serve_port)
+        uri_for(self.config.serve_port, self.login.as_ref())
+    }
+
+    /// HEAD's connection string as reports print it: the password masked.
+    pub fn uri_shown(&self) -> String {
+        let masked = self
+            .login
+            .as_ref()
+            .map(|l| Login::new(l.user.clone(), "****".into()));
+        uri_for(self.config.serve_port, masked.as_ref())
+    }
+
+    /// With `[engine] auth`, makes sure argon's login works on the engine in
+    /// `container` (answering on `port`, labelled `labels`): an engine on a
+    /// volume that never had a user (new, or restored: versions do not carry
+    /// the admin database) gets it as its first user.
+    pub(super) async fn ensure_login(
+        &mut self,
+        container: &str,
+        port: u16,
+        mut labels: HashMap<String, String>,
+    ) -> Result<()> {
+        let Some(login) = self.login.clone() else {
+            return Ok(());
+        };
+        if snapshot::login::accepts(port, &login).await? {
+            return Ok(());
+        }
+        labels.insert(runtime::LABEL_ROLE.to_string(), "login".to_string());
+        let engine = self.config.engine.clone();
+        self.runtime()
+            .await?
+            .create_first_user(
+                &format!("{container}-login"),
+                container,
+                &engine.image,
+                engine.port,
+                labels,
+                &login,
+            )
+            .await?;
+        if snapshot::login::accepts(port, &login).await? {
+            return Ok(());
+        }
+        Err(Error::LoginRefused {
+            container: container.to_string(),
+        })
     }
 
     /// Who owns this clone's refs in a shared store: the machine, and which of
@@ -285,7 +353,7 @@ impl Project {
             }
             if rt.state(name).await? == Some(ContainerState::Running) {
                 head_running = true;
-                if let Ok(client) = snapshot::connect(port).await {
+                if let Ok(client) = snapshot::connect(port, self.login.as_ref()).await {
                     snapshot::fsync_unlock(&client).await;
                 }
             }

@@ -58,7 +58,7 @@ impl Project {
 
     async fn save_leased(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
         // Taken before the capture: writes during it make the next check capture again.
-        let client = snapshot::connect(self.config.serve_port).await?;
+        let client = snapshot::connect(self.config.serve_port, self.login.as_ref()).await?;
         let now = snapshot::change_token(&client).await;
         let store = self.store().await?;
         let tmp = self.tmp_dir()?;
@@ -95,7 +95,7 @@ impl Project {
     /// branch ends stopped and verified: its volume equals its latest version.
     /// When the save fails the branch is running again, untouched.
     pub(super) async fn stop_and_save(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
-        let client = snapshot::connect(self.config.serve_port).await?;
+        let client = snapshot::connect(self.config.serve_port, self.login.as_ref()).await?;
         // Recovery unlocks the engine if argon dies while it is fenced.
         self.journal_begin("save", &b.name)?;
         if snapshot::fsync_lock(&client).await {
@@ -404,7 +404,7 @@ impl Project {
         // Flush what the engine holds in memory, so the files copied below hold
         // every write acknowledged before the pause (an engine may refuse: the
         // copy is then as of its last flush, still crash-consistent).
-        if let Ok(client) = snapshot::connect(self.config.serve_port).await {
+        if let Ok(client) = snapshot::connect(self.config.serve_port, self.login.as_ref()).await {
             snapshot::fsync(&client).await;
             snapshot::close(client).await;
         }
@@ -421,7 +421,7 @@ impl Project {
                 .create_volume(&capture, labels.clone())
                 .await?;
             let port = self
-                .create_private_engine(&capture, &capture, labels)
+                .create_private_engine(&capture, &capture, labels.clone())
                 .await?;
             let parent = Path::new(&data_dir)
                 .parent()
@@ -431,7 +431,7 @@ impl Project {
                 .await?
                 .upload(&capture, &parent, archive.path())
                 .await?;
-            let client = self.serve_private_engine(&capture, port).await?;
+            let client = self.serve_private_engine(&capture, port, labels).await?;
             let captured = snapshot::capture(&client, store, ReadMode::Plain, known, bar).await?;
             snapshot::close(client).await;
             Ok::<_, Error>(captured)

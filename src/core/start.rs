@@ -93,6 +93,7 @@ impl Project {
             labels: self.labels(&b.name, "engine"),
             restart: true,
             network: &network,
+            auth: engine.auth,
         };
         let rt = self.runtime().await?;
         rt.create_engine(&spec).await?;
@@ -103,6 +104,11 @@ impl Project {
         {
             let _ = rt.remove_container(&container).await;
             return Err(e.into());
+        }
+        let labels = self.labels(&b.name, "engine");
+        if let Err(e) = self.ensure_login(&container, port, labels).await {
+            let _ = self.runtime().await?.remove_container(&container).await;
+            return Err(e);
         }
         let started = self.branch(&b.name)?;
         self.rebaseline(&started).await?;
@@ -159,9 +165,9 @@ impl Project {
         labels: HashMap<String, String>,
     ) -> Result<mongodb::Client> {
         let port = self
-            .create_private_engine(container, volume, labels)
+            .create_private_engine(container, volume, labels.clone())
             .await?;
-        self.serve_private_engine(container, port).await
+        self.serve_private_engine(container, port, labels).await
     }
 
     /// Creates (without starting) the engine container `container` on
@@ -186,23 +192,26 @@ impl Project {
             labels,
             restart: false,
             network: &network,
+            auth: engine.auth,
         };
         self.runtime().await?.create_engine(&spec).await?;
         Ok(port)
     }
 
-    /// Starts a private engine made by `create_private_engine` and connects
-    /// to it once it answers.
+    /// Starts a private engine made by `create_private_engine` (labelled
+    /// `labels`) and connects to it once it answers.
     pub(super) async fn serve_private_engine(
         &mut self,
         container: &str,
         port: u16,
+        labels: HashMap<String, String>,
     ) -> Result<mongodb::Client> {
         let rt = self.runtime().await?;
         rt.start(container, port).await?;
         rt.wait_ready(container, port, runtime::READY_DEADLINE)
             .await?;
-        Ok(snapshot::connect(port).await?)
+        self.ensure_login(container, port, labels).await?;
+        Ok(snapshot::connect(port, self.login.as_ref()).await?)
     }
 
     /// Restores `version` into `volume` through an engine on a private port, so

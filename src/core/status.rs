@@ -92,7 +92,7 @@ impl Project {
             project: self.config.name.to_string(),
             head: head.map(|b| b.name),
             state,
-            uri: self.uri(),
+            uri: self.uri_shown(),
             port: self.config.serve_port,
             latest_version: latest,
             changed,

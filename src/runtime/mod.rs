@@ -18,6 +18,15 @@ use bollard::query_parameters::{
 use futures_util::{StreamExt, TryStreamExt};
 use tokio::io::AsyncWriteExt;
 
+use crate::credentials::Login;
+
+/// How `create_first_user` runs argon inside an engine's network namespace.
+pub const LOGIN_BINARY: &str = "/argon-login";
+pub const LOGIN_COMMAND: &str = "__engine-login";
+pub const LOGIN_ENV_PORT: &str = "ARGON_LOGIN_PORT";
+pub const LOGIN_ENV_USER: &str = "ARGON_LOGIN_USER";
+pub const LOGIN_ENV_PASSWORD: &str = "ARGON_LOGIN_PASSWORD";
+
 /// Label keys on everything argon creates.
 pub const LABEL_PROJECT: &str = "dev.argon.project";
 pub const LABEL_BRANCH: &str = "dev.argon.branch";
@@ -46,6 +55,8 @@ pub enum RuntimeError {
         secs: u64,
         logs: String,
     },
+    #[error("could not create argon's login in the engine of {container}{}", logs_suffix(.logs))]
+    Login { container: String, logs: String },
     #[error("Docker failed while {op} {object}")]
     Docker {
         op: &'static str,
@@ -84,6 +95,9 @@ impl RuntimeError {
             RuntimeError::Exited { .. } | RuntimeError::NotReady { .. } => {
                 Some("check [engine] image, command and data_dir in argon.toml".into())
             }
+            RuntimeError::Login { .. } => Some(
+                "the image must run a glibc binary (argon's own); or set [engine] auth = false in argon.toml".into(),
+            ),
             _ => None,
         }
     }
@@ -129,6 +143,22 @@ pub struct EngineSpec<'a> {
     /// The project's own bridge network: containers of other projects and
     /// on Docker's default bridge cannot reach the engine.
     pub network: &'a str,
+    /// The engine requires a login (`--auth`, which mongod and the official
+    /// image's entrypoint both take).
+    pub auth: bool,
+}
+
+impl EngineSpec<'_> {
+    /// The container's command: the configured one, with `--auth` when the
+    /// engine requires a login. With no command configured, `--auth` alone is
+    /// the command; the official image's entrypoint runs `mongod --auth`.
+    fn command(&self) -> Option<Vec<String>> {
+        let mut command = self.command.to_vec();
+        if self.auth && !command.iter().any(|a| a == "--auth") {
+            command.push("--auth".into());
+        }
+        (!command.is_empty()).then_some(command)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,7 +334,7 @@ impl Runtime {
         );
         let body = ContainerCreateBody {
             image: Some(spec.image.to_string()),
-            cmd: (!spec.command.is_empty()).then(|| spec.command.to_vec()),
+            cmd: spec.command(),
             labels: Some(spec.labels.clone()),
             exposed_ports: Some(vec![engine_port]),
             host_config: Some(HostConfig {
@@ -394,20 +424,10 @@ impl Runtime {
                 ..Default::default()
             };
             self.replace_container(name, body).await?;
-            if self.docker.start_container(name, None).await.is_err() {
+            let Some(code) = self.run_to_end(name).await? else {
                 // No `cp` in the image at all.
                 self.remove_container(name).await?;
                 return Ok(false);
-            }
-            let mut wait = self.docker.wait_container(name, None);
-            let code = match wait.next().await {
-                Some(Ok(r)) => r.status_code,
-                Some(Err(DockerError::DockerContainerWaitError { code, .. })) => code,
-                Some(Err(e)) => {
-                    let _ = self.remove_container(name).await;
-                    return Err(docker("waiting for", name)(e));
-                }
-                None => -1,
             };
             self.remove_container(name).await?;
             if code == 0 {
@@ -415,6 +435,78 @@ impl Runtime {
             }
         }
         Ok(false)
+    }
+
+    /// Starts the created container `name` and waits for it to exit: its
+    /// exit code, or None when it could not start at all.
+    async fn run_to_end(&self, name: &str) -> Result<Option<i64>> {
+        if self.docker.start_container(name, None).await.is_err() {
+            return Ok(None);
+        }
+        let mut wait = self.docker.wait_container(name, None);
+        let code = match wait.next().await {
+            Some(Ok(r)) => r.status_code,
+            Some(Err(DockerError::DockerContainerWaitError { code, .. })) => code,
+            Some(Err(e)) => {
+                let _ = self.remove_container(name).await;
+                return Err(docker("waiting for", name)(e));
+            }
+            None => -1,
+        };
+        Ok(Some(code))
+    }
+
+    /// Gives the engine in `engine` (running, `--auth`, no user yet) its first
+    /// user, `login`. The engine takes a first user only from a loopback
+    /// connection (mongod's localhost exception), and the published port is
+    /// not one: so argon's own binary runs as container `name` inside the
+    /// engine's network namespace and connects to 127.0.0.1 there. The
+    /// password reaches it in its environment, for the second it lives.
+    pub async fn create_first_user(
+        &self,
+        name: &str,
+        engine: &str,
+        image: &str,
+        engine_port: u16,
+        labels: HashMap<String, String>,
+        login: &Login,
+    ) -> Result<()> {
+        let exe = std::env::current_exe().map_err(|source| RuntimeError::Io {
+            op: "finding argon's own binary",
+            source,
+        })?;
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            labels: Some(labels),
+            user: Some("0:0".into()),
+            entrypoint: Some(vec![LOGIN_BINARY.into(), LOGIN_COMMAND.into()]),
+            cmd: Some(Vec::new()),
+            env: Some(vec![
+                format!("{LOGIN_ENV_PORT}={engine_port}"),
+                format!("{LOGIN_ENV_USER}={}", login.user),
+                format!("{LOGIN_ENV_PASSWORD}={}", login.password()),
+            ]),
+            host_config: Some(HostConfig {
+                binds: Some(vec![format!("{}:{LOGIN_BINARY}:ro", exe.display())]),
+                network_mode: Some(format!("container:{engine}")),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.replace_container(name, body).await?;
+        let code = self.run_to_end(name).await;
+        let logs = match &code {
+            Ok(Some(0)) => String::new(),
+            _ => self.logs_tail(name).await,
+        };
+        self.remove_container(name).await?;
+        match code? {
+            Some(0) => Ok(()),
+            _ => Err(RuntimeError::Login {
+                container: engine.to_string(),
+                logs,
+            }),
+        }
     }
 
     pub async fn start(&self, container: &str, host_port: u16) -> Result<()> {

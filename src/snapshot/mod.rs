@@ -4,6 +4,7 @@
 //! stream, stored compressed under the hash of its content.
 
 mod change;
+pub mod login;
 pub mod manifest;
 
 use std::collections::HashSet;
@@ -12,10 +13,12 @@ use std::sync::{Arc, Mutex};
 use futures_util::{StreamExt, TryStreamExt};
 use indicatif::ProgressBar;
 use mongodb::bson::{doc, Bson, Document, RawDocumentBuf};
+use mongodb::options::{ClientOptions, Credential};
 use mongodb::{Client, ClientSession};
 use tokio::sync::Semaphore;
 
 use crate::config::IndexTiming;
+use crate::credentials::Login;
 use crate::store::chunker::{Chunker, DEFAULT_SIZES};
 use crate::store::{Backend, ChunkId, Hash, ObjectKey, Store, StoreError};
 pub use change::{change_token, ChangeToken};
@@ -81,13 +84,24 @@ fn io(op: &'static str) -> impl FnOnce(std::io::Error) -> SnapshotError {
     move |source| SnapshotError::Io { op, source }
 }
 
-/// A driver connection to an engine on 127.0.0.1.
-pub async fn connect(port: u16) -> Result<Client> {
+/// A driver connection to an engine on 127.0.0.1, logged in as `login` when
+/// the project's engines require one.
+pub async fn connect(port: u16, login: Option<&Login>) -> Result<Client> {
     let uri =
         format!("mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=10000");
-    Client::with_uri_str(&uri)
+    let mut options = ClientOptions::parse(&uri)
         .await
-        .map_err(|source| SnapshotError::Connect { port, source })
+        .map_err(|source| SnapshotError::Connect { port, source })?;
+    if let Some(login) = login {
+        options.credential = Some(
+            Credential::builder()
+                .username(login.user.clone())
+                .password(login.password().to_string())
+                .source("admin".to_string())
+                .build(),
+        );
+    }
+    Client::with_options(options).map_err(|source| SnapshotError::Connect { port, source })
 }
 
 /// Closes a client's connections and background tasks. Bounded: the

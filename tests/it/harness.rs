@@ -326,14 +326,18 @@ pub struct Mongo {
 
 impl Mongo {
     pub fn connect(port: u16) -> Mongo {
+        Mongo::connect_uri(&format!(
+            "mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=5000"
+        ))
+    }
+
+    /// A client of the connection string `uri` (as `argon uri` prints it).
+    pub fn connect_uri(uri: &str) -> Mongo {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let uri = format!(
-            "mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=5000"
-        );
-        let client = rt.block_on(mongodb::Client::with_uri_str(&uri)).unwrap();
+        let client = rt.block_on(mongodb::Client::with_uri_str(uri)).unwrap();
         Mongo { rt, client }
     }
 
@@ -350,9 +354,12 @@ impl Mongo {
     }
 
     pub fn command(&self, db: &str, cmd: Document) -> Document {
+        self.try_command(db, cmd).unwrap()
+    }
+
+    pub fn try_command(&self, db: &str, cmd: Document) -> mongodb::error::Result<Document> {
         self.rt
             .block_on(async { self.client.database(db).run_command(cmd).await })
-            .unwrap()
     }
 
     /// Documents as raw BSON bytes in natural order: equality is exactness.

@@ -346,3 +346,101 @@ fn a_live_lease_defers_the_sweep() {
     let f = p.json(&["fsck", "--read-data"]);
     assert!(f["damaged"].as_array().unwrap().is_empty(), "{f}");
 }
+
+/// With `[engine] auth`, only argon's generated login reaches a branch:
+/// anonymous clients are refused on every engine argon starts (a new branch,
+/// a copy of a running one, one restored from a version), while `argon uri`
+/// hands the login over, reports mask it, and saves and restores still work.
+#[test]
+fn engines_with_auth_let_in_only_argons_login() {
+    let p = Project::new("safety-auth", Backend::File);
+    let toml = std::fs::read_to_string(p.dir.join("argon.toml")).unwrap();
+    std::fs::write(
+        p.dir.join("argon.toml"),
+        toml.replace("[engine]\n", "[engine]\nauth = true\n"),
+    )
+    .unwrap();
+    p.ok(&["checkout", "-b", "main"]);
+
+    let refused = |what: &str| {
+        let anon = crate::harness::Mongo::connect(p.port);
+        let e = anon
+            .try_command("app", doc! { "insert": "x", "documents": [{ "a": 1 }] })
+            .expect_err(&format!("{what}: an anonymous write must be refused"));
+        assert!(
+            e.to_string().contains("requires authentication")
+                || e.to_string().contains("Unauthorized"),
+            "{what}: {e}"
+        );
+    };
+    refused("new branch");
+
+    let creds = p.home.join("argon").join("credentials");
+    let file = std::fs::read_dir(&creds)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let password = std::fs::read_to_string(&file).unwrap().trim().to_string();
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let uri = p.ok(&["uri"]).trim().to_string();
+    assert!(uri.contains(&format!("argon:{password}@")), "{uri}");
+    let env = p.ok(&["env"]);
+    assert!(env.contains(&password), "argon env hands the login over");
+    let status = p.ok(&["status"]);
+    assert!(
+        !status.contains(&password),
+        "status masks the password: {status}"
+    );
+    assert!(status.contains("argon:****@"), "{status}");
+
+    let app = crate::harness::Mongo::connect_uri(&uri);
+    app.insert("app", "docs", (0..50).map(|i| doc! { "_id": i }).collect());
+    let v1 = p.json(&["commit", "-m", "fifty"])["version"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.insert("app", "docs", (50..60).map(|i| doc! { "_id": i }).collect());
+    drop(app);
+
+    // A copy of main's volume carries its user along.
+    let copy = p.run(&["checkout", "-b", "copy"]);
+    assert_eq!(copy.code, 0, "{}", copy.stderr);
+    assert!(!copy.stdout.contains(&password) && !copy.stderr.contains(&password));
+    refused("copied branch");
+    assert_eq!(
+        crate::harness::Mongo::connect_uri(&uri).count("app", "docs"),
+        60
+    );
+
+    // A restore starts from a volume with no user: argon gives it one.
+    p.ok(&["checkout", "-b", "old", &v1]);
+    refused("restored branch");
+    assert_eq!(
+        crate::harness::Mongo::connect_uri(&uri).count("app", "docs"),
+        50
+    );
+
+    p.ok(&["checkout", "main"]);
+    refused("main again");
+    assert_eq!(
+        crate::harness::Mongo::connect_uri(&uri).count("app", "docs"),
+        60
+    );
+    let helpers = p.docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=dev.argon.role=login",
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert!(
+        !helpers.contains(&p.name),
+        "login helpers are removed: {helpers}"
+    );
+}
