@@ -19,6 +19,9 @@ _argon() {
             argon,__branches)
                 cmd="argon__subcmd____branches"
                 ;;
+            argon,__engine-login)
+                cmd="argon__subcmd____engine__subcmd__login"
+                ;;
             argon,allow)
                 cmd="argon__subcmd__allow"
                 ;;
@@ -110,7 +113,7 @@ _argon() {
 
     case "${cmd}" in
         argon)
-            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log reset uri env fetch tag gc fsck mount umount hooks allow deny help generate-docs __branches"
+            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log reset uri env fetch tag gc fsck mount umount hooks allow deny help generate-docs __branches __engine-login"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -132,6 +135,28 @@ _argon() {
             return 0
             ;;
         argon__subcmd____branches)
+            opts="-C -y -h -V --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        argon__subcmd____engine__subcmd__login)
             opts="-C -y -h -V --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -522,7 +547,7 @@ _argon() {
             return 0
             ;;
         argon__subcmd__init)
-            opts="-C -y -h -V --name --image --store --port --command --force --format --yes --help --version"
+            opts="-C -y -h -V --name --image --store --port --command --auth --force --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

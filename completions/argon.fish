@@ -52,6 +52,7 @@ complete -c argon -n "__fish_argon_needs_command" -f -a "deny" -d 'Stop the git 
 complete -c argon -n "__fish_argon_needs_command" -f -a "help" -d 'Show help for argon or a command; -a lists plugins too'
 complete -c argon -n "__fish_argon_needs_command" -f -a "generate-docs" -d 'Write shell completions and man pages (for packagers and the repository)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "__branches" -d 'Branch names, one per line (for shell completion)'
+complete -c argon -n "__fish_argon_needs_command" -f -a "__engine-login" -d 'Inside an engine\'s container: give the engine its first user (see runtime::create_first_user)'
 complete -c argon -n "__fish_argon_using_subcommand init" -l name -d 'Project name (default: the folder\'s name)' -r
 complete -c argon -n "__fish_argon_using_subcommand init" -l image -d 'Engine image (default: mongo:7.0)' -r
 complete -c argon -n "__fish_argon_using_subcommand init" -l store -d 'Store URL: file:///path or s3://bucket/prefix' -r
@@ -60,6 +61,7 @@ complete -c argon -n "__fish_argon_using_subcommand init" -l command -d 'Overrid
 complete -c argon -n "__fish_argon_using_subcommand init" -s C -d 'Run as if argon was started in DIR' -r -F
 complete -c argon -n "__fish_argon_using_subcommand init" -l format -d 'Output format' -r -f -a "human\t''
 json\t''"
+complete -c argon -n "__fish_argon_using_subcommand init" -l auth -d 'Engines require a login: argon generates one per project, kept 0600 in ARGON_HOME, and \'argon uri\' / \'argon env\' print it'
 complete -c argon -n "__fish_argon_using_subcommand init" -l force -d 'Overwrite an existing argon.toml'
 complete -c argon -n "__fish_argon_using_subcommand init" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand init" -s h -l help -d 'Print help'
@@ -264,5 +266,11 @@ json\t''"
 complete -c argon -n "__fish_argon_using_subcommand __branches" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand __branches" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand __branches" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand __engine-login" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand __engine-login" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand __engine-login" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand __engine-login" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand __engine-login" -s V -l version -d 'Print version'
 
 complete -c argon -n '__fish_seen_subcommand_from checkout branch log reset' -f -a '(argon __branches 2>/dev/null)'
