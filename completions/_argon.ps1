@@ -51,7 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Show help for argon or a command; -a lists plugins too')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and the repository)')
             [CompletionResult]::new('__branches', '__branches', [CompletionResultType]::ParameterValue, 'Branch names, one per line (for shell completion)')
-            [CompletionResult]::new('__engine-login', '__engine-login', [CompletionResultType]::ParameterValue, 'Inside an engine''s container: give the engine its first user (see runtime::create_first_user)')
+            [CompletionResult]::new('__engine-login', '__engine-login', [CompletionResultType]::ParameterValue, 'argon''s own: gives a new engine its first user, from inside its container')
             break
         }
         'argon;init' {

@@ -52,7 +52,7 @@ complete -c argon -n "__fish_argon_needs_command" -f -a "deny" -d 'Stop the git 
 complete -c argon -n "__fish_argon_needs_command" -f -a "help" -d 'Show help for argon or a command; -a lists plugins too'
 complete -c argon -n "__fish_argon_needs_command" -f -a "generate-docs" -d 'Write shell completions and man pages (for packagers and the repository)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "__branches" -d 'Branch names, one per line (for shell completion)'
-complete -c argon -n "__fish_argon_needs_command" -f -a "__engine-login" -d 'Inside an engine\'s container: give the engine its first user (see runtime::create_first_user)'
+complete -c argon -n "__fish_argon_needs_command" -f -a "__engine-login" -d 'argon\'s own: gives a new engine its first user, from inside its container'
 complete -c argon -n "__fish_argon_using_subcommand init" -l name -d 'Project name (default: the folder\'s name)' -r
 complete -c argon -n "__fish_argon_using_subcommand init" -l image -d 'Engine image (default: mongo:7.0)' -r
 complete -c argon -n "__fish_argon_using_subcommand init" -l store -d 'Store URL: file:///path or s3://bucket/prefix' -r

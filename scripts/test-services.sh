@@ -117,6 +117,15 @@ if [ -z "$S3_PORT" ] || ! port_open "$S3_PORT"; then
   port_open "$S3_PORT" || { log "s3s-fs did not start; see $STATE/s3s-fs.log"; exit 1; }
 fi
 
+# --- A second Docker engine, reached over TCP (remote engine host, restarts) --
+REMOTE_DOCKER_HOST=$(bash "$ROOT/scripts/second-dockerd.sh" start)
+for image in "$IMAGE" "$IMAGE_NO_CP"; do
+  if ! DOCKER_HOST=$REMOTE_DOCKER_HOST docker image inspect "$image" >/dev/null 2>&1; then
+    log "loading $image into the second dockerd"
+    docker save "$image" | DOCKER_HOST=$REMOTE_DOCKER_HOST docker load >&2
+  fi
+done
+
 mkdir -p "$(dirname "$ENV_FILE")"
 umask 077
 cat >"$ENV_FILE" <<ENV
@@ -127,5 +136,6 @@ export ARGON_TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 export ARGON_TEST_S3_ACCESS_KEY=$S3_ACCESS_KEY
 export ARGON_TEST_S3_SECRET_KEY=$S3_SECRET_KEY
 export ARGON_TEST_S3_DIR=$STATE/s3
+export ARGON_TEST_REMOTE_DOCKER_HOST=$REMOTE_DOCKER_HOST
 ENV
 log "ready; environment in $ENV_FILE"

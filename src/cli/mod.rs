@@ -122,8 +122,7 @@ enum Command {
     /// Branch names, one per line (for shell completion)
     #[command(name = "__branches", hide = true)]
     Branches,
-    /// Inside an engine's container: give the engine its first user
-    /// (see runtime::create_first_user)
+    /// argon's own: gives a new engine its first user, from inside its container
     #[command(name = "__engine-login", hide = true)]
     EngineLogin,
     #[command(external_subcommand)]

@@ -101,7 +101,7 @@ impl Project {
     }
 }
 
-fn assert_whole(p: &Project, what: &str) {
+pub fn assert_whole(p: &Project, what: &str) {
     let f = p.json(&["fsck", "--read-data"]);
     assert!(
         f["damaged"].as_array().unwrap().is_empty(),

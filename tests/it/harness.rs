@@ -52,6 +52,8 @@ pub struct Project {
     pub home: PathBuf,
     pub name: String,
     pub port: u16,
+    /// The Docker engine argon and the test's `docker` calls use: DOCKER_HOST's when None.
+    pub docker_host: Option<String>,
 }
 
 pub struct Run {
@@ -130,6 +132,7 @@ impl Project {
             home,
             name: name.clone(),
             port,
+            docker_host: None,
         };
         let mut init = vec![
             "init".to_string(),
@@ -178,7 +181,7 @@ impl Project {
             )
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdin(std::process::Stdio::null());
-        if let Ok(host) = std::env::var("DOCKER_HOST") {
+        if let Some(host) = self.docker_host() {
             cmd.env("DOCKER_HOST", host);
         }
         cmd
@@ -240,7 +243,29 @@ impl Project {
             home,
             name: self.name.clone(),
             port,
+            docker_host: self.docker_host.clone(),
         }
+    }
+
+    /// The same project, run against the Docker engine at `host`.
+    pub fn on_docker_host(mut self, host: &str) -> Project {
+        self.docker_host = Some(host.to_string());
+        self
+    }
+
+    fn docker_host(&self) -> Option<String> {
+        self.docker_host
+            .clone()
+            .or_else(|| std::env::var("DOCKER_HOST").ok())
+    }
+
+    /// `docker` against this project's Docker engine.
+    pub fn docker_command(&self) -> Command {
+        let mut cmd = Command::new("docker");
+        if let Some(host) = self.docker_host() {
+            cmd.env("DOCKER_HOST", host);
+        }
+        cmd
     }
 
     /// Runs git in the project folder with a private configuration; returns the output.
@@ -257,7 +282,7 @@ impl Project {
             .env("GIT_AUTHOR_EMAIL", "t@example.com")
             .env("GIT_COMMITTER_NAME", "t")
             .env("GIT_COMMITTER_EMAIL", "t@example.com");
-        if let Ok(host) = std::env::var("DOCKER_HOST") {
+        if let Some(host) = self.docker_host() {
             cmd.env("DOCKER_HOST", host);
         }
         for (k, v) in env {
@@ -301,7 +326,7 @@ impl Drop for Project {
         // Remove every container and volume this test's project created.
         let filter = format!("name=argon-{}-", self.name);
         let remove = |list: &[&str], rm: &[&str]| {
-            let Ok(out) = Command::new("docker").args(list).arg(&filter).output() else {
+            let Ok(out) = self.docker_command().args(list).arg(&filter).output() else {
                 return;
             };
             let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
@@ -309,7 +334,7 @@ impl Drop for Project {
                 .map(String::from)
                 .collect();
             if !ids.is_empty() {
-                let _ = Command::new("docker").args(rm).args(&ids).output();
+                let _ = self.docker_command().args(rm).args(&ids).output();
             }
         };
         remove(&["ps", "-aq", "--filter"], &["rm", "-f", "-v"]);
@@ -636,7 +661,7 @@ impl Project {
     /// Names of this project's Docker objects of `kind` ("container" or
     /// "volume") for `branch` with `role` (engine, data, ...).
     pub fn docker_objects(&self, kind: &str, branch: &str, role: &str) -> Vec<String> {
-        let mut cmd = Command::new("docker");
+        let mut cmd = self.docker_command();
         match kind {
             "container" => cmd.args(["ps", "-a", "--format", "{{.Names}}"]),
             _ => cmd.args(["volume", "ls", "--format", "{{.Name}}"]),
@@ -654,7 +679,7 @@ impl Project {
     }
 
     pub fn docker(&self, args: &[&str]) -> String {
-        let out = Command::new("docker").args(args).output().unwrap();
+        let out = self.docker_command().args(args).output().unwrap();
         assert!(
             out.status.success(),
             "docker {args:?}: {}",
@@ -674,6 +699,15 @@ pub struct Writer {
 
 impl Writer {
     pub fn start(port: u16, first_id: i64) -> Writer {
+        Writer::start_uri(
+            &format!("mongodb://127.0.0.1:{port}/?directConnection=true"),
+            first_id,
+        )
+    }
+
+    /// A writer on the connection string `uri` (which has a query part).
+    pub fn start_uri(uri: &str, first_id: i64) -> Writer {
+        let uri = format!("{uri}&serverSelectionTimeoutMS=1000&connectTimeoutMS=1000");
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -682,9 +716,6 @@ impl Writer {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let uri = format!(
-                    "mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=1000&connectTimeoutMS=1000"
-                );
                 let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
                 let coll = client.database("app").collection::<Document>("w");
                 let mut acked = Vec::new();

@@ -14,5 +14,6 @@ mod lifecycle;
 mod mount;
 mod plugins;
 mod prompts;
+mod remote;
 mod safety;
 mod store;

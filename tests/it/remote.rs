@@ -1,0 +1,169 @@
+//! A Docker engine on another host, reached over TCP (`DOCKER_HOST`): the
+//! second dockerd `scripts/second-dockerd.sh` runs for the tests. Branches,
+//! saves, restores and logins work there as on the local engine; and that
+//! engine restarted under argon (`systemctl restart docker`, an upgrade)
+//! loses no acknowledged write. Restarts are why these tests have the second
+//! engine to themselves, one test at a time.
+
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use mongodb::bson::doc;
+
+use crate::faults::assert_whole;
+use crate::harness::{required_env, Backend, Mongo, Project, Writer};
+
+/// The second engine serves one of these tests at a time.
+static SECOND_ENGINE: Mutex<()> = Mutex::new(());
+
+fn remote_project(test: &str) -> Project {
+    let p = Project::new(test, Backend::File)
+        .on_docker_host(&required_env("ARGON_TEST_REMOTE_DOCKER_HOST"));
+    let toml = std::fs::read_to_string(p.dir.join("argon.toml")).unwrap();
+    std::fs::write(
+        p.dir.join("argon.toml"),
+        toml.replace("[engine]\n", "[engine]\nauth = true\n"),
+    )
+    .unwrap();
+    p
+}
+
+fn restart_second_engine() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/second-dockerd.sh");
+    let out = Command::new("bash")
+        .args([script, "restart"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "restarting the second dockerd: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Names of this project's containers on the local (default) Docker engine.
+fn local_containers(p: &Project) -> String {
+    let out = Command::new("docker")
+        .env_remove("DOCKER_HOST")
+        .args(["ps", "-a", "--format", "{{.Names}}"])
+        .args(["--filter", &format!("name=argon-{}-", p.name)])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn branches_run_on_a_docker_engine_on_another_host() {
+    let _one = SECOND_ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let p = remote_project("remote-host");
+    p.ok(&["checkout", "-b", "main"]);
+    let uri = p.ok(&["uri"]).trim().to_string();
+    Mongo::connect_uri(&uri).insert("app", "docs", (0..40).map(|i| doc! { "_id": i }).collect());
+    p.ok(&["commit", "-m", "forty"]);
+    p.ok(&["checkout", "-b", "feat"]);
+    Mongo::connect_uri(&uri).insert("app", "docs", vec![doc! { "_id": 40 }]);
+    p.ok(&["checkout", "main"]);
+    // feat's volume goes; its data comes back from the store onto that host.
+    p.json(&["gc", "--local"]);
+    p.ok(&["checkout", "feat"]);
+    assert_eq!(Mongo::connect_uri(&uri).count("app", "docs"), 41);
+
+    let engines = p.docker_objects("container", "feat", "engine");
+    assert_eq!(engines.len(), 1, "feat runs on the other host: {engines:?}");
+    assert_eq!(
+        local_containers(&p).trim(),
+        "",
+        "nothing on the local engine"
+    );
+    assert_whole(&p, "remote host");
+}
+
+#[test]
+fn docker_restarted_under_argon_loses_nothing() {
+    let _one = SECOND_ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let p = remote_project("remote-restart");
+    p.ok(&["checkout", "-b", "main"]);
+    let uri = p.ok(&["uri"]).trim().to_string();
+    let app = Mongo::connect_uri(&uri);
+    app.insert(
+        "app",
+        "base",
+        (0..500)
+            .map(|i| doc! { "_id": i, "pad": "z".repeat(200) })
+            .collect(),
+    );
+    let base = p.json(&["commit", "-m", "base"])["version"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.insert("app", "late", (0..20).map(|i| doc! { "_id": i }).collect());
+    drop(app);
+
+    // Restarted with no argon running: HEAD comes back by itself, with its
+    // uncommitted writes, and argon does not call it unchanged.
+    restart_second_engine();
+    let status = p.json(&["status"]);
+    assert_eq!(status["state"], "running", "{status}");
+    assert_ne!(status["changed"], false, "{status}");
+    assert_eq!(Mongo::connect_uri(&uri).count("app", "late"), 20);
+
+    // Restarted while a checkout -b has stopped the branch it leaves and not
+    // yet saved it, with an application writing: when argon goes on (or
+    // fails and the next command repairs), every acknowledged write is there.
+    let writer = Writer::start_uri(&uri, 0);
+    std::thread::sleep(Duration::from_millis(400));
+    let resume = p.home.join("resume");
+    let mut child = p.command(&["checkout", "-b", "feat", &base]);
+    child
+        .env("ARGON_FAULT_POINT", "leave:stopped")
+        .env("ARGON_FAULT_ACTION", "wait")
+        .env("ARGON_FAULT_RESUME", &resume)
+        .stderr(Stdio::piped());
+    let mut child = child.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (at_point, reached) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader};
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("waiting at fault point") {
+                let _ = at_point.send(());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    reached
+        .recv_timeout(Duration::from_secs(120))
+        .expect("argon reached the fault point");
+    let acked = writer.finish();
+    restart_second_engine();
+    std::fs::write(&resume, "").unwrap();
+    let status = child.wait().unwrap();
+    let said = reader.join().unwrap();
+    println!("checkout -b across a Docker restart: {status:?} {said:?}");
+
+    let r = p.run(&["checkout", "main"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut found = Mongo::connect_uri(&uri).ids("app", "w");
+    if p.json(&["branch"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["name"] == "feat")
+    {
+        p.ok(&["checkout", "feat"]);
+        found.extend(Mongo::connect_uri(&uri).ids("app", "w"));
+        p.ok(&["checkout", "main"]);
+    }
+    let lost = acked.iter().filter(|id| !found.contains(id)).count();
+    println!(
+        "fault-table: checkout -b | Docker restarted at leave:stopped | acknowledged {} | lost {lost} | leftovers 0",
+        acked.len()
+    );
+    assert!(!acked.is_empty());
+    assert_eq!(lost, 0);
+    assert_eq!(Mongo::connect_uri(&uri).count("app", "late"), 20);
+    assert_whole(&p, "Docker restarted");
+}
