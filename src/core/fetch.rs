@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::names::BranchName;
 use super::{Project, Result};
 use crate::meta::{BranchRow, VersionRow};
-use crate::store::{Backend, VersionId};
+use crate::store::VersionId;
 
 #[derive(Debug, Serialize)]
 pub struct FetchReport {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{Error, Project, Result};
 use crate::snapshot::{self, ChunkRef, Manifest};
-use crate::store::{Backend, ChunkId, ObjectKey, StoreError, VersionId};
+use crate::store::{ChunkId, ObjectKey, StoreError, VersionId};
 
 /// Chunk checks in flight at once.
 const CHECK_PARALLEL: usize = 16;

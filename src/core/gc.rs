@@ -16,7 +16,7 @@ use super::names::BranchName;
 use super::{BranchState, Error, Project, Result, VersionInfo};
 use crate::snapshot::Manifest;
 use crate::store::shared::Mark;
-use crate::store::{Backend, ChunkId, ObjectKey, VersionId};
+use crate::store::{ChunkId, ObjectKey, VersionId};
 
 /// Marks at least `margin` old.
 fn due_marks(marks: &[(String, Mark)], margin: Duration) -> Vec<(String, Mark)> {

@@ -15,7 +15,7 @@ use crate::credentials::Login;
 use crate::meta::{BranchRow, Meta, ProjectRow, VersionRow};
 use crate::runtime::{self, ContainerState, Runtime};
 use crate::snapshot::{self, Manifest};
-use crate::store::{Backend, Hash, Store, VersionId};
+use crate::store::{Hash, Store, VersionId};
 
 /// Set while a journalled operation runs in this process: a front end that
 /// is interrupted then must stop it and repair (see `repair`), rather than exit.

@@ -11,7 +11,7 @@ use super::clean::CleanState;
 use super::{version_row_of, ChangeCheck, Error, Project, Result, SaveReport, VersionInfo};
 use crate::meta::{BranchRow, VersionRow};
 use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
-use crate::store::{Backend, Hash, ObjectKey, Store, VersionId};
+use crate::store::{Hash, ObjectKey, Store, VersionId};
 
 /// What a capture proves about a branch's data (see `CleanState`): its
 /// catalog digest, the engine's counters while that engine runs, and whether

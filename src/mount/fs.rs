@@ -22,7 +22,7 @@ use super::lock;
 use super::render::{self, JsonlStream};
 use super::tree::{self, FileKind, Kind, Node};
 use crate::snapshot::{Manifest, SnapshotError};
-use crate::store::{Backend, Store, VersionId};
+use crate::store::{Store, VersionId};
 
 /// How long the kernel may keep what it learned about things that never
 /// change (a saved version's files) and about listings that do.

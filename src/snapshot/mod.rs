@@ -20,7 +20,7 @@ use tokio::sync::Semaphore;
 use crate::config::IndexTiming;
 use crate::credentials::Login;
 use crate::store::chunker::{Chunker, DEFAULT_SIZES};
-use crate::store::{Backend, ChunkId, Hash, ObjectKey, Store, StoreError};
+use crate::store::{ChunkId, Hash, ObjectKey, Store, StoreError};
 pub use change::{change_token, ChangeToken};
 pub use manifest::{
     CaptureMethod, ChunkRef, CollectionEntry, DatabaseEntry, Manifest, MANIFEST_FORMAT,

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use tokio::io::AsyncWriteExt;
 
-use super::{Backend, ChunkId, ObjectKey, Result, StoreError, StoredChunk, VersionId};
+use super::{Backend, BoxFuture, ChunkId, ObjectKey, Result, StoreError, StoredChunk, VersionId};
 
 pub struct LocalBackend {
     root: PathBuf,
@@ -83,7 +83,7 @@ impl LocalBackend {
     }
 
     /// Removes `.<name>.<pid>.tmp` files whose writer process is gone.
-    pub async fn remove_temporaries(&self) -> Result<usize> {
+    async fn remove_dead_temporaries(&self) -> Result<usize> {
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || {
             let mut removed = 0;
@@ -171,132 +171,154 @@ fn io_err(op: &'static str, key: &ObjectKey, source: std::io::Error) -> StoreErr
 }
 
 impl Backend for LocalBackend {
-    async fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> Result<()> {
-        if let ObjectKey::Version(_) = key {
-            self.sync_pending(&key).await?;
-        }
-        let (dest, tmp) = self.temp_for(&key).await?;
-        // Removed however this ends (an error, or the save dropping this write
-        // when another one failed); a no-op once renamed into place.
-        let _cleanup = RemoveOnDrop(tmp.clone());
-        let written = async {
-            let mut f = crate::private::create_file_async(&tmp)
+    fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            if let ObjectKey::Version(_) = key {
+                self.sync_pending(&key).await?;
+            }
+            let (dest, tmp) = self.temp_for(&key).await?;
+            // Removed however this ends (an error, or the save dropping this write
+            // when another one failed); a no-op once renamed into place.
+            let _cleanup = RemoveOnDrop(tmp.clone());
+            let written = async {
+                let mut f = crate::private::create_file_async(&tmp)
+                    .await
+                    .map_err(|source| io_err("writing", &key, source))?;
+                f.write_all(&bytes)
+                    .await
+                    .map_err(|source| io_err("writing", &key, source))?;
+                // tokio's File reports a failed write (ENOSPC) on flush, never on
+                // sync_all: without this a full disk renames a truncated chunk
+                // into place under its valid name.
+                f.flush()
+                    .await
+                    .map_err(|source| io_err("writing", &key, source))?;
+                f.sync_all()
+                    .await
+                    .map_err(|source| io_err("syncing", &key, source))
+            }
+            .await;
+            written?;
+            self.commit(&key, &tmp, &dest).await
+        })
+    }
+
+    fn get_bytes(&self, key: ObjectKey) -> BoxFuture<'_, Result<Vec<u8>>> {
+        Box::pin(async move {
+            let path = self.path(&key);
+            let size = tokio::fs::metadata(&path)
                 .await
-                .map_err(|source| io_err("writing", &key, source))?;
-            f.write_all(&bytes)
+                .map_err(|source| io_err("reading", &key, source))?
+                .len();
+            if size > key.max_bytes() {
+                return Err(StoreError::TooLarge {
+                    key: key.to_string(),
+                    size,
+                    max: key.max_bytes(),
+                });
+            }
+            tokio::fs::read(path)
                 .await
-                .map_err(|source| io_err("writing", &key, source))?;
-            // tokio's File reports a failed write (ENOSPC) on flush, never on
-            // sync_all: without this a full disk renames a truncated chunk
-            // into place under its valid name.
-            f.flush()
+                .map_err(|source| io_err("reading", &key, source))
+        })
+    }
+
+    fn exists(&self, key: ObjectKey) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(async move {
+            tokio::fs::try_exists(self.path(&key))
                 .await
-                .map_err(|source| io_err("writing", &key, source))?;
-            f.sync_all()
-                .await
-                .map_err(|source| io_err("syncing", &key, source))
-        }
-        .await;
-        written?;
-        self.commit(&key, &tmp, &dest).await
+                .map_err(|source| io_err("checking", &key, source))
+        })
     }
 
-    async fn get_bytes(&self, key: ObjectKey) -> Result<Vec<u8>> {
-        let path = self.path(&key);
-        let size = tokio::fs::metadata(&path)
-            .await
-            .map_err(|source| io_err("reading", &key, source))?
-            .len();
-        if size > key.max_bytes() {
-            return Err(StoreError::TooLarge {
-                key: key.to_string(),
-                size,
-                max: key.max_bytes(),
-            });
-        }
-        tokio::fs::read(path)
-            .await
-            .map_err(|source| io_err("reading", &key, source))
+    fn list_versions(&self) -> BoxFuture<'_, Result<Vec<VersionId>>> {
+        Box::pin(async move {
+            Ok(self
+                .list_names("versions")
+                .await?
+                .iter()
+                .filter_map(|name| name.strip_suffix(".json").and_then(VersionId::parse))
+                .collect())
+        })
     }
 
-    async fn exists(&self, key: ObjectKey) -> Result<bool> {
-        tokio::fs::try_exists(self.path(&key))
-            .await
-            .map_err(|source| io_err("checking", &key, source))
+    fn list_folder(&self, folder: &'static str) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(async move {
+            let mut names = self.list_names(folder).await?;
+            names.retain(|name| !name.starts_with('.'));
+            Ok(names)
+        })
     }
 
-    async fn list_versions(&self) -> Result<Vec<VersionId>> {
-        Ok(self
-            .list_names("versions")
-            .await?
-            .iter()
-            .filter_map(|name| name.strip_suffix(".json").and_then(VersionId::parse))
-            .collect())
+    fn list_tags(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(async move {
+            // Dot names are temporary files of a write in progress.
+            let mut names = self.list_names("tags").await?;
+            names.retain(|name| !name.starts_with('.'));
+            Ok(names)
+        })
     }
 
-    async fn list_folder(&self, folder: &'static str) -> Result<Vec<String>> {
-        let mut names = self.list_names(folder).await?;
-        names.retain(|name| !name.starts_with('.'));
-        Ok(names)
-    }
-
-    async fn list_tags(&self) -> Result<Vec<String>> {
-        // Dot names are temporary files of a write in progress.
-        let mut names = self.list_names("tags").await?;
-        names.retain(|name| !name.starts_with('.'));
-        Ok(names)
-    }
-
-    async fn list_chunks(&self) -> Result<Vec<StoredChunk>> {
-        let root = self.root.join("chunks");
-        tokio::task::spawn_blocking(move || -> std::io::Result<Vec<StoredChunk>> {
-            let mut out = Vec::new();
-            let fans = match std::fs::read_dir(&root) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-                Err(e) => return Err(e),
-            };
-            for fan in fans {
-                for entry in std::fs::read_dir(fan?.path())? {
-                    let entry = entry?;
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    if let Some(id) = crate::store::Hash::parse(&name).map(ChunkId) {
-                        let meta = entry.metadata()?;
-                        out.push(StoredChunk {
-                            id,
-                            size: meta.len(),
-                            modified: meta.modified()?,
-                        });
+    fn list_chunks(&self) -> BoxFuture<'_, Result<Vec<StoredChunk>>> {
+        Box::pin(async move {
+            let root = self.root.join("chunks");
+            tokio::task::spawn_blocking(move || -> std::io::Result<Vec<StoredChunk>> {
+                let mut out = Vec::new();
+                let fans = match std::fs::read_dir(&root) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+                    Err(e) => return Err(e),
+                };
+                for fan in fans {
+                    for entry in std::fs::read_dir(fan?.path())? {
+                        let entry = entry?;
+                        let name = entry.file_name().to_string_lossy().into_owned();
+                        if let Some(id) = crate::store::Hash::parse(&name).map(ChunkId) {
+                            let meta = entry.metadata()?;
+                            out.push(StoredChunk {
+                                id,
+                                size: meta.len(),
+                                modified: meta.modified()?,
+                            });
+                        }
                     }
                 }
-            }
-            Ok(out)
-        })
-        .await
-        .map_err(std::io::Error::other)
-        .and_then(|r| r)
-        .map_err(|source| StoreError::Io {
-            op: "listing",
-            key: "chunks".into(),
-            source,
-        })
-    }
-
-    async fn delete(&self, key: ObjectKey) -> Result<()> {
-        match tokio::fs::remove_file(self.path(&key)).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(io_err("deleting", &key, source)),
-        }
-    }
-
-    async fn check(&self) -> Result<()> {
-        crate::private::create_dir_all_async(&self.root)
+                Ok(out)
+            })
             .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
             .map_err(|source| StoreError::Io {
-                op: "creating",
-                key: self.root.display().to_string(),
+                op: "listing",
+                key: "chunks".into(),
                 source,
             })
+        })
+    }
+
+    fn delete(&self, key: ObjectKey) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            match tokio::fs::remove_file(self.path(&key)).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(source) => Err(io_err("deleting", &key, source)),
+            }
+        })
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            crate::private::create_dir_all_async(&self.root)
+                .await
+                .map_err(|source| StoreError::Io {
+                    op: "creating",
+                    key: self.root.display().to_string(),
+                    source,
+                })
+        })
+    }
+
+    fn remove_temporaries(&self) -> BoxFuture<'_, Result<usize>> {
+        Box::pin(self.remove_dead_temporaries())
     }
 }

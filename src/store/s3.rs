@@ -6,7 +6,9 @@ use std::time::Duration;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::{Backend, ChunkId, Hash, ObjectKey, Result, StoreError, StoredChunk, VersionId};
+use super::{
+    Backend, BoxFuture, ChunkId, Hash, ObjectKey, Result, StoreError, StoredChunk, VersionId,
+};
 use crate::config::StoreConfig;
 
 /// Seconds allowed to open a connection before the store counts as unreachable.
@@ -165,133 +167,152 @@ fn first_line(s: &str) -> String {
 }
 
 impl Backend for S3Backend {
-    async fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> Result<()> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.object(&key))
-            .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| self.classify("uploading", &key.to_string(), e))
+    fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(self.object(&key))
+                .body(ByteStream::from(bytes))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.classify("uploading", &key.to_string(), e))
+        })
     }
 
-    async fn get_bytes(&self, key: ObjectKey) -> Result<Vec<u8>> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(self.object(&key))
-            .send()
-            .await
-            .map_err(|e| self.classify("downloading", &key.to_string(), e))?;
-        let size = u64::try_from(out.content_length.unwrap_or(0)).unwrap_or(u64::MAX);
-        if size > key.max_bytes() {
-            return Err(StoreError::TooLarge {
-                key: key.to_string(),
-                size,
-                max: key.max_bytes(),
-            });
-        }
-        let data = out.body.collect().await.map_err(|e| {
-            // The SDK checks the body against the checksum stored with it.
-            if format!("{e:?}").contains("ChecksumMismatch")
-                || e.to_string().contains("checksum mismatch")
-            {
-                StoreError::Corrupt {
+    fn get_bytes(&self, key: ObjectKey) -> BoxFuture<'_, Result<Vec<u8>>> {
+        Box::pin(async move {
+            let out = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(self.object(&key))
+                .send()
+                .await
+                .map_err(|e| self.classify("downloading", &key.to_string(), e))?;
+            let size = u64::try_from(out.content_length.unwrap_or(0)).unwrap_or(u64::MAX);
+            if size > key.max_bytes() {
+                return Err(StoreError::TooLarge {
                     key: key.to_string(),
-                }
-            } else {
-                StoreError::Io {
-                    op: "downloading",
-                    key: key.to_string(),
-                    source: std::io::Error::other(e),
-                }
+                    size,
+                    max: key.max_bytes(),
+                });
             }
-        })?;
-        Ok(data.into_bytes().to_vec())
+            let data = out.body.collect().await.map_err(|e| {
+                // The SDK checks the body against the checksum stored with it.
+                if format!("{e:?}").contains("ChecksumMismatch")
+                    || e.to_string().contains("checksum mismatch")
+                {
+                    StoreError::Corrupt {
+                        key: key.to_string(),
+                    }
+                } else {
+                    StoreError::Io {
+                        op: "downloading",
+                        key: key.to_string(),
+                        source: std::io::Error::other(e),
+                    }
+                }
+            })?;
+            Ok(data.into_bytes().to_vec())
+        })
     }
 
-    async fn exists(&self, key: ObjectKey) -> Result<bool> {
-        match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(self.object(&key))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(false),
-            Err(e) => match self.classify("checking", &key.to_string(), e) {
-                StoreError::NotFound { .. } => Ok(false),
-                other => Err(other),
-            },
-        }
+    fn exists(&self, key: ObjectKey) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(async move {
+            match self
+                .client
+                .head_object()
+                .bucket(&self.bucket)
+                .key(self.object(&key))
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(false),
+                Err(e) => match self.classify("checking", &key.to_string(), e) {
+                    StoreError::NotFound { .. } => Ok(false),
+                    other => Err(other),
+                },
+            }
+        })
     }
 
-    async fn list_versions(&self) -> Result<Vec<VersionId>> {
-        let listed = self.list("versions").await?;
-        Ok(listed
-            .iter()
-            .filter_map(|o| o.name.strip_suffix(".json").and_then(VersionId::parse))
-            .collect())
+    fn list_versions(&self) -> BoxFuture<'_, Result<Vec<VersionId>>> {
+        Box::pin(async move {
+            let listed = self.list("versions").await?;
+            Ok(listed
+                .iter()
+                .filter_map(|o| o.name.strip_suffix(".json").and_then(VersionId::parse))
+                .collect())
+        })
     }
 
-    async fn list_folder(&self, folder: &'static str) -> Result<Vec<String>> {
-        Ok(self
-            .list(folder)
-            .await?
-            .into_iter()
-            .map(|o| o.name)
-            .collect())
+    fn list_folder(&self, folder: &'static str) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(async move {
+            Ok(self
+                .list(folder)
+                .await?
+                .into_iter()
+                .map(|o| o.name)
+                .collect())
+        })
     }
 
-    async fn list_tags(&self) -> Result<Vec<String>> {
-        Ok(self
-            .list("tags")
-            .await?
-            .into_iter()
-            .map(|o| o.name)
-            .collect())
+    fn list_tags(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(async move {
+            Ok(self
+                .list("tags")
+                .await?
+                .into_iter()
+                .map(|o| o.name)
+                .collect())
+        })
     }
 
-    async fn list_chunks(&self) -> Result<Vec<StoredChunk>> {
-        let listed = self.list("chunks").await?;
-        Ok(listed
-            .into_iter()
-            .filter_map(|o| {
-                let id = Hash::parse(o.name.rsplit('/').next().unwrap_or_default()).map(ChunkId)?;
-                Some(StoredChunk {
-                    id,
-                    size: o.size,
-                    modified: o.modified,
+    fn list_chunks(&self) -> BoxFuture<'_, Result<Vec<StoredChunk>>> {
+        Box::pin(async move {
+            let listed = self.list("chunks").await?;
+            Ok(listed
+                .into_iter()
+                .filter_map(|o| {
+                    let id =
+                        Hash::parse(o.name.rsplit('/').next().unwrap_or_default()).map(ChunkId)?;
+                    Some(StoredChunk {
+                        id,
+                        size: o.size,
+                        modified: o.modified,
+                    })
                 })
-            })
-            .collect())
+                .collect())
+        })
     }
 
-    async fn delete(&self, key: ObjectKey) -> Result<()> {
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(self.object(&key))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| self.classify("deleting", &key.to_string(), e))
+    fn delete(&self, key: ObjectKey) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(self.object(&key))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.classify("deleting", &key.to_string(), e))
+        })
     }
 
-    async fn check(&self) -> Result<()> {
-        self.client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(format!("{}/versions/", self.prefix))
-            .max_keys(1)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| self.classify("checking", &self.url, e))
+    fn check(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            self.client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(format!("{}/versions/", self.prefix))
+                .max_keys(1)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.classify("checking", &self.url, e))
+        })
     }
 }

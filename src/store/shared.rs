@@ -28,7 +28,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{escape_name, Backend, ChunkId, ObjectKey, Result, Store, StoreError, VersionId};
+use super::{escape_name, ChunkId, ObjectKey, Result, Store, StoreError, VersionId};
 
 pub const REFS: &str = "refs";
 pub const LEASES: &str = "leases";

@@ -1,0 +1,44 @@
+//! The one trait every store backend implements, object-safe so stores can
+//! be stacked (`Arc<dyn Backend>`): a decorator such as `memory`'s in-memory
+//! store or `faulty`'s fault injector is one more implementation.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::{ChunkId, ObjectKey, Result, VersionId};
+
+/// What a backend's operations return: a boxed future, so the trait is object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What every storage backend provides. Objects are immutable once written and
+/// every write is atomic: a reader sees the whole object or none of it.
+pub trait Backend: Send + Sync {
+    fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> BoxFuture<'_, Result<()>>;
+    fn get_bytes(&self, key: ObjectKey) -> BoxFuture<'_, Result<Vec<u8>>>;
+    fn exists(&self, key: ObjectKey) -> BoxFuture<'_, Result<bool>>;
+    fn list_versions(&self) -> BoxFuture<'_, Result<Vec<VersionId>>>;
+    /// Names of the tags in the store.
+    fn list_tags(&self) -> BoxFuture<'_, Result<Vec<String>>>;
+    /// Names of the objects in one flat folder of the protocol (`refs`, `leases`, ...).
+    fn list_folder(&self, folder: &'static str) -> BoxFuture<'_, Result<Vec<String>>>;
+    /// Checks that the store can be used (reachable, credentials accepted).
+    fn check(&self) -> BoxFuture<'_, Result<()>>;
+    /// Every chunk with its size and when it was written.
+    fn list_chunks(&self) -> BoxFuture<'_, Result<Vec<StoredChunk>>>;
+    /// Removes an object; one that is already gone is fine.
+    fn delete(&self, key: ObjectKey) -> BoxFuture<'_, Result<()>>;
+    /// Removes what interrupted writes left (a local store's `.tmp` files of
+    /// processes that are gone); returns how many. Most backends' writes are
+    /// atomic and leave nothing.
+    fn remove_temporaries(&self) -> BoxFuture<'_, Result<usize>> {
+        Box::pin(async { Ok(0) })
+    }
+}
+
+/// A chunk as listed by the store.
+#[derive(Debug, Clone)]
+pub struct StoredChunk {
+    pub id: ChunkId,
+    pub size: u64,
+    pub modified: std::time::SystemTime,
+}
