@@ -11,7 +11,7 @@ use super::clean::CleanState;
 use super::{version_row_of, ChangeCheck, Error, Project, Result, SaveReport, VersionInfo};
 use crate::meta::{BranchRow, VersionRow};
 use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
-use crate::store::{Hash, ObjectKey, Store, VersionId};
+use crate::store::{Hash, ObjectKey, SpoolBackend, Store, VersionId};
 
 /// What a capture proves about a branch's data (see `CleanState`): its
 /// catalog digest, the engine's counters while that engine runs, and whether
@@ -376,10 +376,16 @@ impl Project {
             return Ok((captured, CaptureMethod::SnapshotRead));
         }
         if snapshot::fsync_lock(client).await {
+            // The application's writes wait while the fence holds: chunks go
+            // to a local spool then, and to the store once it is lifted.
+            let spool = Arc::new(SpoolBackend::new(tmp.join("spool"), store.backend()));
+            let spooled = Arc::new(Store::new(spool.clone()));
             crate::fault::point("save:fenced").await;
-            let captured = snapshot::capture(client, store, ReadMode::Plain, known, bar).await;
+            let captured = snapshot::capture(client, &spooled, ReadMode::Plain, known, bar).await;
             snapshot::fsync_unlock(client).await;
-            return Ok((captured?, CaptureMethod::FsyncLock));
+            let captured = captured?;
+            spool.upload().await?;
+            return Ok((captured, CaptureMethod::FsyncLock));
         }
         let captured = self.capture_paused_copy(b, store, tmp, known, bar).await?;
         Ok((captured, CaptureMethod::PausedCopy))

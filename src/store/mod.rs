@@ -11,6 +11,7 @@ mod local;
 pub mod memory;
 mod s3;
 pub mod shared;
+mod spool;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ pub use key::{
 pub use local::LocalBackend;
 pub use memory::MemoryBackend;
 pub use s3::S3Backend;
+pub use spool::SpoolBackend;
 
 /// Where a store lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +167,11 @@ impl std::ops::Deref for Store {
 impl Store {
     pub fn new(backend: Arc<dyn Backend>) -> Store {
         Store { backend }
+    }
+
+    /// The backend, to stack another layer on it.
+    pub fn backend(&self) -> Arc<dyn Backend> {
+        self.backend.clone()
     }
 
     /// The store `config` names, for `project`; wrapped in the fault
