@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod credentials;
+pub mod endpoint;
 pub mod fault;
 pub mod git;
 pub mod meta;

@@ -84,13 +84,13 @@ impl Project {
             return Err(Error::DeleteHead(name.to_string()));
         }
         let container = self.container_name(&b);
-        self.runtime().await?.remove_container(&container).await?;
+        self.runtime().await?.remove_engine(&container).await?;
         let saved = self
             .ensure_saved(&b, &format!("branch -d: last state of {name}"))
             .await?;
         let rt = self.runtime().await?;
         if let Some(volume) = &b.volume {
-            rt.remove_volume(volume).await?;
+            rt.remove_data(volume).await?;
         }
         self.meta.delete_branch(self.row.id, name)?;
         self.publish_head(name, None).await?;

@@ -134,7 +134,7 @@ impl Project {
             from_rev,
             left.branch.as_ref().and_then(|p| p.volume.clone()),
         ) {
-            (None, Some(v)) if self.runtime().await?.volume_exists(&v).await? => Some(v),
+            (None, Some(v)) if self.runtime().await?.data_exists(&v).await? => Some(v),
             _ => None,
         };
         let mut row = self.new_branch_row(&name, from)?;
@@ -278,7 +278,7 @@ impl Project {
             Ok(_) => {
                 if let Some(old) = &left.volume {
                     // Verified by the save above: its data is in the store.
-                    if let Err(e) = self.runtime().await?.remove_volume(old).await {
+                    if let Err(e) = self.runtime().await?.remove_data(old).await {
                         (self.progress.notice)(&format!(
                             "could not remove the volume {old} that reset left: {e}"
                         ));

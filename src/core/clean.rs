@@ -87,7 +87,7 @@ impl Project {
             return self.record_clean(&b.name, None);
         };
         state.verified = false;
-        let now = match snapshot::connect(self.config.serve_port, self.login.as_ref()).await {
+        let now = match snapshot::connect(&self.stable_endpoint(), self.login.as_ref()).await {
             Ok(client) => snapshot::change_token(&client).await,
             Err(_) => None,
         };
@@ -106,7 +106,7 @@ impl Project {
             return state.filter(|s| s.verified).map(|_| false);
         }
         let state = state?;
-        let client = snapshot::connect(self.config.serve_port, self.login.as_ref())
+        let client = snapshot::connect(&self.stable_endpoint(), self.login.as_ref())
             .await
             .ok()?;
         let now = snapshot::change_token(&client).await?;

@@ -156,11 +156,9 @@ impl Project {
         let key = self.row.key.clone();
         let prefix = format!("argon-{key}-");
         let rt = self.runtime().await?;
-        let volumes = rt
-            .volumes_labelled(crate::runtime::LABEL_PROJECT, &key)
-            .await?;
+        let volumes = rt.list_data(crate::runtime::LABEL_PROJECT, &key).await?;
         let containers = rt
-            .containers_labelled(crate::runtime::LABEL_PROJECT, &key, true)
+            .list_engines(crate::runtime::LABEL_PROJECT, &key, true)
             .await?;
         let mut report = AdoptReport {
             volumes: Vec::new(),

@@ -326,7 +326,7 @@ impl Project {
             if !dry_run {
                 // Left on the counters' word: read it all before letting go.
                 self.ensure_saved(&b, "gc --local: last state").await?;
-                self.runtime().await?.remove_volume(&volume).await?;
+                self.runtime().await?.remove_data(&volume).await?;
                 self.meta.set_branch_volume(self.row.id, &b.name, None)?;
             }
             evicted.push(b.name);

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{trust, Error, Result};
 use crate::config::{self, Config, FileConfig};
-use crate::runtime;
+use crate::endpoint::Endpoint;
 
 /// What `argon init` wrote.
 #[derive(Debug, Serialize)]
@@ -39,7 +39,7 @@ pub fn init(dir: &Path, opts: InitOptions) -> Result<InitReport> {
     let port = match opts.port {
         Some(p) => p,
         None => (config::DEFAULT_SERVE_PORT..config::DEFAULT_SERVE_PORT + 100)
-            .find(|p| runtime::port_is_free(*p))
+            .find(|p| Endpoint::local(*p).is_free())
             .unwrap_or(config::DEFAULT_SERVE_PORT),
     };
     let file = FileConfig {

@@ -32,7 +32,7 @@ pub use fsck::FsckReport;
 pub use gc::{GcOptions, GcReport, LocalGcReport, TagInfo, DEFAULT_GRACE};
 pub use init::{init, InitOptions, InitReport};
 pub(crate) use project::random_uid;
-pub use project::{operation_in_progress, repair, uri_for, Project};
+pub use project::{operation_in_progress, repair, Project};
 use report::version_row_of;
 pub use report::{
     BranchInfo, BranchState, CheckoutReport, DeleteReport, ResetReport, SaveReport, StatusReport,

@@ -13,7 +13,7 @@ use super::{resolve, BranchState, Error, Progress, Result};
 use crate::config::{self, Config};
 use crate::credentials::Login;
 use crate::meta::{BranchRow, Meta, ProjectRow, VersionRow};
-use crate::runtime::{self, ContainerState, Runtime};
+use crate::runtime::{self, ContainerState, Endpoint, EngineHost};
 use crate::snapshot::{self, Manifest};
 use crate::store::{Hash, Store, VersionId};
 
@@ -45,7 +45,7 @@ pub struct Project {
     pub(super) meta: Meta,
     pub(super) row: ProjectRow,
     pub(super) state_dir: PathBuf,
-    pub(super) runtime: tokio::sync::OnceCell<Runtime>,
+    pub(super) runtime: tokio::sync::OnceCell<Arc<dyn EngineHost>>,
     pub(super) store: Option<Arc<Store>>,
     pub(super) progress: Progress,
     /// This machine's name in a shared store (its refs, leases, locks).
@@ -57,18 +57,6 @@ pub struct Project {
     /// Set when opening found and repaired an operation a killed argon left behind.
     pub recovered: Option<String>,
     _lock: Option<ProjectLock>,
-}
-
-/// The connection string of a port on 127.0.0.1, with `login` when engines require one.
-pub fn uri_for(port: u16, login: Option<&Login>) -> String {
-    match login {
-        Some(l) => format!(
-            "mongodb://{}:{}@127.0.0.1:{port}/?directConnection=true&authSource=admin",
-            l.user,
-            l.password()
-        ),
-        None => format!("mongodb://127.0.0.1:{port}/?directConnection=true"),
-    }
 }
 
 /// This machine's id in shared stores: random, made once, kept in ARGON_HOME.
@@ -159,8 +147,12 @@ impl Project {
         Ok(project)
     }
 
-    pub(super) async fn runtime(&self) -> Result<&Runtime> {
-        Ok(self.runtime.get_or_try_init(Runtime::connect).await?)
+    pub(super) async fn runtime(&self) -> Result<&dyn EngineHost> {
+        Ok(self
+            .runtime
+            .get_or_try_init(runtime::connect)
+            .await?
+            .as_ref())
     }
 
     pub(super) async fn store(&mut self) -> Result<Arc<Store>> {
@@ -210,7 +202,12 @@ impl Project {
     /// HEAD's connection string, password included: for `argon uri`, `argon
     /// env` and plugins, which exist to hand it over.
     pub fn uri(&self) -> String {
-        uri_for(self.config.serve_port, self.login.as_ref())
+        self.stable_endpoint().uri(self.login.as_ref())
+    }
+
+    /// Where HEAD is served: the stable port.
+    pub(super) fn stable_endpoint(&self) -> Endpoint {
+        Endpoint::local(self.config.serve_port)
     }
 
     /// HEAD's connection string as reports print it: the password masked.
@@ -219,23 +216,23 @@ impl Project {
             .login
             .as_ref()
             .map(|l| Login::new(l.user.clone(), "****".into()));
-        uri_for(self.config.serve_port, masked.as_ref())
+        self.stable_endpoint().uri(masked.as_ref())
     }
 
     /// With `[engine] auth`, makes sure argon's login works on the engine in
-    /// `container` (answering on `port`, labelled `labels`): an engine on a
+    /// `container` (answering at `endpoint`, labelled `labels`): an engine on a
     /// volume that never had a user (new, or restored: versions do not carry
     /// the admin database) gets it as its first user.
     pub(super) async fn ensure_login(
         &mut self,
         container: &str,
-        port: u16,
+        endpoint: &Endpoint,
         mut labels: HashMap<String, String>,
     ) -> Result<()> {
         let Some(login) = self.login.clone() else {
             return Ok(());
         };
-        if snapshot::login::accepts(port, &login).await? {
+        if snapshot::login::accepts(endpoint, &login).await? {
             return Ok(());
         }
         labels.insert(runtime::LABEL_ROLE.to_string(), "login".to_string());
@@ -251,7 +248,7 @@ impl Project {
                 &login,
             )
             .await?;
-        if snapshot::login::accepts(port, &login).await? {
+        if snapshot::login::accepts(endpoint, &login).await? {
             return Ok(());
         }
         Err(Error::LoginRefused {
@@ -330,30 +327,28 @@ impl Project {
             .into_iter()
             .filter_map(|b| b.volume)
             .collect();
-        let port = self.config.serve_port;
         let key = self.row.key.clone();
         let rt = self.runtime().await?;
-        for c in rt
-            .containers_labelled(runtime::LABEL_PROJECT, &key, false)
-            .await?
-        {
+        for c in rt.list_engines(runtime::LABEL_PROJECT, &key, false).await? {
             if Some(&c.name) != head_container.as_ref() {
-                rt.remove_container(&c.name).await?;
+                rt.remove_engine(&c.name).await?;
             }
         }
-        for v in rt.volumes_labelled(runtime::LABEL_PROJECT, &key).await? {
+        for v in rt.list_data(runtime::LABEL_PROJECT, &key).await? {
             if !recorded.contains(&v.name) {
-                rt.remove_volume(&v.name).await?;
+                rt.remove_data(&v.name).await?;
             }
         }
         let mut head_running = false;
         if let Some(name) = &head_container {
-            if rt.state(name).await? == Some(ContainerState::Paused) {
-                rt.unpause(name).await?;
+            if rt.engine_state(name).await? == Some(ContainerState::Paused) {
+                rt.resume_engine(name).await?;
             }
-            if rt.state(name).await? == Some(ContainerState::Running) {
+            if rt.engine_state(name).await? == Some(ContainerState::Running) {
                 head_running = true;
-                if let Ok(client) = snapshot::connect(port, self.login.as_ref()).await {
+                if let Ok(client) =
+                    snapshot::connect(&self.stable_endpoint(), self.login.as_ref()).await
+                {
                     snapshot::fsync_unlock(&client).await;
                 }
             }
@@ -404,7 +399,7 @@ impl Project {
     pub(super) async fn branch_state(&mut self, b: &BranchRow) -> Result<BranchState> {
         let name = self.container_name(b);
         let has_volume = b.volume.is_some();
-        Ok(match self.runtime().await?.state(&name).await? {
+        Ok(match self.runtime().await?.engine_state(&name).await? {
             Some(ContainerState::Running) | Some(ContainerState::Paused) => BranchState::Running,
             _ if has_volume => BranchState::Stashed,
             _ => BranchState::Archived,

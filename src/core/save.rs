@@ -10,6 +10,7 @@ use indicatif::ProgressBar;
 use super::clean::CleanState;
 use super::{version_row_of, ChangeCheck, Error, Project, Result, SaveReport, VersionInfo};
 use crate::meta::{BranchRow, VersionRow};
+use crate::runtime::{CopySource, DataCopy};
 use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
 use crate::store::{Hash, ObjectKey, SpoolBackend, Store, VersionId};
 
@@ -58,7 +59,7 @@ impl Project {
 
     async fn save_leased(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
         // Taken before the capture: writes during it make the next check capture again.
-        let client = snapshot::connect(self.config.serve_port, self.login.as_ref()).await?;
+        let client = snapshot::connect(&self.stable_endpoint(), self.login.as_ref()).await?;
         let now = snapshot::change_token(&client).await;
         let store = self.store().await?;
         let tmp = self.tmp_dir()?;
@@ -95,7 +96,7 @@ impl Project {
     /// branch ends stopped and verified: its volume equals its latest version.
     /// When the save fails the branch is running again, untouched.
     pub(super) async fn stop_and_save(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
-        let client = snapshot::connect(self.config.serve_port, self.login.as_ref()).await?;
+        let client = snapshot::connect(&self.stable_endpoint(), self.login.as_ref()).await?;
         // Recovery unlocks the engine if argon dies while it is fenced.
         self.journal_begin("save", &b.name)?;
         if snapshot::fsync_lock(&client).await {
@@ -269,7 +270,7 @@ impl Project {
         };
         // Docker would create a missing volume empty, and the save would make
         // "nothing" the branch's latest version.
-        if !self.runtime().await?.volume_exists(&volume).await? {
+        if !self.runtime().await?.data_exists(&volume).await? {
             self.forget_lost_volume(b)?;
             return Ok(Saved {
                 row: None,
@@ -292,7 +293,7 @@ impl Project {
         }
         .await;
         bar.finish_and_clear();
-        let removed = self.runtime().await?.remove_container(&capture).await;
+        let removed = self.runtime().await?.remove_engine(&capture).await;
         let (captured, token) = match result.and_then(|r| Ok(removed.map(|()| r)?)) {
             Ok(r) => r,
             Err(e) => {
@@ -387,65 +388,53 @@ impl Project {
             spool.upload().await?;
             return Ok((captured, CaptureMethod::FsyncLock));
         }
-        let captured = self.capture_paused_copy(b, store, tmp, known, bar).await?;
+        let captured = self.capture_paused_copy(b, store, known, bar).await?;
         Ok((captured, CaptureMethod::PausedCopy))
     }
 
-    /// Pauses the branch's container, copies its data directory at that instant,
-    /// resumes it, and captures from a private engine on the copy.
+    /// Copies the branch's data at one instant (its engine paused for the
+    /// copy) and captures from a private engine on the copy.
     async fn capture_paused_copy(
         &mut self,
         b: &BranchRow,
         store: &Arc<Store>,
-        tmp: &Path,
         known: &snapshot::KnownChunks,
         bar: &ProgressBar,
     ) -> Result<snapshot::Captured> {
         let container = self.container_name(b);
         let capture = self.capture_name();
         let labels = self.labels(&b.name, "capture");
-        let data_dir = self.config.engine.data_dir.clone();
-        let archive =
-            tempfile::NamedTempFile::new_in(tmp).map_err(Error::io("creating a temporary file"))?;
+        let engine = self.config.engine.clone();
         // Flush what the engine holds in memory, so the files copied below hold
         // every write acknowledged before the pause (an engine may refuse: the
         // copy is then as of its last flush, still crash-consistent).
-        if let Ok(client) = snapshot::connect(self.config.serve_port, self.login.as_ref()).await {
+        if let Ok(client) = snapshot::connect(&self.stable_endpoint(), self.login.as_ref()).await {
             snapshot::fsync(&client).await;
             snapshot::close(client).await;
         }
-        let rt = self.runtime().await?;
-        rt.pause(&container).await?;
-        crate::fault::point("save:paused").await;
-        let copied = rt.download(&container, &data_dir, archive.path()).await;
-        rt.unpause(&container).await?;
-        copied?;
-
         let result = async {
-            self.runtime()
-                .await?
-                .create_volume(&capture, labels.clone())
+            let copy = DataCopy {
+                source: CopySource::RunningEngine(&container),
+                to: &capture,
+                image: &engine.image,
+                data_dir: &engine.data_dir,
+                helper: &capture,
+                labels: labels.clone(),
+            };
+            let rt = self.runtime().await?;
+            rt.create_data(&capture, labels.clone()).await?;
+            rt.copy_data(&copy).await?;
+            let client = self
+                .start_private_engine(&capture, &capture, labels.clone())
                 .await?;
-            let port = self
-                .create_private_engine(&capture, &capture, labels.clone())
-                .await?;
-            let parent = Path::new(&data_dir)
-                .parent()
-                .map(|p| p.display().to_string())
-                .unwrap_or("/".into());
-            self.runtime()
-                .await?
-                .upload(&capture, &parent, archive.path())
-                .await?;
-            let client = self.serve_private_engine(&capture, port, labels).await?;
             let captured = snapshot::capture(&client, store, ReadMode::Plain, known, bar).await?;
             snapshot::close(client).await;
             Ok::<_, Error>(captured)
         }
         .await;
         let rt = self.runtime().await?;
-        rt.remove_container(&capture).await?;
-        rt.remove_volume(&capture).await?;
+        rt.remove_engine(&capture).await?;
+        rt.remove_data(&capture).await?;
         result
     }
 }

@@ -2,12 +2,11 @@
 //! engines, serving it on the stable port, stopping it.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use super::clean::CleanState;
-use super::{BranchState, Project, Result};
+use super::{BranchState, Error, Project, Result};
 use crate::meta::BranchRow;
-use crate::runtime::{self, EngineSpec};
+use crate::runtime::{self, CopySource, DataCopy, Endpoint, EngineSpec};
 use crate::snapshot;
 use crate::store::VersionId;
 
@@ -19,9 +18,12 @@ impl Project {
         b: &BranchRow,
         copy_from: Option<&str>,
     ) -> Result<Option<VersionId>> {
-        let port = self.config.serve_port;
-        if !runtime::port_is_free(port) {
-            return Err(runtime::RuntimeError::PortInUse { port }.into());
+        let endpoint = self.stable_endpoint();
+        if !endpoint.is_free() {
+            return Err(runtime::RuntimeError::PortInUse {
+                port: endpoint.port,
+            }
+            .into());
         }
         let container = self.container_name(b);
         let engine = self.config.engine.clone();
@@ -31,16 +33,13 @@ impl Project {
         {
             let rt = self.runtime().await?;
             let pull = progress.spinner(&format!("pulling {image}"));
-            let pulled = rt
-                .ensure_image(&image, |s| {
-                    pull.set_message(format!("pulling {image}: {s}"))
-                })
-                .await;
+            let report = |s: &str| pull.set_message(format!("pulling {image}: {s}"));
+            let pulled = rt.ensure_image(&image, &report).await;
             pull.finish_and_clear();
             pulled?;
         }
         let existing = match &b.volume {
-            Some(v) if self.runtime().await?.volume_exists(v).await? => Some(v.clone()),
+            Some(v) if self.runtime().await?.data_exists(v).await? => Some(v.clone()),
             Some(_) => {
                 self.forget_lost_volume(b)?;
                 None
@@ -57,10 +56,10 @@ impl Project {
                 let rt = self.runtime().await?;
                 // What a killed earlier attempt half filled is not this branch's
                 // data: its containers and volume go first.
-                rt.remove_container(&container).await?;
-                rt.remove_container(&copier).await?;
-                rt.remove_volume(&volume).await?;
-                rt.create_volume(&volume, labels).await?;
+                rt.remove_engine(&container).await?;
+                rt.remove_engine(&copier).await?;
+                rt.remove_data(&volume).await?;
+                rt.create_data(&volume, labels).await?;
                 // A local copy of a quiescent volume is much faster than a restore.
                 let filled = match (copy_from, b.head_version) {
                     (Some(source), _) => self.copy_volume(b, source, &volume).await,
@@ -72,8 +71,8 @@ impl Project {
                 };
                 if let Err(e) = filled {
                     let rt = self.runtime().await?;
-                    let _ = rt.remove_container(&container).await;
-                    let _ = rt.remove_volume(&volume).await;
+                    let _ = rt.remove_engine(&container).await;
+                    let _ = rt.remove_data(&volume).await;
                     return Err(e);
                 }
                 // Recorded only once whole: a branch never points at a half-filled volume.
@@ -89,7 +88,7 @@ impl Project {
             volume: &volume,
             data_dir: &engine.data_dir,
             engine_port: engine.port,
-            host_port: port,
+            endpoint: endpoint.clone(),
             labels: self.labels(&b.name, "engine"),
             restart: true,
             network: &network,
@@ -97,17 +96,17 @@ impl Project {
         };
         let rt = self.runtime().await?;
         rt.create_engine(&spec).await?;
-        rt.start(&container, port).await?;
+        rt.start_engine(&container, &endpoint).await?;
         if let Err(e) = rt
-            .wait_ready(&container, port, runtime::READY_DEADLINE)
+            .wait_ready(&container, &endpoint, runtime::READY_DEADLINE)
             .await
         {
-            let _ = rt.remove_container(&container).await;
+            let _ = rt.remove_engine(&container).await;
             return Err(e.into());
         }
         let labels = self.labels(&b.name, "engine");
-        if let Err(e) = self.ensure_login(&container, port, labels).await {
-            let _ = self.runtime().await?.remove_container(&container).await;
+        if let Err(e) = self.ensure_login(&container, &endpoint, labels).await {
+            let _ = self.runtime().await?.remove_engine(&container).await;
             return Err(e);
         }
         let started = self.branch(&b.name)?;
@@ -115,45 +114,20 @@ impl Project {
         Ok(restored)
     }
 
-    /// Copies the data directory of the (stopped) branch's volume `source` into
-    /// the new branch's `volume`, through Docker's archive API (no tool needed
-    /// in the image, works with a remote engine).
+    /// Copies the data of the (stopped) branch's volume `source` into the new
+    /// branch's `volume`.
     async fn copy_volume(&mut self, b: &BranchRow, source: &str, volume: &str) -> Result<()> {
-        let copier = self.copy_name();
-        let target = self.container_name(b);
+        let helper = self.copy_name();
         let engine = self.config.engine.clone();
-        let (src_labels, dst_labels) =
-            (self.labels(&b.name, "copy"), self.labels(&b.name, "engine"));
-        let rt = self.runtime().await?;
-        // Fastest: `cp` inside the engine's image, volume to volume.
-        if rt
-            .copy_volume_files(&copier, &engine.image, source, volume, src_labels.clone())
-            .await?
-        {
-            return Ok(());
-        }
-        // Any image: a tar stream through Docker's archive API.
-        let parent = Path::new(&engine.data_dir)
-            .parent()
-            .map(|p| p.display().to_string())
-            .unwrap_or("/".into());
-        rt.create_idle(&copier, &engine.image, source, &engine.data_dir, src_labels)
-            .await?;
-        let copied = match rt
-            .create_idle(&target, &engine.image, volume, &engine.data_dir, dst_labels)
-            .await
-        {
-            Ok(()) => {
-                let copied = rt
-                    .copy_between(&copier, &engine.data_dir, &target, &parent)
-                    .await;
-                rt.remove_container(&target).await?;
-                copied
-            }
-            Err(e) => Err(e),
+        let copy = DataCopy {
+            source: CopySource::Data(source),
+            to: volume,
+            image: &engine.image,
+            data_dir: &engine.data_dir,
+            helper: &helper,
+            labels: self.labels(&b.name, "copy"),
         };
-        rt.remove_container(&copier).await?;
-        Ok(copied?)
+        Ok(self.runtime().await?.copy_data(&copy).await?)
     }
 
     /// Runs the engine as `container` on `volume`, published on a free private
@@ -164,23 +138,24 @@ impl Project {
         volume: &str,
         labels: HashMap<String, String>,
     ) -> Result<mongodb::Client> {
-        let port = self
+        let endpoint = self
             .create_private_engine(container, volume, labels.clone())
             .await?;
-        self.serve_private_engine(container, port, labels).await
+        self.serve_private_engine(container, &endpoint, labels)
+            .await
     }
 
     /// Creates (without starting) the engine container `container` on
-    /// `volume`, to be published on a free private port, which it returns.
+    /// `volume`, to be published at a free private endpoint, which it returns.
     pub(super) async fn create_private_engine(
         &mut self,
         container: &str,
         volume: &str,
         labels: HashMap<String, String>,
-    ) -> Result<u16> {
+    ) -> Result<Endpoint> {
         let engine = self.config.engine.clone();
         let network = self.network();
-        let port = runtime::free_port()?;
+        let endpoint = Endpoint::free_local().map_err(Error::io("finding a free port"))?;
         let spec = EngineSpec {
             container,
             image: &engine.image,
@@ -188,14 +163,14 @@ impl Project {
             volume,
             data_dir: &engine.data_dir,
             engine_port: engine.port,
-            host_port: port,
+            endpoint: endpoint.clone(),
             labels,
             restart: false,
             network: &network,
             auth: engine.auth,
         };
         self.runtime().await?.create_engine(&spec).await?;
-        Ok(port)
+        Ok(endpoint)
     }
 
     /// Starts a private engine made by `create_private_engine` (labelled
@@ -203,15 +178,15 @@ impl Project {
     pub(super) async fn serve_private_engine(
         &mut self,
         container: &str,
-        port: u16,
+        endpoint: &Endpoint,
         labels: HashMap<String, String>,
     ) -> Result<mongodb::Client> {
         let rt = self.runtime().await?;
-        rt.start(container, port).await?;
-        rt.wait_ready(container, port, runtime::READY_DEADLINE)
+        rt.start_engine(container, endpoint).await?;
+        rt.wait_ready(container, endpoint, runtime::READY_DEADLINE)
             .await?;
-        self.ensure_login(container, port, labels).await?;
-        Ok(snapshot::connect(port, self.login.as_ref()).await?)
+        self.ensure_login(container, endpoint, labels).await?;
+        Ok(snapshot::connect(endpoint, self.login.as_ref()).await?)
     }
 
     /// Restores `version` into `volume` through an engine on a private port, so
@@ -248,7 +223,7 @@ impl Project {
         };
         snapshot::close(client).await;
         result?;
-        self.runtime().await?.remove_container(&container).await?;
+        self.runtime().await?.remove_engine(&container).await?;
         let state = token.map(|t| CleanState {
             version,
             catalog: t.catalog,
@@ -261,7 +236,7 @@ impl Project {
 
     pub(super) async fn stop_branch(&mut self, b: &BranchRow) -> Result<()> {
         let name = self.container_name(b);
-        self.runtime().await?.remove_container(&name).await?;
+        self.runtime().await?.remove_engine(&name).await?;
         Ok(())
     }
 

@@ -6,14 +6,15 @@ use mongodb::error::ErrorKind;
 
 use super::{close, connect, engine, Result};
 use crate::credentials::Login;
+use crate::endpoint::Endpoint;
 
 /// MongoDB's AuthenticationFailed.
 const AUTHENTICATION_FAILED: i32 = 18;
 
-/// Does the engine on `port` accept `login`? Ok(false) when it refuses it
+/// Does the engine at `endpoint` accept `login`? Ok(false) when it refuses it
 /// (no such user yet); other failures are errors.
-pub async fn accepts(port: u16, login: &Login) -> Result<bool> {
-    let client = connect(port, Some(login)).await?;
+pub async fn accepts(endpoint: &Endpoint, login: &Login) -> Result<bool> {
+    let client = connect(endpoint, Some(login)).await?;
     let reply = client
         .database("admin")
         .run_command(doc! { "listDatabases": 1, "nameOnly": true })
@@ -22,7 +23,7 @@ pub async fn accepts(port: u16, login: &Login) -> Result<bool> {
     match reply {
         Ok(_) => Ok(true),
         Err(e) if is_refused(&e) => Ok(false),
-        Err(e) => Err(engine("logging in to", format!("127.0.0.1:{port}"))(e)),
+        Err(e) => Err(engine("logging in to", endpoint.to_string())(e)),
     }
 }
 
@@ -38,7 +39,7 @@ fn is_refused(e: &mongodb::error::Error) -> bool {
 /// must have no user yet: the localhost exception lets exactly that through.
 /// Runs inside the engine's network namespace (see `runtime::create_first_user`).
 pub async fn create_first_user(port: u16, login: &Login) -> Result<()> {
-    let client = connect(port, None).await?;
+    let client = connect(&Endpoint::local(port), None).await?;
     let reply = client
         .database("admin")
         .run_command(doc! {

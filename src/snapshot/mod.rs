@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::IndexTiming;
 use crate::credentials::Login;
+use crate::endpoint::Endpoint;
 use crate::store::chunker::{Chunker, DEFAULT_SIZES};
 use crate::store::{ChunkId, Hash, ObjectKey, Store, StoreError};
 pub use change::{change_token, ChangeToken};
@@ -84,11 +85,11 @@ fn io(op: &'static str) -> impl FnOnce(std::io::Error) -> SnapshotError {
     move |source| SnapshotError::Io { op, source }
 }
 
-/// A driver connection to an engine on 127.0.0.1, logged in as `login` when
-/// the project's engines require one.
-pub async fn connect(port: u16, login: Option<&Login>) -> Result<Client> {
-    let uri =
-        format!("mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=10000");
+/// A driver connection to the engine at `endpoint`, logged in as `login`
+/// when the project's engines require one.
+pub async fn connect(endpoint: &Endpoint, login: Option<&Login>) -> Result<Client> {
+    let port = endpoint.port;
+    let uri = format!("{}&serverSelectionTimeoutMS=10000", endpoint.uri(None));
     let mut options = ClientOptions::parse(&uri)
         .await
         .map_err(|source| SnapshotError::Connect { port, source })?;

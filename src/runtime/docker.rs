@@ -1,0 +1,710 @@
+//! The Docker engine host, through bollard: data is a named volume, an
+//! engine a container on the project's own network, published on 127.0.0.1.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use bollard::errors::Error as DockerError;
+use bollard::models::{
+    ContainerCreateBody, HostConfig, NetworkCreateRequest, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::{
+    BoxFuture, ContainerState, CopySource, DataCopy, Endpoint, EngineHost, EngineSpec, Labelled,
+    Result, RuntimeError, LABEL_PROJECT, LOGIN_BINARY, LOGIN_COMMAND, LOGIN_ENV_PASSWORD,
+    LOGIN_ENV_PORT, LOGIN_ENV_USER,
+};
+use crate::credentials::Login;
+
+/// Seconds an engine gets to shut down cleanly before Docker kills it.
+const STOP_TIMEOUT_SECS: i32 = 30;
+/// Log lines shown when an engine fails to start.
+const LOG_TAIL_LINES: &str = "20";
+
+fn docker(op: &'static str, object: &str) -> impl FnOnce(DockerError) -> RuntimeError {
+    let object = object.to_string();
+    move |source| match source {
+        DockerError::HyperResponseError { .. } | DockerError::IOError { .. } => {
+            RuntimeError::Unreachable {
+                message: source.to_string(),
+            }
+        }
+        _ => RuntimeError::Docker { op, object, source },
+    }
+}
+
+fn is_not_found(e: &DockerError) -> bool {
+    matches!(
+        e,
+        DockerError::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+fn label_filter(label: &str, value: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![format!("{label}={value}")])])
+}
+
+pub struct DockerHost {
+    docker: bollard::Docker,
+}
+
+impl DockerHost {
+    /// Connects to the engine named by DOCKER_HOST or the local socket, and checks it answers.
+    pub async fn connect() -> Result<DockerHost> {
+        let unreachable = |e: DockerError| RuntimeError::Unreachable {
+            message: e.to_string(),
+        };
+        let client = bollard::Docker::connect_with_defaults().map_err(unreachable)?;
+        let client = client.with_timeout(Duration::from_secs(600));
+        let client = client.negotiate_version().await.map_err(unreachable)?;
+        client.ping().await.map_err(unreachable)?;
+        Ok(DockerHost { docker: client })
+    }
+
+    /// Makes sure `image` is present, pulling it (reporting progress lines) when it is not.
+    async fn ensure_image(
+        &self,
+        image: &str,
+        progress: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<()> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(docker("inspecting image", image)(e)),
+        }
+        let (name, tag) = split_image(image);
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(name)
+            .tag(tag)
+            .build();
+        let mut pull = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = pull.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(status) = info.status {
+                        progress(&status);
+                    }
+                }
+                Err(e) => {
+                    return Err(RuntimeError::ImageMissing {
+                        image: image.to_string(),
+                        message: first_line(&e.to_string()),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn volume_exists(&self, name: &str) -> Result<bool> {
+        match self.docker.inspect_volume(name).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(docker("inspecting volume", name)(e)),
+        }
+    }
+
+    async fn create_volume(&self, name: &str, labels: HashMap<String, String>) -> Result<()> {
+        let request = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(request)
+            .await
+            .map(|_| ())
+            .map_err(docker("creating volume", name))
+    }
+
+    /// Removes a volume; one that is already gone is fine.
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(docker("removing volume", name)(e)),
+        }
+    }
+
+    /// Creates the container described by `spec` (replacing a leftover one of the
+    /// same name), without starting it.
+    /// Makes sure the bridge network `name` exists.
+    async fn ensure_network(&self, name: &str, labels: HashMap<String, String>) -> Result<()> {
+        match self.docker.inspect_network(name, None).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(docker("inspecting network", name)(e)),
+        }
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        match self.docker.create_network(request).await {
+            Ok(_) => Ok(()),
+            // Created meanwhile by another argon: fine.
+            Err(DockerError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(()),
+            Err(e) => Err(docker("creating network", name)(e)),
+        }
+    }
+
+    async fn create_engine(&self, spec: &EngineSpec<'_>) -> Result<()> {
+        // The network carries the engine's project label, as everything argon makes.
+        let network_labels = spec
+            .labels
+            .iter()
+            .filter(|(k, _)| k.as_str() == LABEL_PROJECT)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.ensure_network(spec.network, network_labels).await?;
+        let engine_port = format!("{}/tcp", spec.engine_port);
+        let mut bindings = HashMap::new();
+        bindings.insert(
+            engine_port.clone(),
+            Some(vec![PortBinding {
+                host_ip: Some(spec.endpoint.host.clone()),
+                host_port: Some(spec.endpoint.port.to_string()),
+            }]),
+        );
+        let body = ContainerCreateBody {
+            image: Some(spec.image.to_string()),
+            cmd: spec.command(),
+            labels: Some(spec.labels.clone()),
+            exposed_ports: Some(vec![engine_port]),
+            host_config: Some(HostConfig {
+                binds: Some(vec![format!("{}:{}", spec.volume, spec.data_dir)]),
+                port_bindings: Some(bindings),
+                // An engine that ignores SIGTERM as PID 1 would make every stop wait out the timeout.
+                init: Some(true),
+                network_mode: Some(spec.network.to_string()),
+                restart_policy: spec.restart.then_some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                    maximum_retry_count: None,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.replace_container(spec.container, body).await
+    }
+
+    /// Creates container `name` from `body`, first removing a leftover one of
+    /// that name (from a killed run).
+    async fn replace_container(&self, name: &str, body: ContainerCreateBody) -> Result<()> {
+        self.remove_container(name).await?;
+        let options = CreateContainerOptionsBuilder::default().name(name).build();
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map(|_| ())
+            .map_err(docker("creating container", name))
+    }
+
+    /// Creates a container that is never started: a handle on `volume` for
+    /// copying files in or out through the archive API.
+    async fn create_idle(
+        &self,
+        name: &str,
+        image: &str,
+        volume: &str,
+        data_dir: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<()> {
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            labels: Some(labels),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                binds: Some(vec![format!("{volume}:{data_dir}")]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.replace_container(name, body).await
+    }
+
+    /// Copies every file of volume `from` into volume `to` with `cp` inside a
+    /// throwaway container of `image` (a reflink where the file system can).
+    /// Returns false, having changed nothing, when the image has no usable
+    /// `cp`; the caller then copies through the archive API.
+    async fn copy_volume_files(
+        &self,
+        name: &str,
+        image: &str,
+        from: &str,
+        to: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<bool> {
+        // GNU cp first (reflinks), then any cp (busybox has no --reflink).
+        let attempts: [&[&str]; 2] = [
+            &["cp", "-a", "--reflink=auto", "/argon-src/.", "/argon-dst/"],
+            &["cp", "-a", "/argon-src/.", "/argon-dst/"],
+        ];
+        for command in attempts {
+            let body = ContainerCreateBody {
+                image: Some(image.to_string()),
+                labels: Some(labels.clone()),
+                network_disabled: Some(true),
+                user: Some("0:0".into()),
+                entrypoint: Some(command.iter().map(|s| s.to_string()).collect()),
+                cmd: Some(Vec::new()),
+                host_config: Some(HostConfig {
+                    binds: Some(vec![
+                        format!("{from}:/argon-src:ro"),
+                        format!("{to}:/argon-dst"),
+                    ]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            self.replace_container(name, body).await?;
+            let Some(code) = self.run_to_end(name).await? else {
+                // No `cp` in the image at all.
+                self.remove_container(name).await?;
+                return Ok(false);
+            };
+            self.remove_container(name).await?;
+            if code == 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Starts the created container `name` and waits for it to exit: its
+    /// exit code, or None when it could not start at all.
+    async fn run_to_end(&self, name: &str) -> Result<Option<i64>> {
+        if self.docker.start_container(name, None).await.is_err() {
+            return Ok(None);
+        }
+        let mut wait = self.docker.wait_container(name, None);
+        let code = match wait.next().await {
+            Some(Ok(r)) => r.status_code,
+            Some(Err(DockerError::DockerContainerWaitError { code, .. })) => code,
+            Some(Err(e)) => {
+                let _ = self.remove_container(name).await;
+                return Err(docker("waiting for", name)(e));
+            }
+            None => -1,
+        };
+        Ok(Some(code))
+    }
+
+    /// Gives the engine in `engine` (running, `--auth`, no user yet) its first
+    /// user, `login`. The engine takes a first user only from a loopback
+    /// connection (mongod's localhost exception), and the published port is
+    /// not one: so argon's own binary runs as container `name` inside the
+    /// engine's network namespace and connects to 127.0.0.1 there. The
+    /// password reaches it in its environment, for the second it lives.
+    async fn create_first_user(
+        &self,
+        name: &str,
+        engine: &str,
+        image: &str,
+        engine_port: u16,
+        labels: HashMap<String, String>,
+        login: &Login,
+    ) -> Result<()> {
+        let exe = std::env::current_exe().map_err(|source| RuntimeError::Io {
+            op: "finding argon's own binary",
+            source,
+        })?;
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            labels: Some(labels),
+            user: Some("0:0".into()),
+            entrypoint: Some(vec![LOGIN_BINARY.into(), LOGIN_COMMAND.into()]),
+            cmd: Some(Vec::new()),
+            env: Some(vec![
+                format!("{LOGIN_ENV_PORT}={engine_port}"),
+                format!("{LOGIN_ENV_USER}={}", login.user),
+                format!("{LOGIN_ENV_PASSWORD}={}", login.password()),
+            ]),
+            host_config: Some(HostConfig {
+                binds: Some(vec![format!("{}:{LOGIN_BINARY}:ro", exe.display())]),
+                network_mode: Some(format!("container:{engine}")),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.replace_container(name, body).await?;
+        let code = self.run_to_end(name).await;
+        let logs = match &code {
+            Ok(Some(0)) => String::new(),
+            _ => self.logs_tail(name).await,
+        };
+        self.remove_container(name).await?;
+        match code? {
+            Some(0) => Ok(()),
+            _ => Err(RuntimeError::Login {
+                container: engine.to_string(),
+                logs,
+            }),
+        }
+    }
+
+    async fn start(&self, container: &str, endpoint: &Endpoint) -> Result<()> {
+        match self.docker.start_container(container, None).await {
+            Ok(()) => Ok(()),
+            Err(DockerError::DockerResponseServerError { message, .. })
+                if message.contains("address already in use")
+                    || message.contains("port is already allocated") =>
+            {
+                let _ = self.remove_container(container).await;
+                Err(RuntimeError::PortInUse {
+                    port: endpoint.port,
+                })
+            }
+            Err(e) => Err(docker("starting container", container)(e)),
+        }
+    }
+
+    /// Stops (cleanly, within a timeout) and removes a container; a missing one is fine.
+    async fn remove_container(&self, name: &str) -> Result<()> {
+        let stop = StopContainerOptionsBuilder::default()
+            .t(STOP_TIMEOUT_SECS)
+            .build();
+        match self.docker.stop_container(name, Some(stop)).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => return Ok(()),
+            // 304: already stopped.
+            Err(DockerError::DockerResponseServerError {
+                status_code: 304, ..
+            }) => {}
+            Err(DockerError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => {
+                // Paused containers cannot be stopped: unpause first.
+                let _ = self.docker.unpause_container(name).await;
+                let stop = StopContainerOptionsBuilder::default()
+                    .t(STOP_TIMEOUT_SECS)
+                    .build();
+                let _ = self.docker.stop_container(name, Some(stop)).await;
+            }
+            Err(e) => return Err(docker("stopping container", name)(e)),
+        }
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        match self.docker.remove_container(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(docker("removing container", name)(e)),
+        }
+    }
+
+    async fn state(&self, name: &str) -> Result<Option<ContainerState>> {
+        match self.docker.inspect_container(name, None).await {
+            Ok(info) => {
+                let state = info.state.unwrap_or_default();
+                Ok(Some(if state.paused.unwrap_or(false) {
+                    ContainerState::Paused
+                } else if state.running.unwrap_or(false) {
+                    ContainerState::Running
+                } else {
+                    ContainerState::Stopped
+                }))
+            }
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(docker("inspecting container", name)(e)),
+        }
+    }
+
+    /// Every container carrying `label=value` (stopped ones too unless
+    /// `running_only`), with its branch and role labels.
+    async fn containers_labelled(
+        &self,
+        label: &str,
+        value: &str,
+        running_only: bool,
+    ) -> Result<Vec<Labelled>> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(!running_only)
+            .filters(&label_filter(label, value))
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(docker("listing containers of", value))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| {
+                let name = c.names?.first()?.trim_start_matches('/').to_string();
+                Some(Labelled::new(name, c.labels.unwrap_or_default()))
+            })
+            .collect())
+    }
+
+    /// Every volume carrying `label=value`, with its branch and role labels.
+    async fn volumes_labelled(&self, label: &str, value: &str) -> Result<Vec<Labelled>> {
+        let options = ListVolumesOptionsBuilder::default()
+            .filters(&label_filter(label, value))
+            .build();
+        let list = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(docker("listing volumes of", value))?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| Labelled::new(v.name, v.labels))
+            .collect())
+    }
+
+    async fn pause(&self, name: &str) -> Result<()> {
+        self.docker
+            .pause_container(name)
+            .await
+            .map_err(docker("pausing container", name))
+    }
+
+    async fn unpause(&self, name: &str) -> Result<()> {
+        self.docker
+            .unpause_container(name)
+            .await
+            .map_err(docker("unpausing container", name))
+    }
+
+    /// Copies `from_path` of container `from` into `to_path` of container `to`
+    /// (either may be stopped), streaming the archive from one to the other
+    /// without a temporary file.
+    async fn copy_between(
+        &self,
+        from: &str,
+        from_path: &str,
+        to: &str,
+        to_path: &str,
+    ) -> Result<()> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(from_path)
+            .build();
+        let archive = self
+            .docker
+            .download_from_container(from, Some(options))
+            .map_err(std::io::Error::other);
+        let options = UploadToContainerOptionsBuilder::default()
+            .path(to_path)
+            .build();
+        self.docker
+            .upload_to_container(to, Some(options), bollard::body_try_stream(archive))
+            .await
+            .map_err(docker("copying data into", to))
+    }
+
+    /// `copy`, in two ways: `cp` inside the image between two volumes (a
+    /// reflink where the file system can), else a tar stream through
+    /// Docker's archive API from a container on the source to one on the
+    /// target (any image, and a remote engine). A running engine is paused
+    /// for the copy.
+    async fn copy_data(&self, copy: &DataCopy<'_>) -> Result<()> {
+        let parent = Path::new(copy.data_dir)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or("/".into());
+        let receiver = format!("{}-to", copy.helper);
+        match copy.source {
+            CopySource::Data(from) => {
+                if self
+                    .copy_volume_files(copy.helper, copy.image, from, copy.to, copy.labels.clone())
+                    .await?
+                {
+                    return Ok(());
+                }
+                self.create_idle(
+                    copy.helper,
+                    copy.image,
+                    from,
+                    copy.data_dir,
+                    copy.labels.clone(),
+                )
+                .await?;
+                let copied = async {
+                    self.create_idle(
+                        &receiver,
+                        copy.image,
+                        copy.to,
+                        copy.data_dir,
+                        copy.labels.clone(),
+                    )
+                    .await?;
+                    self.copy_between(copy.helper, copy.data_dir, &receiver, &parent)
+                        .await
+                }
+                .await;
+                self.remove_container(&receiver).await?;
+                self.remove_container(copy.helper).await?;
+                copied
+            }
+            CopySource::RunningEngine(engine) => {
+                self.create_idle(
+                    &receiver,
+                    copy.image,
+                    copy.to,
+                    copy.data_dir,
+                    copy.labels.clone(),
+                )
+                .await?;
+                self.pause(engine).await?;
+                crate::fault::point("save:paused").await;
+                let copied = self
+                    .copy_between(engine, copy.data_dir, &receiver, &parent)
+                    .await;
+                let resumed = self.unpause(engine).await;
+                self.remove_container(&receiver).await?;
+                copied?;
+                resumed
+            }
+        }
+    }
+
+    /// The last lines the container wrote, for error messages.
+    async fn logs_tail(&self, container: &str) -> String {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(LOG_TAIL_LINES)
+            .build();
+        let mut out = String::new();
+        let mut logs = self.docker.logs(container, Some(options));
+        while let Some(Ok(line)) = logs.next().await {
+            out.push_str(&line.to_string());
+        }
+        out
+    }
+}
+
+impl EngineHost for DockerHost {
+    fn ensure_image<'a>(
+        &'a self,
+        image: &'a str,
+        progress: &'a (dyn Fn(&str) + Send + Sync),
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DockerHost::ensure_image(self, image, progress))
+    }
+    fn data_exists<'a>(&'a self, data: &'a str) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(self.volume_exists(data))
+    }
+    fn create_data<'a>(
+        &'a self,
+        data: &'a str,
+        labels: HashMap<String, String>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.create_volume(data, labels))
+    }
+    fn remove_data<'a>(&'a self, data: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.remove_volume(data))
+    }
+    fn list_data<'a>(
+        &'a self,
+        label: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Labelled>>> {
+        Box::pin(self.volumes_labelled(label, value))
+    }
+    fn copy_data<'a>(&'a self, copy: &'a DataCopy<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DockerHost::copy_data(self, copy))
+    }
+    fn create_engine<'a>(&'a self, spec: &'a EngineSpec<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DockerHost::create_engine(self, spec))
+    }
+    fn start_engine<'a>(
+        &'a self,
+        engine: &'a str,
+        endpoint: &'a Endpoint,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.start(engine, endpoint))
+    }
+    fn remove_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.remove_container(engine))
+    }
+    fn engine_state<'a>(
+        &'a self,
+        engine: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ContainerState>>> {
+        Box::pin(self.state(engine))
+    }
+    fn list_engines<'a>(
+        &'a self,
+        label: &'a str,
+        value: &'a str,
+        running_only: bool,
+    ) -> BoxFuture<'a, Result<Vec<Labelled>>> {
+        Box::pin(self.containers_labelled(label, value, running_only))
+    }
+    fn pause_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.pause(engine))
+    }
+    fn resume_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.unpause(engine))
+    }
+    fn engine_logs<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, String> {
+        Box::pin(self.logs_tail(engine))
+    }
+    fn create_first_user<'a>(
+        &'a self,
+        helper: &'a str,
+        engine: &'a str,
+        image: &'a str,
+        engine_port: u16,
+        labels: HashMap<String, String>,
+        login: &'a Login,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DockerHost::create_first_user(
+            self,
+            helper,
+            engine,
+            image,
+            engine_port,
+            labels,
+            login,
+        ))
+    }
+}
+
+fn split_image(image: &str) -> (&str, &str) {
+    // A ':' after the last '/' separates the tag; one before it belongs to a registry port.
+    let slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match image[slash..].rfind(':') {
+        Some(i) if !image.contains('@') => (&image[..slash + i], &image[slash + i + 1..]),
+        _ => (image, if image.contains('@') { "" } else { "latest" }),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references() {
+        assert_eq!(split_image("mongo:7.0"), ("mongo", "7.0"));
+        assert_eq!(split_image("mongo"), ("mongo", "latest"));
+        assert_eq!(
+            split_image("reg:5000/team/mongo"),
+            ("reg:5000/team/mongo", "latest")
+        );
+        assert_eq!(split_image("reg:5000/mongo:8"), ("reg:5000/mongo", "8"));
+    }
+}
