@@ -1,0 +1,257 @@
+//! The Docker host's copies and helpers: containers that run once (a `cp`
+//! between volumes, argon's own binary creating an engine's first user) and
+//! tar streams between containers through the archive API.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use bollard::errors::Error as DockerError;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::{docker, DockerHost};
+use crate::credentials::Login;
+use crate::runtime::{
+    CopySource, DataCopy, Result, RuntimeError, LOGIN_BINARY, LOGIN_COMMAND, LOGIN_ENV_PASSWORD,
+    LOGIN_ENV_PORT, LOGIN_ENV_USER,
+};
+
+impl DockerHost {
+    /// Creates a container that is never started: a handle on `volume` for
+    /// copying files in or out through the archive API.
+    pub(super) async fn create_idle(
+        &self,
+        name: &str,
+        image: &str,
+        volume: &str,
+        data_dir: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<()> {
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            labels: Some(labels),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                binds: Some(vec![format!("{volume}:{data_dir}")]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.replace_container(name, body).await
+    }
+
+    /// Copies every file of volume `from` into volume `to` with `cp` inside a
+    /// throwaway container of `image` (a reflink where the file system can).
+    /// Returns false, having changed nothing, when the image has no usable
+    /// `cp`; the caller then copies through the archive API.
+    pub(super) async fn copy_volume_files(
+        &self,
+        name: &str,
+        image: &str,
+        from: &str,
+        to: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<bool> {
+        // GNU cp first (reflinks), then any cp (busybox has no --reflink).
+        let attempts: [&[&str]; 2] = [
+            &["cp", "-a", "--reflink=auto", "/argon-src/.", "/argon-dst/"],
+            &["cp", "-a", "/argon-src/.", "/argon-dst/"],
+        ];
+        for command in attempts {
+            let body = ContainerCreateBody {
+                image: Some(image.to_string()),
+                labels: Some(labels.clone()),
+                network_disabled: Some(true),
+                user: Some("0:0".into()),
+                entrypoint: Some(command.iter().map(|s| s.to_string()).collect()),
+                cmd: Some(Vec::new()),
+                host_config: Some(HostConfig {
+                    binds: Some(vec![
+                        format!("{from}:/argon-src:ro"),
+                        format!("{to}:/argon-dst"),
+                    ]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            self.replace_container(name, body).await?;
+            let Some(code) = self.run_to_end(name).await? else {
+                // No `cp` in the image at all.
+                self.remove_container(name).await?;
+                return Ok(false);
+            };
+            self.remove_container(name).await?;
+            if code == 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Starts the created container `name` and waits for it to exit: its
+    /// exit code, or None when it could not start at all.
+    pub(super) async fn run_to_end(&self, name: &str) -> Result<Option<i64>> {
+        if self.docker.start_container(name, None).await.is_err() {
+            return Ok(None);
+        }
+        let mut wait = self.docker.wait_container(name, None);
+        let code = match wait.next().await {
+            Some(Ok(r)) => r.status_code,
+            Some(Err(DockerError::DockerContainerWaitError { code, .. })) => code,
+            Some(Err(e)) => {
+                let _ = self.remove_container(name).await;
+                return Err(docker("waiting for", name)(e));
+            }
+            None => -1,
+        };
+        Ok(Some(code))
+    }
+
+    /// Gives the engine in `engine` (running, `--auth`, no user yet) its first
+    /// user, `login`. The engine takes a first user only from a loopback
+    /// connection (mongod's localhost exception), and the published port is
+    /// not one: so argon's own binary runs as container `name` inside the
+    /// engine's network namespace and connects to 127.0.0.1 there. The
+    /// password reaches it in its environment, for the second it lives.
+    pub(super) async fn create_first_user(
+        &self,
+        name: &str,
+        engine: &str,
+        image: &str,
+        engine_port: u16,
+        labels: HashMap<String, String>,
+        login: &Login,
+    ) -> Result<()> {
+        let exe = std::env::current_exe().map_err(|source| RuntimeError::Io {
+            op: "finding argon's own binary",
+            source,
+        })?;
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            labels: Some(labels),
+            user: Some("0:0".into()),
+            entrypoint: Some(vec![LOGIN_BINARY.into(), LOGIN_COMMAND.into()]),
+            cmd: Some(Vec::new()),
+            env: Some(vec![
+                format!("{LOGIN_ENV_PORT}={engine_port}"),
+                format!("{LOGIN_ENV_USER}={}", login.user),
+                format!("{LOGIN_ENV_PASSWORD}={}", login.password()),
+            ]),
+            host_config: Some(HostConfig {
+                binds: Some(vec![format!("{}:{LOGIN_BINARY}:ro", exe.display())]),
+                network_mode: Some(format!("container:{engine}")),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.replace_container(name, body).await?;
+        let code = self.run_to_end(name).await;
+        let logs = match &code {
+            Ok(Some(0)) => String::new(),
+            _ => self.logs_tail(name).await,
+        };
+        self.remove_container(name).await?;
+        match code? {
+            Some(0) => Ok(()),
+            _ => Err(RuntimeError::Login {
+                container: engine.to_string(),
+                logs,
+            }),
+        }
+    }
+
+    /// Copies `from_path` of container `from` into `to_path` of container `to`
+    /// (either may be stopped), streaming the archive from one to the other
+    /// without a temporary file.
+    pub(super) async fn copy_between(
+        &self,
+        from: &str,
+        from_path: &str,
+        to: &str,
+        to_path: &str,
+    ) -> Result<()> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(from_path)
+            .build();
+        let archive = self
+            .docker
+            .download_from_container(from, Some(options))
+            .map_err(std::io::Error::other);
+        let options = UploadToContainerOptionsBuilder::default()
+            .path(to_path)
+            .build();
+        self.docker
+            .upload_to_container(to, Some(options), bollard::body_try_stream(archive))
+            .await
+            .map_err(docker("copying data into", to))
+    }
+
+    /// `copy`, in two ways: `cp` inside the image between two volumes (a
+    /// reflink where the file system can), else a tar stream through
+    /// Docker's archive API from a container on the source to one on the
+    /// target (any image, and a remote engine). A running engine is paused
+    /// for the copy.
+    pub(super) async fn copy_data(&self, copy: &DataCopy<'_>) -> Result<()> {
+        let parent = Path::new(copy.data_dir)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or("/".into());
+        let receiver = format!("{}-to", copy.helper);
+        match copy.source {
+            CopySource::Data(from) => {
+                if self
+                    .copy_volume_files(copy.helper, copy.image, from, copy.to, copy.labels.clone())
+                    .await?
+                {
+                    return Ok(());
+                }
+                self.create_idle(
+                    copy.helper,
+                    copy.image,
+                    from,
+                    copy.data_dir,
+                    copy.labels.clone(),
+                )
+                .await?;
+                let copied = async {
+                    self.create_idle(
+                        &receiver,
+                        copy.image,
+                        copy.to,
+                        copy.data_dir,
+                        copy.labels.clone(),
+                    )
+                    .await?;
+                    self.copy_between(copy.helper, copy.data_dir, &receiver, &parent)
+                        .await
+                }
+                .await;
+                self.remove_container(&receiver).await?;
+                self.remove_container(copy.helper).await?;
+                copied
+            }
+            CopySource::RunningEngine(engine) => {
+                self.create_idle(
+                    &receiver,
+                    copy.image,
+                    copy.to,
+                    copy.data_dir,
+                    copy.labels.clone(),
+                )
+                .await?;
+                self.pause(engine).await?;
+                crate::fault::point("save:paused").await;
+                let copied = self
+                    .copy_between(engine, copy.data_dir, &receiver, &parent)
+                    .await;
+                let resumed = self.unpause(engine).await;
+                self.remove_container(&receiver).await?;
+                copied?;
+                resumed
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Chunks coming back from the store: fetched, decompressed, checked
+//! against their names, and split into whole documents again.
+
+use mongodb::bson::RawDocumentBuf;
+
+use super::{io, ChunkRef, Result, SnapshotError};
+use crate::store::{Hash, ObjectKey, Store, StoreError};
+
+/// Downloads a chunk, decompresses it and checks that it hashes to its name.
+pub async fn fetch_chunk(store: &Store, chunk: ChunkRef) -> Result<Vec<u8>> {
+    Ok(fetch_chunk_and_stored(store, chunk).await?.0)
+}
+
+/// A chunk's verified bytes, and the compressed bytes the store holds (for a
+/// cache that keeps those).
+pub async fn fetch_chunk_and_stored(store: &Store, chunk: ChunkRef) -> Result<(Vec<u8>, Vec<u8>)> {
+    let compressed = store.get_bytes(ObjectKey::Chunk(chunk.0)).await?;
+    tokio::task::spawn_blocking(move || Ok((decode_chunk(&compressed, chunk)?, compressed)))
+        .await
+        .map_err(|e| io("verifying a chunk")(std::io::Error::other(e)))?
+}
+
+/// Decompresses a stored chunk and checks its length and hash: a chunk that
+/// does not match its name is reported as corrupt, never returned.
+pub fn decode_chunk(compressed: &[u8], chunk: ChunkRef) -> Result<Vec<u8>> {
+    let ChunkRef(id, len) = chunk;
+    // The length comes from a manifest, which is untrusted: no allocation beyond a chunk's maximum.
+    if len as usize > crate::store::chunker::MAX_CHUNK_BYTES {
+        return Err(StoreError::Corrupt {
+            key: ObjectKey::Chunk(id).to_string(),
+        }
+        .into());
+    }
+    match zstd::bulk::decompress(compressed, len as usize) {
+        Ok(raw) if raw.len() == len as usize && Hash::of(&raw) == id.0 => Ok(raw),
+        _ => Err(StoreError::Corrupt {
+            key: ObjectKey::Chunk(id).to_string(),
+        }
+        .into()),
+    }
+}
+
+/// Splits a byte stream into whole BSON documents (documents span chunks).
+#[derive(Default)]
+pub struct DocSplitter {
+    buf: Vec<u8>,
+}
+
+impl DocSplitter {
+    /// Appends bytes; moves the documents now complete into `out`; returns their size.
+    pub fn push(
+        &mut self,
+        bytes: &[u8],
+        out: &mut Vec<RawDocumentBuf>,
+        object: &str,
+    ) -> Result<usize> {
+        let malformed = |message: String| SnapshotError::Malformed {
+            object: object.to_string(),
+            message,
+        };
+        self.buf.extend_from_slice(bytes);
+        let (mut at, mut size) = (0, 0);
+        while self.buf.len() - at >= 4 {
+            let n = i32::from_le_bytes([
+                self.buf[at],
+                self.buf[at + 1],
+                self.buf[at + 2],
+                self.buf[at + 3],
+            ]);
+            if !(5..=64 << 20).contains(&n) {
+                return Err(malformed(format!("bad document length {n}")));
+            }
+            let n = n as usize;
+            if self.buf.len() - at < n {
+                break;
+            }
+            let doc = RawDocumentBuf::from_bytes(self.buf[at..at + n].to_vec())
+                .map_err(|e| malformed(e.to_string()))?;
+            out.push(doc);
+            at += n;
+            size += n;
+        }
+        self.buf.drain(..at);
+        Ok(size)
+    }
+
+    pub fn finish(self, object: &str) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        Err(SnapshotError::Malformed {
+            object: object.to_string(),
+            message: "the stream ends inside a document".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::doc;
+
+    #[test]
+    fn documents_are_split_across_chunk_boundaries() {
+        let docs: Vec<Vec<u8>> = (0..50)
+            .map(|i| {
+                mongodb::bson::to_vec(&doc! { "i": i as i64, "pad": "x".repeat(i * 7) }).unwrap()
+            })
+            .collect();
+        let stream = docs.concat();
+        let mut splitter = DocSplitter::default();
+        let mut out = Vec::new();
+        for piece in stream.chunks(37) {
+            splitter.push(piece, &mut out, "t.c").unwrap();
+        }
+        splitter.finish("t.c").unwrap();
+        let got: Vec<Vec<u8>> = out.into_iter().map(|d| d.into_bytes()).collect();
+        assert_eq!(got, docs);
+        let mut bad = DocSplitter::default();
+        bad.push(&stream[..stream.len() - 3], &mut Vec::new(), "t.c")
+            .unwrap();
+        assert!(bad.finish("t.c").is_err(), "a truncated stream is an error");
+    }
+}
