@@ -9,60 +9,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::store::VersionId;
 
-/// Migrations, applied in order; `user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE projects (
-    id INTEGER PRIMARY KEY,
-    root TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    key TEXT NOT NULL UNIQUE,
-    head TEXT,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE branches (
-    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    uid TEXT NOT NULL,
-    head_version TEXT,
-    volume TEXT,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (project_id, name)
-);
-CREATE TABLE versions (
-    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-    id TEXT NOT NULL,
-    branch TEXT NOT NULL,
-    parent TEXT,
-    created_at TEXT NOT NULL,
-    message TEXT NOT NULL,
-    capture TEXT NOT NULL,
-    bytes INTEGER NOT NULL,
-    collections INTEGER NOT NULL,
-    PRIMARY KEY (project_id, id)
-);
-CREATE TABLE journal (
-    project_id INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
-    kind TEXT NOT NULL,
-    branch TEXT NOT NULL,
-    started_at TEXT NOT NULL
-);
-"#,
-    r#"
-CREATE TABLE tags (
-    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (project_id, name)
-);
-"#,
-    // What the branch's data was when last found unchanged: JSON written and
-    // read by core (version, catalog digest, the engine's write counters).
-    r#"
-ALTER TABLE branches ADD COLUMN clean TEXT;
-"#,
-];
+mod schema;
+mod versions;
+
+use schema::MIGRATIONS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {
@@ -346,119 +296,6 @@ impl Meta {
             .map_err(sql("deleting a branch"))
     }
 
-    /// Records a saved version and moves `branch` to it, atomically.
-    pub fn record_version(&mut self, project: i64, v: &VersionRow, branch: &str) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(sql("recording a version"))?;
-        insert_version(&tx, project, v)?;
-        tx.execute(
-            "UPDATE branches SET head_version = ?3 WHERE project_id = ?1 AND name = ?2",
-            params![project, branch, v.id.to_string()],
-        )
-        .map_err(sql("recording a version"))?;
-        tx.commit().map_err(sql("recording a version"))
-    }
-
-    /// Indexes a version found in the store (no branch moves).
-    pub fn index_version(&self, project: i64, v: &VersionRow) -> Result<()> {
-        insert_version(&self.conn, project, v)
-    }
-
-    pub fn version(&self, project: i64, id: VersionId) -> Result<Option<VersionRow>> {
-        self.conn
-            .query_row(
-                &format!("{VERSION_COLUMNS} WHERE project_id = ?1 AND id = ?2"),
-                params![project, id.to_string()],
-                version_from_row,
-            )
-            .optional()
-            .map_err(sql("reading a version"))
-    }
-
-    pub fn versions(&self, project: i64) -> Result<Vec<VersionRow>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "{VERSION_COLUMNS} WHERE project_id = ?1 ORDER BY created_at DESC"
-            ))
-            .map_err(sql("listing versions"))?;
-        let rows = stmt
-            .query_map(params![project], version_from_row)
-            .map_err(sql("listing versions"))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(sql("listing versions"))
-    }
-
-    pub fn version_ids_with_prefix(&self, project: i64, prefix: &str) -> Result<Vec<VersionId>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id FROM versions WHERE project_id = ?1 AND substr(id, 1, ?3) = ?2")
-            .map_err(sql("finding a version"))?;
-        let rows = stmt
-            .query_map(params![project, prefix, prefix.len() as i64], |r| {
-                r.get::<_, String>(0)
-            })
-            .map_err(sql("finding a version"))?;
-        let ids = rows
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(sql("finding a version"))?;
-        Ok(ids.iter().filter_map(|s| VersionId::parse(s)).collect())
-    }
-
-    pub fn delete_version(&self, project: i64, id: VersionId) -> Result<()> {
-        self.conn
-            .execute(
-                "DELETE FROM versions WHERE project_id = ?1 AND id = ?2",
-                params![project, id.to_string()],
-            )
-            .map(|_| ())
-            .map_err(sql("forgetting a version"))
-    }
-
-    /// Tags, by name: (name, version).
-    pub fn tags(&self, project: i64) -> Result<Vec<(String, VersionId)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name, version FROM tags WHERE project_id = ?1 ORDER BY name")
-            .map_err(sql("listing tags"))?;
-        let rows = stmt
-            .query_map(params![project], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
-            .map_err(sql("listing tags"))?;
-        let rows = rows
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(sql("listing tags"))?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(n, v)| VersionId::parse(&v).map(|v| (n, v)))
-            .collect())
-    }
-
-    /// Creates a tag; false when the name is taken.
-    pub fn add_tag(&self, project: i64, name: &str, version: VersionId) -> Result<bool> {
-        self.conn
-            .execute(
-                "INSERT OR IGNORE INTO tags (project_id, name, version, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![project, name, version.to_string(), Utc::now().to_rfc3339()],
-            )
-            .map(|n| n == 1)
-            .map_err(sql("creating a tag"))
-    }
-
-    /// Deletes a tag; false when there was none.
-    pub fn delete_tag(&self, project: i64, name: &str) -> Result<bool> {
-        self.conn
-            .execute(
-                "DELETE FROM tags WHERE project_id = ?1 AND name = ?2",
-                params![project, name],
-            )
-            .map(|n| n == 1)
-            .map_err(sql("deleting a tag"))
-    }
-
     pub fn journal_begin(&self, project: i64, kind: &str, branch: &str) -> Result<()> {
         self.conn
             .execute(
@@ -497,30 +334,6 @@ impl Meta {
     }
 }
 
-const VERSION_COLUMNS: &str =
-    "SELECT id, branch, parent, created_at, message, capture, bytes, collections FROM versions";
-
-fn insert_version(conn: &Connection, project: i64, v: &VersionRow) -> Result<()> {
-    conn.execute(
-        "INSERT OR IGNORE INTO versions
-         (project_id, id, branch, parent, created_at, message, capture, bytes, collections)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            project,
-            v.id.to_string(),
-            v.branch,
-            v.parent.map(|p| p.to_string()),
-            v.created_at.to_rfc3339(),
-            v.message,
-            v.capture,
-            v.bytes as i64,
-            v.collections as i64
-        ],
-    )
-    .map(|_| ())
-    .map_err(sql("recording a version"))
-}
-
 fn branch_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BranchRow> {
     Ok(BranchRow {
         name: r.get(0)?,
@@ -529,21 +342,6 @@ fn branch_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BranchRow> {
         volume: r.get(3)?,
         created_at: parse_time(r.get(4)?),
         clean: r.get(5)?,
-    })
-}
-
-fn version_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
-    Ok(VersionRow {
-        id: VersionId::parse(&r.get::<_, String>(0)?).ok_or_else(|| {
-            rusqlite::Error::InvalidColumnType(0, "id".into(), rusqlite::types::Type::Text)
-        })?,
-        branch: r.get(1)?,
-        parent: parse_id(r.get(2)?),
-        created_at: parse_time(r.get(3)?),
-        message: r.get(4)?,
-        capture: r.get(5)?,
-        bytes: r.get::<_, i64>(6)? as u64,
-        collections: r.get::<_, i64>(7)? as u64,
     })
 }
 

@@ -1,0 +1,56 @@
+//! The metadata schema, as numbered migrations.
+
+/// Migrations, applied in order; `user_version` records how many have run.
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE projects (
+    id INTEGER PRIMARY KEY,
+    root TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    key TEXT NOT NULL UNIQUE,
+    head TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE branches (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    head_version TEXT,
+    volume TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (project_id, name)
+);
+CREATE TABLE versions (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    parent TEXT,
+    created_at TEXT NOT NULL,
+    message TEXT NOT NULL,
+    capture TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    collections INTEGER NOT NULL,
+    PRIMARY KEY (project_id, id)
+);
+CREATE TABLE journal (
+    project_id INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    started_at TEXT NOT NULL
+);
+"#,
+    r#"
+CREATE TABLE tags (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (project_id, name)
+);
+"#,
+    // What the branch's data was when last found unchanged: JSON written and
+    // read by core (version, catalog digest, the engine's write counters).
+    r#"
+ALTER TABLE branches ADD COLUMN clean TEXT;
+"#,
+];
