@@ -5,132 +5,28 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner,
     OpenAccMode, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry, ReplyOpen,
     ReplyStatfs, Request,
 };
-use futures_util::stream::{self, StreamExt};
 use tokio::runtime::Handle as Runtime;
 
 use super::cache::ChunkCache;
 use super::catalog::Catalog;
+use super::handles::{CollectionKey, Inodes, Open};
 use super::lock;
 use super::render::{self, JsonlStream};
+use super::source::Source;
 use super::tree::{self, FileKind, Kind, Node};
-use crate::snapshot::{Manifest, SnapshotError};
-use crate::store::{Store, VersionId};
 
 /// How long the kernel may keep what it learned about things that never
 /// change (a saved version's files) and about listings that do.
 const TTL_IMMUTABLE: Duration = Duration::from_secs(60);
 const TTL_LIVE: Duration = Duration::from_secs(1);
-/// Chunks fetched ahead of a sequential `.bson` reader.
-const PREFETCH_CHUNKS: usize = 16;
-/// Manifests read from the store at once when new versions appear.
-const MANIFEST_PARALLELISM: usize = 16;
-
-/// The store's versions and tags, reloaded when older than `refresh`.
-pub struct Source {
-    store: Arc<Store>,
-    refresh: Duration,
-    current: RwLock<(Arc<Catalog>, Instant)>,
-    reloading: Mutex<()>,
-}
-
-impl Source {
-    pub async fn load(store: Arc<Store>, refresh: Duration) -> Result<Source, SnapshotError> {
-        let catalog = load_catalog(&store, &Catalog::default()).await?;
-        Ok(Source {
-            store,
-            refresh,
-            current: RwLock::new((Arc::new(catalog), Instant::now())),
-            reloading: Mutex::new(()),
-        })
-    }
-
-    /// Versions and branches, as last loaded.
-    pub fn counts(&self) -> (usize, usize) {
-        let catalog = self.snapshot().0;
-        (catalog.versions.len(), catalog.branches.len())
-    }
-
-    fn snapshot(&self) -> (Arc<Catalog>, Instant) {
-        let guard = self.current.read().unwrap_or_else(|p| p.into_inner());
-        (guard.0.clone(), guard.1)
-    }
-
-    /// The catalog, reloaded first when stale (one reload at a time; others
-    /// keep using the previous one meanwhile).
-    fn catalog(&self, rt: &Runtime) -> Arc<Catalog> {
-        let (catalog, loaded) = self.snapshot();
-        if loaded.elapsed() < self.refresh {
-            return catalog;
-        }
-        let Ok(_reloading) = self.reloading.try_lock() else {
-            return catalog;
-        };
-        match rt.block_on(load_catalog(&self.store, &catalog)) {
-            Ok(fresh) => {
-                let fresh = Arc::new(fresh);
-                *self.current.write().unwrap_or_else(|p| p.into_inner()) =
-                    (fresh.clone(), Instant::now());
-                fresh
-            }
-            Err(e) => {
-                log(&format!("cannot refresh the list of versions: {e}"));
-                *self.current.write().unwrap_or_else(|p| p.into_inner()) =
-                    (catalog.clone(), Instant::now());
-                catalog
-            }
-        }
-    }
-}
-
-/// Lists the store and reads only the manifests `previous` does not hold.
-async fn load_catalog(store: &Store, previous: &Catalog) -> Result<Catalog, SnapshotError> {
-    let ids = store.list_versions().await?;
-    let mut versions: HashMap<VersionId, Arc<Manifest>> = HashMap::new();
-    let mut missing = Vec::new();
-    for id in ids {
-        match previous.versions.get(&id) {
-            Some(m) => {
-                versions.insert(id, m.clone());
-            }
-            None => missing.push(id),
-        }
-    }
-    let loaded: Vec<_> = stream::iter(missing.into_iter().map(|id| async move {
-        let parsed = match store.get_version_bytes(id).await {
-            Ok(bytes) => Manifest::from_bytes(&bytes).map_err(|e| format!("unreadable: {e}")),
-            Err(e) => Err(e.to_string()),
-        };
-        (id, parsed)
-    }))
-    .buffer_unordered(MANIFEST_PARALLELISM)
-    .collect()
-    .await;
-    for (id, parsed) in loaded {
-        match parsed {
-            Ok(m) => {
-                versions.insert(id, Arc::new(m));
-            }
-            // One damaged manifest hides one version, not the whole store.
-            Err(e) => log(&format!("skipping version {}: {e}", id.short())),
-        }
-    }
-    let tags = match store.tags().await {
-        Ok(tags) => tags,
-        Err(e) => {
-            log(&format!("cannot read tags: {e}"));
-            Vec::new()
-        }
-    };
-    Ok(Catalog::build(versions, tags))
-}
 
 /// Everything the mount process prints goes to stderr, one line per event.
 pub fn log(message: &str) {
@@ -141,56 +37,10 @@ pub fn log(message: &str) {
     );
 }
 
-/// Node <-> inode number, stable for the life of the mount.
-#[derive(Default)]
-struct Inodes {
-    by_node: HashMap<Node, u64>,
-    nodes: Vec<Node>,
-}
-
-impl Inodes {
-    fn new() -> Inodes {
-        let mut inodes = Inodes::default();
-        inodes.intern(Node::Root); // inode 1
-        inodes
-    }
-    fn intern(&mut self, node: Node) -> u64 {
-        if let Some(ino) = self.by_node.get(&node) {
-            return *ino;
-        }
-        self.nodes.push(node.clone());
-        let ino = self.nodes.len() as u64;
-        self.by_node.insert(node, ino);
-        ino
-    }
-    fn node(&self, ino: u64) -> Option<Node> {
-        self.nodes.get((ino as usize).checked_sub(1)?).cloned()
-    }
-}
-
-/// An open file or directory.
-enum Open {
-    Dir(Vec<(u64, FileType, String)>),
-    Bytes(Vec<u8>),
-    Bson {
-        manifest: Arc<Manifest>,
-        db: usize,
-        coll: usize,
-        /// Offset of each chunk in the stream, plus the stream's end.
-        offsets: Vec<u64>,
-        /// Chunks up to here were asked for ahead of the reader.
-        prefetched_to: Mutex<usize>,
-        label: String,
-    },
-    Jsonl(Mutex<JsonlStream>, String),
-}
-
-type CollectionKey = (VersionId, String, String);
-
 pub struct ArgonFs {
-    rt: Runtime,
+    pub(super) rt: Runtime,
     source: Source,
-    cache: Arc<ChunkCache>,
+    pub(super) cache: Arc<ChunkCache>,
     inodes: Mutex<Inodes>,
     open: Mutex<HashMap<u64, Arc<Open>>>,
     next_fh: AtomicU64,
@@ -219,10 +69,6 @@ impl ArgonFs {
 
     fn node(&self, ino: INodeNo) -> Option<Node> {
         lock(&self.inodes).node(ino.0)
-    }
-
-    fn intern(&self, node: Node) -> u64 {
-        lock(&self.inodes).intern(node)
     }
 
     /// Does `node` still exist (versions can be collected while mounted)?
@@ -363,77 +209,6 @@ impl ArgonFs {
             _ => None,
         }
     }
-
-    #[allow(clippy::too_many_arguments)]
-    fn read_bson(
-        &self,
-        manifest: &Arc<Manifest>,
-        db: usize,
-        coll: usize,
-        offsets: &[u64],
-        prefetched_to: &Mutex<usize>,
-        offset: u64,
-        size: usize,
-    ) -> Result<Vec<u8>, SnapshotError> {
-        let chunks = &manifest.databases[db].collections[coll].chunks;
-        let end_of_stream = offsets.last().copied().unwrap_or(0);
-        let end = (offset + size as u64).min(end_of_stream);
-        if offset >= end {
-            return Ok(Vec::new());
-        }
-        // The chunk holding `offset`, and the first chunk starting at or past `end`.
-        let first = offsets.partition_point(|&o| o <= offset) - 1;
-        let last = offsets.partition_point(|&o| o < end).min(chunks.len());
-        self.prefetch(manifest, db, coll, last, prefetched_to);
-        let bytes = self
-            .rt
-            .block_on(self.cache.get_many(&chunks[first..last]))?;
-        let mut out = Vec::with_capacity((end - offset) as usize);
-        for (i, chunk) in bytes.iter().enumerate() {
-            let start = offsets[first + i];
-            let from = offset.saturating_sub(start) as usize;
-            let to = ((end - start) as usize).min(chunk.len());
-            out.extend_from_slice(&chunk[from..to]);
-        }
-        Ok(out)
-    }
-}
-
-impl ArgonFs {
-    /// Sequential readers (cat, cp, mongorestore) get the next chunks fetched
-    /// while the kernel copies the current ones out; a random read just moves
-    /// the window.
-    fn prefetch(
-        &self,
-        manifest: &Arc<Manifest>,
-        db: usize,
-        coll: usize,
-        next: usize,
-        prefetched_to: &Mutex<usize>,
-    ) {
-        let len = manifest.databases[db].collections[coll].chunks.len();
-        let mut to = lock(prefetched_to);
-        if *to >= next + PREFETCH_CHUNKS / 2 && *to <= next + PREFETCH_CHUNKS {
-            return;
-        }
-        let from = if *to > next && *to <= next + PREFETCH_CHUNKS {
-            *to
-        } else {
-            next
-        };
-        let until = (next + PREFETCH_CHUNKS).min(len);
-        if from >= until {
-            return;
-        }
-        *to = until;
-        for &chunk in &manifest.databases[db].collections[coll].chunks[from..until] {
-            let cache = self.cache.clone();
-            // Errors surface when the reader gets there.
-            self.rt.spawn(async move {
-                let _ = cache.get(chunk).await;
-            });
-        }
-    }
 }
 
 impl Filesystem for ArgonFs {
@@ -456,11 +231,12 @@ impl Filesystem for ArgonFs {
         let Some(child) = parent.child(&catalog, name) else {
             return reply.error(Errno::ENOENT);
         };
-        let ino = self.intern(child.clone());
-        match self.attr(ino, &child, &catalog) {
-            Some(attr) => reply.entry(&Self::ttl(&child), &attr, Generation(0)),
-            None => reply.error(Errno::ENOENT),
-        }
+        // The attributes first: a reference is taken only when the reply carries it.
+        let Some(mut attr) = self.attr(0, &child, &catalog) else {
+            return reply.error(Errno::ENOENT);
+        };
+        attr.ino = INodeNo(lock(&self.inodes).lookup(child.clone()));
+        reply.entry(&Self::ttl(&child), &attr, Generation(0))
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
@@ -589,7 +365,7 @@ impl Filesystem for ArgonFs {
                 Kind::File => FileType::RegularFile,
                 Kind::Symlink => FileType::Symlink,
             };
-            entries.push((self.intern(child), kind, name));
+            entries.push((lock(&self.inodes).list(child), kind, name));
         }
         reply.opened(self.add_open(Open::Dir(entries)), FopenFlags::empty());
     }
@@ -624,8 +400,21 @@ impl Filesystem for ArgonFs {
         _flags: OpenFlags,
         reply: fuser::ReplyEmpty,
     ) {
-        lock(&self.open).remove(&fh.0);
+        let released = lock(&self.open).remove(&fh.0);
+        if let Some(Open::Dir(entries)) = released.as_deref() {
+            let mut inodes = lock(&self.inodes);
+            // "." is the directory itself (held by the kernel) and ".." the root.
+            for (ino, _, name) in entries {
+                if name != "." && name != ".." {
+                    inodes.unlist(*ino);
+                }
+            }
+        }
         reply.ok();
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        lock(&self.inodes).forget(ino.0, nlookup);
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {

@@ -5,7 +5,10 @@
 mod cache;
 mod catalog;
 mod fs;
+mod handles;
+mod read;
 mod render;
+mod source;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -117,7 +120,7 @@ pub async fn serve(
                 source,
             }
         })?;
-    let source = fs::Source::load(store, opts.refresh).await?;
+    let source = source::Source::load(store, opts.refresh).await?;
     let (versions, branches) = source.counts();
     let filesystem = fs::ArgonFs::new(
         tokio::runtime::Handle::current(),
