@@ -10,6 +10,7 @@ pub mod fault;
 pub mod git;
 pub mod meta;
 pub mod mount;
+pub mod names;
 pub mod private;
 #[cfg(test)]
 mod proptests;

@@ -6,8 +6,8 @@
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 
-use crate::core::names::BranchName;
 use crate::core::revision;
+use crate::names::BranchName;
 use crate::snapshot::{decode_chunk, ChunkRef, Manifest};
 use crate::store::{escape_name, unescape_name, ChunkId, Hash};
 

@@ -17,27 +17,9 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
-pub struct Builtin {
-    pub name: String,
-    pub about: String,
-}
-
-#[derive(Serialize)]
 struct Listing {
-    builtins: Vec<Builtin>,
+    builtins: Vec<super::Builtin>,
     plugins: Vec<plugin::Plugin>,
-}
-
-/// Names and one-line descriptions of the visible builtin commands.
-pub fn builtins() -> Vec<Builtin> {
-    Cli::command()
-        .get_subcommands()
-        .filter(|c| !c.is_hide_set())
-        .map(|c| Builtin {
-            name: c.get_name().to_string(),
-            about: c.get_about().map(|a| a.to_string()).unwrap_or_default(),
-        })
-        .collect()
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
@@ -62,7 +44,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return Ok(());
     }
     let listing = Listing {
-        builtins: builtins(),
+        builtins: super::builtins(),
         plugins: plugin::found(),
     };
     ctx.out.emit(&listing, || {

@@ -198,6 +198,26 @@ impl Ctx {
     }
 }
 
+/// A visible builtin command, by name, with its one-line description
+/// (listed by `argon help -a`, and never shadowed by a plugin).
+#[derive(serde::Serialize)]
+pub struct Builtin {
+    pub name: String,
+    pub about: String,
+}
+
+/// The visible builtin commands.
+pub fn builtins() -> Vec<Builtin> {
+    <Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| Builtin {
+            name: c.get_name().to_string(),
+            about: c.get_about().map(|a| a.to_string()).unwrap_or_default(),
+        })
+        .collect()
+}
+
 /// Runs argon and returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{help, Ctx};
+use super::Ctx;
 
 const PREFIX: &str = "argon-";
 
@@ -77,7 +77,7 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// The nearest command names, git-style ("The most similar command is ...").
 pub fn suggest(name: &str) -> Vec<String> {
-    let candidates = help::builtins()
+    let candidates = super::builtins()
         .into_iter()
         .map(|b| b.name)
         .chain(found().into_iter().map(|p| p.name));

@@ -2,9 +2,9 @@
 
 use chrono::Utc;
 
-use super::names::BranchName;
 use super::{random_uid, BranchInfo, BranchState, DeleteReport, Error, Project, Result};
 use crate::meta::BranchRow;
+use crate::names::BranchName;
 use crate::store::VersionId;
 
 impl Project {

@@ -2,12 +2,12 @@
 //! `commit`, `stash`, `stash pop`, `reset --hard`.
 
 use super::clean::CleanState;
-use super::names::BranchName;
 use super::{
     random_uid, ChangeCheck, CheckoutReport, Error, Project, ResetReport, Result, SaveReport,
     VersionInfo,
 };
 use crate::meta::{BranchRow, VersionRow};
+use crate::names::BranchName;
 use crate::store::VersionId;
 
 /// What leaving HEAD for another branch did.

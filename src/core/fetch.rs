@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::names::BranchName;
 use super::{Project, Result};
 use crate::meta::{BranchRow, VersionRow};
+use crate::names::BranchName;
 use crate::store::VersionId;
 
 #[derive(Debug, Serialize)]

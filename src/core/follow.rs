@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::names::BranchName;
 use super::{BranchState, CheckoutReport, Project, Result};
 use crate::git::{self, hooks, Repo};
+use crate::names::BranchName;
 
 /// What following a git checkout did.
 #[derive(Debug, Serialize)]

@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use chrono::Utc;
 use serde::Serialize;
 
-use super::names::BranchName;
 use super::{BranchState, Error, Project, Result, VersionInfo};
+use crate::names::BranchName;
 use crate::snapshot::Manifest;
 use crate::store::shared::Mark;
 use crate::store::{ChunkId, ObjectKey, VersionId};

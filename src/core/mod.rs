@@ -12,7 +12,6 @@ mod gc;
 mod init;
 mod lock;
 mod mount;
-pub mod names;
 mod project;
 mod report;
 mod resolve;

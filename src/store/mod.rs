@@ -13,14 +13,12 @@ mod s3;
 pub mod shared;
 mod spool;
 
-use std::fmt;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
-use crate::config::StoreConfig;
-use crate::core::names::ProjectName;
+use crate::config::{StoreConfig, StoreUrl};
+use crate::names::ProjectName;
 
 pub use backend::{Backend, BoxFuture, StoredChunk};
 pub use key::{
@@ -30,63 +28,6 @@ pub use local::LocalBackend;
 pub use memory::MemoryBackend;
 pub use s3::S3Backend;
 pub use spool::SpoolBackend;
-
-/// Where a store lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreUrl {
-    File(PathBuf),
-    S3 { bucket: String, prefix: String },
-}
-
-impl StoreUrl {
-    pub fn parse(text: &str) -> Result<StoreUrl, String> {
-        if let Some(path) = text.strip_prefix("file://") {
-            if !path.starts_with('/') {
-                return Err(format!(
-                    "store URL '{text}' needs an absolute path, e.g. file:///home/me/argon-store"
-                ));
-            }
-            return Ok(StoreUrl::File(PathBuf::from(path)));
-        }
-        if let Some(rest) = text.strip_prefix("s3://") {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            let valid_bucket = (3..=63).contains(&bucket.len())
-                && bucket
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-                && !bucket.starts_with(['-', '.'])
-                && !bucket.ends_with(['-', '.']);
-            if !valid_bucket {
-                return Err(format!(
-                    "store URL '{text}': '{bucket}' is not a valid S3 bucket name (3-63 lowercase letters, digits, '-', '.')"
-                ));
-            }
-            return Ok(StoreUrl::S3 {
-                bucket: bucket.to_string(),
-                prefix: prefix.trim_matches('/').to_string(),
-            });
-        }
-        Err(format!(
-            "store URL '{text}' is not supported; use file:///path or s3://bucket/prefix"
-        ))
-    }
-}
-
-impl fmt::Display for StoreUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreUrl::File(p) => write!(f, "file://{}", p.display()),
-            StoreUrl::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
-            StoreUrl::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
-        }
-    }
-}
-
-impl Serialize for StoreUrl {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -241,28 +182,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn store_urls() {
-        assert_eq!(
-            StoreUrl::parse("s3://my-bucket/team/x").unwrap(),
-            StoreUrl::S3 {
-                bucket: "my-bucket".into(),
-                prefix: "team/x".into()
-            }
-        );
-        assert_eq!(
-            StoreUrl::parse("file:///a/b").unwrap(),
-            StoreUrl::File("/a/b".into())
-        );
-        for bad in ["file://rel", "s3://A_B", "s3://ab", "http://x", "/tmp/x"] {
-            assert!(StoreUrl::parse(bad).is_err(), "{bad}");
-        }
-        assert_eq!(
-            StoreUrl::parse("s3://abc/").unwrap().to_string(),
-            "s3://abc"
-        );
-    }
 
     #[test]
     fn object_paths_fan_out() {
