@@ -93,6 +93,8 @@ pub enum Error {
     NoTag(String),
     #[error("the engine in {container} refuses argon's login")]
     LoginRefused { container: String },
+    #[error("an operation that changes the project ran without its lock")]
+    NotLocked,
     #[error("aborted")]
     Aborted,
 }
@@ -143,6 +145,7 @@ impl Error {
                 [one] => format!("the most similar command is '{one}'"),
                 many => format!("the most similar commands are: {}", many.join(", ")),
             }),
+            Error::NotLocked => Some("a front end built on argon's library must call Project::lock first".into()),
             Error::LoginRefused { .. } => Some(
                 "its volume has users argon did not make (another project's, or a changed ARGON_HOME); set [engine] auth = false, or restore the credentials file".into(),
             ),

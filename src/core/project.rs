@@ -56,7 +56,8 @@ pub struct Project {
     pub(super) journal_depth: u32,
     /// Set when opening found and repaired an operation a killed argon left behind.
     pub recovered: Option<String>,
-    _lock: Option<ProjectLock>,
+    /// Held while an operation that changes the project runs (see `lock`).
+    lock: Option<ProjectLock>,
 }
 
 /// This machine's id in shared stores: random, made once, kept in ARGON_HOME.
@@ -89,8 +90,9 @@ pub(crate) fn random_uid() -> String {
 }
 
 impl Project {
-    /// Opens the project containing `start`. `write` takes the project lock and
-    /// repairs what an interrupted argon left behind.
+    /// Opens the project containing `start`. `write` takes the project lock
+    /// (until `unlock` or the end of the handle) and repairs what an
+    /// interrupted argon left behind.
     pub async fn open(start: &Path, write: bool, progress: Progress) -> Result<Project> {
         let root = config::find_root(start)?;
         let config = Config::load(&root)?;
@@ -107,14 +109,6 @@ impl Project {
             config.name,
             &Hash::of(root_text.as_bytes()).to_hex()[..8]
         );
-        let lock = if write {
-            Some(ProjectLock::acquire(
-                &state_dir.join("locks").join(format!("{key}.lock")),
-                config.name.as_str(),
-            )?)
-        } else {
-            None
-        };
         let meta = Meta::open(&state_dir.join("argon.db"))?;
         let machine = machine_id(&state_dir)?;
         let row = meta.project(&root_text, config.name.as_str(), &key)?;
@@ -139,12 +133,53 @@ impl Project {
             login,
             journal_depth: 0,
             recovered: None,
-            _lock: lock,
+            lock: None,
         };
         if write {
-            project.recover().await?;
+            project.lock().await?;
         }
         Ok(project)
+    }
+
+    /// Takes the project lock for one operation (another argon process
+    /// working on the project makes this fail with `Locked`), re-reads the
+    /// project's row (HEAD may have moved meanwhile) and repairs what an
+    /// interrupted argon left. `unlock` ends it. The CLI locks once per
+    /// process (`open(.., true, ..)`); a long-running front end locks around
+    /// each action, so it holds nothing while idle.
+    pub async fn lock(&mut self) -> Result<()> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        let path = self
+            .state_dir
+            .join("locks")
+            .join(format!("{}.lock", self.row.key));
+        self.lock = Some(ProjectLock::acquire(&path, self.config.name.as_str())?);
+        let root = self.config.root.display().to_string();
+        self.row = self
+            .meta
+            .project(&root, self.config.name.as_str(), &self.row.key)?;
+        if let Err(e) = self.recover().await {
+            self.lock = None;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Ends the operation `lock` began.
+    pub fn unlock(&mut self) {
+        self.lock = None;
+    }
+
+    /// Re-reads what another process may have changed (HEAD, branches are
+    /// read fresh from SQLite each time): for a front end that keeps a project open.
+    pub fn refresh(&mut self) -> Result<()> {
+        let root = self.config.root.display().to_string();
+        self.row = self
+            .meta
+            .project(&root, self.config.name.as_str(), &self.row.key)?;
+        Ok(())
     }
 
     pub(super) async fn runtime(&self) -> Result<&dyn EngineHost> {
@@ -379,6 +414,11 @@ impl Project {
     /// argon repairs what it leaves if it is killed. Steps nest: the record
     /// goes when the outermost step ends.
     pub(super) fn journal_begin(&mut self, kind: &str, branch: &str) -> Result<()> {
+        // Every operation that changes Docker or the store journals: none may
+        // run outside `lock`, or two processes could interleave them.
+        if self.lock.is_none() {
+            return Err(Error::NotLocked);
+        }
         if self.journal_depth == 0 {
             self.meta.journal_begin(self.row.id, kind, branch)?;
             OPERATION_IN_PROGRESS.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -10,6 +10,7 @@ mod docs;
 mod errors;
 mod faults;
 mod git;
+mod library;
 mod lifecycle;
 mod mount;
 mod plugins;
