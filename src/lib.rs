@@ -12,6 +12,7 @@ pub mod meta;
 pub mod mount;
 pub mod names;
 pub mod private;
+pub mod progress;
 #[cfg(test)]
 mod proptests;
 pub mod runtime;

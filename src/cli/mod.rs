@@ -25,6 +25,7 @@ mod init;
 mod log;
 mod mount;
 mod plugin;
+mod progress;
 mod reset;
 mod stash;
 mod status;
@@ -167,11 +168,10 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    fn progress(&self) -> Progress {
-        Progress {
-            enabled: self.out.format == Format::Human && std::io::stderr().is_terminal(),
-            notice: |text| errln!("warning: {text}"),
-        }
+    fn progress(&self) -> std::sync::Arc<dyn Progress> {
+        std::sync::Arc::new(progress::Terminal {
+            bars: self.out.format == Format::Human && std::io::stderr().is_terminal(),
+        })
     }
 
     pub async fn open(&self, write: bool) -> Result<Project> {

@@ -279,7 +279,7 @@ impl Project {
                 if let Some(old) = &left.volume {
                     // Verified by the save above: its data is in the store.
                     if let Err(e) = self.runtime().await?.remove_data(old).await {
-                        (self.progress.notice)(&format!(
+                        self.progress.notice(&format!(
                             "could not remove the volume {old} that reset left: {e}"
                         ));
                     }

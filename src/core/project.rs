@@ -30,11 +30,7 @@ pub fn operation_in_progress() -> bool {
 /// left (the front end calls it after dropping that operation): returns the
 /// note of what was repaired, if anything was.
 pub async fn repair(start: &Path) -> Result<Option<String>> {
-    let quiet = Progress {
-        enabled: false,
-        notice: |_| {},
-    };
-    let project = Project::open(start, true, quiet).await?;
+    let project = Project::open(start, true, Arc::new(crate::progress::Silent)).await?;
     OPERATION_IN_PROGRESS.store(false, std::sync::atomic::Ordering::SeqCst);
     Ok(project.recovered.clone())
 }
@@ -47,7 +43,7 @@ pub struct Project {
     pub(super) state_dir: PathBuf,
     pub(super) runtime: tokio::sync::OnceCell<Arc<dyn EngineHost>>,
     pub(super) store: Option<Arc<Store>>,
-    pub(super) progress: Progress,
+    pub(super) progress: Arc<dyn Progress>,
     /// This machine's name in a shared store (its refs, leases, locks).
     pub(super) machine: String,
     /// argon's login on the project's engines, when `[engine] auth` is on.
@@ -93,7 +89,7 @@ impl Project {
     /// Opens the project containing `start`. `write` takes the project lock
     /// (until `unlock` or the end of the handle) and repairs what an
     /// interrupted argon left behind.
-    pub async fn open(start: &Path, write: bool, progress: Progress) -> Result<Project> {
+    pub async fn open(start: &Path, write: bool, progress: Arc<dyn Progress>) -> Result<Project> {
         let root = config::find_root(start)?;
         let config = Config::load(&root)?;
         let state_dir = config::state_dir();

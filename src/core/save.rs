@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::progress::Task;
 use chrono::Utc;
-use indicatif::ProgressBar;
 
 use super::clean::CleanState;
 use super::{version_row_of, ChangeCheck, Error, Project, Result, SaveReport, VersionInfo};
@@ -66,11 +66,11 @@ impl Project {
         let previous = self.parent_manifest(b).await?;
         let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
         self.journal_begin("save", &b.name)?;
-        let bar = self.progress.bar(&format!("saving {}", b.name));
+        let bar = self.progress.task(&format!("saving {}", b.name));
         let result = self
             .capture_laddered(b, &client, &store, &tmp, &known, &bar)
             .await;
-        bar.finish_and_clear();
+        bar.finish();
         let saved = match result {
             Ok((captured, method)) => {
                 // The engine keeps running: its counters stay meaningful, but it can be written.
@@ -164,9 +164,9 @@ impl Project {
         let store = self.store().await?;
         let previous = self.parent_manifest(b).await?;
         let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
-        let bar = self.progress.bar(&format!("saving {}", b.name));
+        let bar = self.progress.task(&format!("saving {}", b.name));
         let captured = snapshot::capture(client, &store, ReadMode::Plain, &known, &bar).await;
-        bar.finish_and_clear();
+        bar.finish();
         // Verified only once the engine is stopped (`mark_verified`).
         let reference = now.map(|t| Reference {
             catalog: t.catalog,
@@ -283,7 +283,7 @@ impl Project {
         let capture = self.capture_name();
         let labels = self.labels(&b.name, "capture");
         self.journal_begin("save", &b.name)?;
-        let bar = self.progress.bar(&format!("saving {}", b.name));
+        let bar = self.progress.task(&format!("saving {}", b.name));
         let result = async {
             let client = self.start_private_engine(&capture, &volume, labels).await?;
             let token = snapshot::change_token(&client).await;
@@ -292,7 +292,7 @@ impl Project {
             Ok::<_, Error>((captured?, token))
         }
         .await;
-        bar.finish_and_clear();
+        bar.finish();
         let removed = self.runtime().await?.remove_engine(&capture).await;
         let (captured, token) = match result.and_then(|r| Ok(removed.map(|()| r)?)) {
             Ok(r) => r,
@@ -343,7 +343,7 @@ impl Project {
             .head_version
             .map(|v| format!("its latest version {}", v.short()))
             .unwrap_or_else(|| "no version (it had never been saved)".into());
-        (self.progress.notice)(&format!(
+        self.progress.notice(&format!(
             "the local data of branch '{}' was removed outside argon; the branch keeps {latest}",
             b.name
         ));
@@ -359,7 +359,7 @@ impl Project {
         store: &Arc<Store>,
         tmp: &Path,
         known: &snapshot::KnownChunks,
-        bar: &ProgressBar,
+        bar: &Task,
     ) -> Result<(snapshot::Captured, CaptureMethod)> {
         if snapshot::supports_snapshot_reads(client).await {
             let mut session = client
@@ -399,7 +399,7 @@ impl Project {
         b: &BranchRow,
         store: &Arc<Store>,
         known: &snapshot::KnownChunks,
-        bar: &ProgressBar,
+        bar: &Task,
     ) -> Result<snapshot::Captured> {
         let container = self.container_name(b);
         let capture = self.capture_name();

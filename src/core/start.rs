@@ -29,13 +29,13 @@ impl Project {
         let engine = self.config.engine.clone();
         let network = self.network();
         let image = engine.image.clone();
-        let progress = self.progress;
+        let progress = self.progress.clone();
         {
             let rt = self.runtime().await?;
-            let pull = progress.spinner(&format!("pulling {image}"));
-            let report = |s: &str| pull.set_message(format!("pulling {image}: {s}"));
+            let pull = progress.task(&format!("pulling {image}"));
+            let report = |s: &str| pull.set_message(&format!("pulling {image}: {s}"));
             let pulled = rt.ensure_image(&image, &report).await;
-            pull.finish_and_clear();
+            pull.finish();
             pulled?;
         }
         let existing = match &b.volume {
@@ -206,7 +206,7 @@ impl Project {
             .await?;
         let bar = self
             .progress
-            .bar(&format!("restoring {} at {}", b.name, version.short()));
+            .task(&format!("restoring {} at {}", b.name, version.short()));
         let result = snapshot::restore(
             &client,
             &store,
@@ -215,7 +215,7 @@ impl Project {
             &bar,
         )
         .await;
-        bar.finish_and_clear();
+        bar.finish();
         // What the restored data looks like, to know it unchanged once served.
         let token = match &result {
             Ok(()) => snapshot::change_token(&client).await,

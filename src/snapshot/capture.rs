@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use futures_util::{StreamExt, TryStreamExt};
-use indicatif::ProgressBar;
 use mongodb::bson::{doc, Document, RawDocumentBuf};
 use mongodb::{Client, ClientSession};
 use tokio::sync::Semaphore;
@@ -16,6 +15,7 @@ use super::{
     CollectionInfo, DatabaseEntry, Result, PARALLEL_COLLECTIONS, PIPE_BATCH_BYTES, PIPE_DEPTH,
     TRANSFER_PARALLEL, UPLOAD_DEPTH, ZSTD_LEVEL,
 };
+use crate::progress::Task;
 use crate::store::chunker::{Chunker, DEFAULT_SIZES};
 use crate::store::{ChunkId, Hash, ObjectKey, Store, StoreError};
 
@@ -58,7 +58,7 @@ pub async fn capture(
     store: &Arc<Store>,
     mode: ReadMode<'_>,
     known: &KnownChunks,
-    progress: &ProgressBar,
+    progress: &Task,
 ) -> Result<Captured> {
     let collections = list_collections(client).await?;
     let mut total = 0u64;
@@ -68,7 +68,7 @@ pub async fn capture(
             total += coll.estimated_document_count().await.unwrap_or(0);
         }
     }
-    progress.set_length(total);
+    progress.set_total(total);
     let mut entries = Vec::with_capacity(collections.len());
     match mode {
         ReadMode::Session(session) => {
@@ -129,7 +129,7 @@ enum Reader<'a> {
 async fn read_documents(
     coll: &mongodb::Collection<RawDocumentBuf>,
     reader: &mut Reader<'_>,
-    progress: &ProgressBar,
+    progress: &Task,
     mut sink: impl FnMut(Vec<u8>) -> bool,
 ) -> std::result::Result<u64, mongodb::error::Error> {
     let find = coll
@@ -143,7 +143,7 @@ async fn read_documents(
             docs += 1;
             unreported += 1;
             if batch.len() >= PIPE_BATCH_BYTES {
-                progress.inc(unreported);
+                progress.advance(unreported);
                 unreported = 0;
                 if !sink(std::mem::take(&mut batch)) {
                     return Ok(docs);
@@ -165,7 +165,7 @@ async fn read_documents(
             }
         }
     }
-    progress.inc(unreported);
+    progress.advance(unreported);
     if !batch.is_empty() {
         sink(batch);
     }
@@ -178,7 +178,7 @@ async fn capture_one(
     info: CollectionInfo,
     reader: &mut Reader<'_>,
     known: &KnownChunks,
-    progress: &ProgressBar,
+    progress: &Task,
 ) -> Result<(String, CollectionEntry, u64)> {
     let full = format!("{}.{}", info.db, info.name);
     let indexes = if info.kind == "view" {

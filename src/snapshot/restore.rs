@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use indicatif::ProgressBar;
 use mongodb::bson::{doc, Document, RawDocumentBuf};
 use mongodb::Client;
 use tokio::sync::Semaphore;
@@ -14,6 +13,7 @@ use super::{
     INSERT_BATCH_BYTES, INSERT_BATCH_DOCS, PARALLEL_COLLECTIONS, TRANSFER_PARALLEL,
 };
 use crate::config::IndexTiming;
+use crate::progress::Task;
 use crate::store::Store;
 
 /// Recreates every database, collection, document and index of `manifest` on
@@ -23,9 +23,9 @@ pub async fn restore(
     store: &Arc<Store>,
     manifest: &Manifest,
     indexes: IndexTiming,
-    progress: &ProgressBar,
+    progress: &Task,
 ) -> Result<()> {
-    progress.set_length(manifest.collections().map(|c| c.documents).sum());
+    progress.set_total(manifest.collections().map(|c| c.documents).sum());
     let work: Vec<(String, CollectionEntry)> = manifest
         .databases
         .iter()
@@ -96,7 +96,7 @@ async fn restore_one(
     db: &str,
     c: &CollectionEntry,
     indexes: IndexTiming,
-    progress: &ProgressBar,
+    progress: &Task,
 ) -> Result<()> {
     let full = format!("{db}.{}", c.name);
     if indexes == IndexTiming::AfterData {
@@ -121,7 +121,7 @@ async fn restore_one(
             coll.insert_many(std::mem::take(&mut batch))
                 .await
                 .map_err(engine("inserting documents into", full.clone()))?;
-            progress.inc(n);
+            progress.advance(n);
             batch_bytes = 0;
         }
     }
@@ -131,7 +131,7 @@ async fn restore_one(
         coll.insert_many(batch)
             .await
             .map_err(engine("inserting documents into", full.clone()))?;
-        progress.inc(n);
+        progress.advance(n);
     }
     Ok(())
 }

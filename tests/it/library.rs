@@ -3,7 +3,7 @@
 //! works beside it; it locks around each action, and the CLI is then told the
 //! project is busy.
 
-use argon::core::{Error, Progress, Project as Argon};
+use argon::core::{Error, Project as Argon};
 
 use crate::harness::{Backend, Project};
 
@@ -16,10 +16,7 @@ fn a_front_end_holds_the_lock_only_around_its_actions() {
     std::env::set_var("ARGON_HOME", p.home.join("argon"));
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let quiet = Progress {
-            enabled: false,
-            notice: |_| {},
-        };
+        let quiet = std::sync::Arc::new(argon::progress::Silent);
         let mut front = Argon::open(&p.dir, false, quiet).await.unwrap();
 
         // Idle: the CLI works, and the front end sees what it did.
