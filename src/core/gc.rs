@@ -59,6 +59,16 @@ pub struct GcReport {
     pub sweep_deferred: Option<String>,
 }
 
+/// What a gc will do (see `Project::gc_plan`).
+pub struct GcPlan {
+    /// The report of the plan: what a run now would delete.
+    pub report: GcReport,
+    manifests: HashMap<VersionId, Manifest>,
+    expired: Vec<VersionId>,
+    doomed: Vec<ChunkId>,
+    grace: Duration,
+}
+
 #[derive(Debug, Serialize)]
 pub struct LocalGcReport {
     pub dry_run: bool,
@@ -124,6 +134,17 @@ impl Project {
     /// reset) expire only under --keep-last / --keep-within; versions it never
     /// fetched are kept. Then chunks no kept version uses are deleted.
     pub async fn gc(&mut self, opts: &GcOptions) -> Result<GcReport> {
+        let plan = self.gc_plan(opts).await?;
+        if opts.dry_run {
+            return Ok(plan.report);
+        }
+        self.gc_execute(plan).await
+    }
+
+    /// What `gc` would do, read from the store without changing anything:
+    /// the versions that expire, the chunks to mark, and what a sweep now
+    /// would delete. The dry run reports it; `gc_execute` carries it out.
+    pub async fn gc_plan(&mut self, opts: &GcOptions) -> Result<GcPlan> {
         let store = self.store().await?;
         let mut manifests: HashMap<VersionId, Manifest> = HashMap::new();
         for id in store.list_versions().await? {
@@ -217,23 +238,43 @@ impl Project {
         let already: HashSet<ChunkId> = marks.iter().flat_map(|(_, m)| m.chunks.clone()).collect();
         doomed.retain(|c| !already.contains(c));
         report.marked_chunks = doomed.len();
-        if opts.dry_run {
-            // What a sweep now would take: due marks, and what this run would mark at once.
-            let sizes: HashMap<ChunkId, u64> = listed.iter().map(|c| (c.id, c.size)).collect();
-            let due = due_marks(&marks, opts.grace);
-            let mut sweep: HashSet<ChunkId> = due
-                .iter()
-                .flat_map(|(_, m)| m.chunks.iter().copied())
-                .filter(|c| !referenced.contains(c) && sizes.contains_key(c))
-                .collect();
-            if opts.grace.is_zero() {
-                sweep.extend(doomed.iter().copied());
-            }
-            report.deleted_chunks = sweep.len();
-            report.freed_bytes = sweep.iter().filter_map(|c| sizes.get(c)).sum();
-            return Ok(report);
+        // What a sweep now would take: due marks, and what this run would mark at once.
+        let sizes: HashMap<ChunkId, u64> = listed.iter().map(|c| (c.id, c.size)).collect();
+        let due = due_marks(&marks, opts.grace);
+        let mut sweep: HashSet<ChunkId> = due
+            .iter()
+            .flat_map(|(_, m)| m.chunks.iter().copied())
+            .filter(|c| !referenced.contains(c) && sizes.contains_key(c))
+            .collect();
+        if opts.grace.is_zero() {
+            sweep.extend(doomed.iter().copied());
         }
-        // Manifests first: a crash in between leaves unreferenced chunks, never a broken version.
+        report.deleted_chunks = sweep.len();
+        report.freed_bytes = sweep.iter().filter_map(|c| sizes.get(c)).sum();
+        Ok(GcPlan {
+            report,
+            manifests,
+            expired,
+            doomed,
+            grace: opts.grace,
+        })
+    }
+
+    /// Carries out a plan: expired manifests first (a crash in between leaves
+    /// unreferenced chunks, never a broken version), then a mark of the
+    /// unreferenced chunks, then a sweep of marks older than the grace period.
+    pub async fn gc_execute(&mut self, plan: GcPlan) -> Result<GcReport> {
+        let GcPlan {
+            mut report,
+            manifests,
+            expired,
+            doomed,
+            grace,
+        } = plan;
+        let store = self.store().await?;
+        report.dry_run = false;
+        report.deleted_chunks = 0;
+        report.freed_bytes = 0;
         for id in &expired {
             store.delete(ObjectKey::Version(*id)).await?;
             self.meta.delete_version(self.row.id, *id)?;
@@ -241,7 +282,7 @@ impl Project {
         if !doomed.is_empty() {
             store.put_mark(doomed).await?;
         }
-        self.sweep(opts.grace, &manifests, &mut report).await?;
+        self.sweep(grace, &manifests, &mut report).await?;
         Ok(report)
     }
 

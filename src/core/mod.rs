@@ -27,7 +27,7 @@ pub use error::{Error, Result};
 pub use fetch::FetchReport;
 pub use follow::{FollowReport, HooksStatus};
 pub use fsck::FsckReport;
-pub use gc::{GcOptions, GcReport, LocalGcReport, TagInfo, DEFAULT_GRACE};
+pub use gc::{GcOptions, GcPlan, GcReport, LocalGcReport, TagInfo, DEFAULT_GRACE};
 pub use init::{init, InitOptions, InitReport};
 pub(crate) use project::random_uid;
 pub use project::{operation_in_progress, repair, Project};
@@ -36,3 +36,6 @@ pub use report::{
     BranchInfo, BranchState, CheckoutReport, DeleteReport, ResetReport, SaveReport, StatusReport,
     VersionInfo,
 };
+
+#[cfg(test)]
+mod tests;

@@ -92,13 +92,27 @@ impl Project {
     pub async fn open(start: &Path, write: bool, progress: Arc<dyn Progress>) -> Result<Project> {
         let root = config::find_root(start)?;
         let config = Config::load(&root)?;
-        let state_dir = config::state_dir();
+        let mut project = Project::open_at(config, config::state_dir(), progress)?;
+        if write {
+            project.lock().await?;
+        }
+        Ok(project)
+    }
+
+    /// Opens the project `config` describes with argon's state in
+    /// `state_dir` (a front end, or a test, that chooses its own), unlocked.
+    pub fn open_at(
+        config: Config,
+        state_dir: PathBuf,
+        progress: Arc<dyn Progress>,
+    ) -> Result<Project> {
         crate::private::create_dir_all(&state_dir)
             .and_then(|()| crate::private::restrict(&state_dir))
             .map_err(Error::io(format!(
                 "creating argon's state folder {}",
                 state_dir.display()
             )))?;
+        let root = config.root.clone();
         let root_text = root.display().to_string();
         let key = format!(
             "{}-{}",
@@ -117,7 +131,7 @@ impl Project {
         } else {
             None
         };
-        let mut project = Project {
+        Ok(Project {
             config,
             meta,
             row,
@@ -130,11 +144,7 @@ impl Project {
             journal_depth: 0,
             recovered: None,
             lock: None,
-        };
-        if write {
-            project.lock().await?;
-        }
-        Ok(project)
+        })
     }
 
     /// Takes the project lock for one operation (another argon process
