@@ -1,17 +1,25 @@
 //! argon: git for MongoDB databases. Each branch is a MongoDB in its own Docker
 //! container; every saved version lives in a content-addressed snapshot store.
+//!
+//! The library a front end builds on (the CLI is one; a dashboard or an
+//! editor plugin another): `core::Project` opens a project and runs its
+//! operations, each returning a report; `progress` is how a front end sees
+//! them run; `config` and `names` are the settings and the names they take;
+//! `store` and `snapshot` read saved versions without an engine; `endpoint`
+//! is where a branch answers. The rest (Docker, SQLite, git, FUSE details)
+//! is argon's own and may change without notice.
 
 pub mod cli;
 pub mod config;
 pub mod core;
-pub mod credentials;
+pub(crate) mod credentials;
 pub mod endpoint;
-pub mod fault;
-pub mod git;
-pub mod meta;
+pub(crate) mod fault;
+pub(crate) mod git;
+pub(crate) mod meta;
 pub mod mount;
 pub mod names;
-pub mod private;
+pub(crate) mod private;
 pub mod progress;
 #[cfg(test)]
 mod proptests;

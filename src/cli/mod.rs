@@ -45,6 +45,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::core::{Error, Progress, Project, Result};
+use crate::mount::MountError;
 
 #[derive(Parser)]
 #[command(
@@ -361,7 +362,32 @@ pub(crate) fn report(e: &Error) -> i32 {
     if let Some(hint) = e.hint() {
         errln!("hint: {hint}");
     }
-    e.exit_code()
+    exit_code(e)
+}
+
+/// The process exit code of an error: 1 for failures of the environment or data, 2 for bad input, 130 for aborted.
+fn exit_code(e: &Error) -> i32 {
+    match e {
+        Error::Config(_)
+        | Error::InvalidName(_)
+        | Error::BadRevision(_)
+        | Error::UnknownRevision(_)
+        | Error::AmbiguousRevision { .. }
+        | Error::TooFarBack { .. }
+        | Error::NoVersionAtTime { .. }
+        | Error::NoBranch(_)
+        | Error::BranchExists(_)
+        | Error::DeleteHead(_)
+        | Error::AlreadyInitialized(_)
+        | Error::UnknownCommand { .. }
+        | Error::TagExists(_)
+        | Error::NoTag(_)
+        | Error::Mount(
+            MountError::NotAFolder(_) | MountError::NotEmpty(_) | MountError::NotMounted(_),
+        ) => 2,
+        Error::Aborted => 130,
+        _ => 1,
+    }
 }
 
 /// The 12-digit form of a version id people read.

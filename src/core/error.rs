@@ -153,29 +153,4 @@ impl Error {
             _ => None,
         }
     }
-
-    /// Exit codes: 1 for failures of the environment or data, 2 for bad input, 130 for aborted.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Config(_)
-            | Error::InvalidName(_)
-            | Error::BadRevision(_)
-            | Error::UnknownRevision(_)
-            | Error::AmbiguousRevision { .. }
-            | Error::TooFarBack { .. }
-            | Error::NoVersionAtTime { .. }
-            | Error::NoBranch(_)
-            | Error::BranchExists(_)
-            | Error::DeleteHead(_)
-            | Error::AlreadyInitialized(_)
-            | Error::UnknownCommand { .. }
-            | Error::TagExists(_)
-            | Error::NoTag(_)
-            | Error::Mount(
-                MountError::NotAFolder(_) | MountError::NotEmpty(_) | MountError::NotMounted(_),
-            ) => 2,
-            Error::Aborted => 130,
-            _ => 1,
-        }
-    }
 }

@@ -47,7 +47,6 @@ fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> MetaError {
 #[derive(Debug, Clone)]
 pub struct ProjectRow {
     pub id: i64,
-    pub name: String,
     /// Unique per project folder; names local Docker objects.
     pub key: String,
     pub head: Option<String>,
@@ -157,14 +156,13 @@ impl Meta {
             .map_err(sql("registering the project"))?;
         self.conn
             .query_row(
-                "SELECT id, name, key, head FROM projects WHERE root = ?1",
+                "SELECT id, key, head FROM projects WHERE root = ?1",
                 params![root],
                 |r| {
                     Ok(ProjectRow {
                         id: r.get(0)?,
-                        name: r.get(1)?,
-                        key: r.get(2)?,
-                        head: r.get(3)?,
+                        key: r.get(1)?,
+                        head: r.get(2)?,
                     })
                 },
             )

@@ -11,7 +11,7 @@ pub struct ChunkSizes {
     pub max: usize,
 }
 
-/// Measured with `bench/run.sh` on a 1 GB dataset: with a 64 KiB average, a
+/// Measured with `benches/run.sh` on a 1 GB dataset: with a 64 KiB average, a
 /// change of 1% of one collection's documents (of five) rewrote 24% of the
 /// saved bytes, because nearly every chunk of that collection held a changed
 /// document. A 16 KiB chunk holds ~40 documents of ~400 bytes, so far fewer

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # argon benchmarks: prints figures, each with a baseline measured in the same run.
-#   bench/run.sh [DATASET_MB]    (default 250)
+#   benches/run.sh [DATASET_MB]    (default 250)
 # Needs what the tests need (scripts/test-services.sh sets it up) plus python
 # pymongo, zstd and GNU time, which this script installs when missing.
 set -euo pipefail
@@ -47,7 +47,7 @@ peak_rss() { /usr/bin/time -f '%M' -o "$WORK/rss" "$@" >/dev/null; echo $(( $(ca
 
 "$ARGON" checkout -b main >/dev/null
 echo "generating ${MB} MB dataset..."
-"$VENV/bin/python" "$ROOT/bench/gen_data.py" "$URI" "$MB"
+"$VENV/bin/python" "$ROOT/benches/gen_data.py" "$URI" "$MB"
 
 echo "measuring (keep the machine otherwise idle)..."
 # Save (capture + compress + store) of the whole dataset.
