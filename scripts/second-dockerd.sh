@@ -8,6 +8,9 @@
 # Its own data, exec root and pid file live under $STATE/dockerd2; it makes no
 # default bridge and leaves iptables alone (the first engine owns them), and
 # listens on 127.0.0.1 only, without TLS: never expose such a socket further.
+# Its networks come from their own address pool: two engines allocating from
+# the same default pool can give two bridges one subnet, and a container of one
+# then answers for a container of the other.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +31,10 @@ stop() {
 
 start() {
   local port
+  # One started by an earlier version of this script (no own address pool) goes.
+  if running && ! grep -q "default-address-pool" "/proc/$(cat "$STATE/docker.pid")/cmdline" 2>/dev/null; then
+    stop
+  fi
   if running && [ -f "$STATE/port" ]; then
     port=$(cat "$STATE/port")
   else
@@ -37,7 +44,8 @@ start() {
     # Its own containerd too: sharing the first engine's would mix their containers.
     nohup dockerd --host "tcp://127.0.0.1:$port" --data-root "$STATE/data" \
       --exec-root "$STATE/exec" --pidfile "$STATE/docker.pid" \
-      --bridge none --iptables=false --ip-masq=false >>"$STATE/dockerd.log" 2>&1 &
+      --bridge none --iptables=false --ip-masq=false \
+      --default-address-pool base=10.213.0.0/16,size=24 >>"$STATE/dockerd.log" 2>&1 &
   fi
   for _ in $(seq 1 120); do
     DOCKER_HOST="tcp://127.0.0.1:$port" docker version >/dev/null 2>&1 && break
@@ -45,6 +53,8 @@ start() {
   done
   DOCKER_HOST="tcp://127.0.0.1:$port" docker version >/dev/null 2>&1 \
     || { log "the second dockerd did not come up; see $STATE/dockerd.log"; exit 1; }
+  # Networks left by earlier runs may hold subnets of the first engine's pool.
+  DOCKER_HOST="tcp://127.0.0.1:$port" docker network prune -f >/dev/null 2>&1 || true
   echo "tcp://127.0.0.1:$port"
 }
 

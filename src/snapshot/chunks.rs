@@ -8,14 +8,8 @@ use crate::store::{Hash, ObjectKey, Store, StoreError};
 
 /// Downloads a chunk, decompresses it and checks that it hashes to its name.
 pub async fn fetch_chunk(store: &Store, chunk: ChunkRef) -> Result<Vec<u8>> {
-    Ok(fetch_chunk_and_stored(store, chunk).await?.0)
-}
-
-/// A chunk's verified bytes, and the compressed bytes the store holds (for a
-/// cache that keeps those).
-pub async fn fetch_chunk_and_stored(store: &Store, chunk: ChunkRef) -> Result<(Vec<u8>, Vec<u8>)> {
     let compressed = store.get_bytes(ObjectKey::Chunk(chunk.0)).await?;
-    tokio::task::spawn_blocking(move || Ok((decode_chunk(&compressed, chunk)?, compressed)))
+    tokio::task::spawn_blocking(move || decode_chunk(&compressed, chunk))
         .await
         .map_err(|e| io("verifying a chunk")(std::io::Error::other(e)))?
 }

@@ -20,7 +20,7 @@ use crate::endpoint::Endpoint;
 use crate::store::StoreError;
 pub use capture::{capture, Captured, KnownChunks, ReadMode};
 pub use change::{change_token, ChangeToken};
-pub use chunks::{decode_chunk, fetch_chunk, fetch_chunk_and_stored, DocSplitter};
+pub use chunks::{decode_chunk, fetch_chunk, DocSplitter};
 pub use manifest::{
     CaptureMethod, ChunkRef, CollectionEntry, DatabaseEntry, Manifest, MANIFEST_FORMAT,
 };

@@ -1,9 +1,11 @@
 //! Snapshot storage: immutable objects named by their content, in a local
 //! folder (`file://`) or an S3-compatible bucket (`s3://`), behind one small,
 //! object-safe trait (`backend`), so stores stack: the in-memory store
-//! (`memory`) for unit tests, the fault injector (`faulty`) for fault tests.
+//! (`memory`) for unit tests, the fault injector (`faulty`) for fault tests,
+//! a local spool (`spool`) for fenced saves, a disk cache (`cache`) for the mount.
 
 mod backend;
+mod cache;
 pub mod chunker;
 mod faulty;
 mod key;
@@ -21,6 +23,7 @@ use crate::config::{StoreConfig, StoreUrl};
 use crate::names::ProjectName;
 
 pub use backend::{Backend, BoxFuture, StoredChunk};
+pub use cache::{CachingBackend, Lru};
 pub use key::{
     escape_name, unescape_name, ChunkId, Hash, ObjectKey, VersionId, MAX_MANIFEST_BYTES,
 };
