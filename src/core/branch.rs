@@ -13,7 +13,7 @@ impl Project {
         name: &BranchName,
         from: Option<VersionId>,
     ) -> Result<BranchRow> {
-        if self.meta.branch(self.row.id, name.as_str())?.is_some() {
+        if self.meta.branch(name.as_str())?.is_some() {
             return Err(Error::BranchExists(name.to_string()));
         }
         Ok(BranchRow {
@@ -34,7 +34,7 @@ impl Project {
             None => Some(self.resolve("HEAD")?),
         };
         let row = self.new_branch_row(&name, from)?;
-        self.meta.insert_branch(self.row.id, &row)?;
+        self.meta.insert_branch(&row)?;
         if from.is_some() {
             self.publish_head(&row.name, from).await?;
         }
@@ -58,10 +58,10 @@ impl Project {
         if head.is_some() {
             self.publish_head(new.as_str(), head).await?;
         }
-        if self.meta.branch(self.row.id, new.as_str())?.is_some() {
+        if self.meta.branch(new.as_str())?.is_some() {
             return Err(Error::BranchExists(new.to_string()));
         }
-        self.meta.rename_branch(self.row.id, old, new.as_str())?;
+        self.meta.rename_branch(old, new.as_str())?;
         self.publish_head(old, None).await?;
         if self.row.head.as_deref() == Some(old) {
             self.row.head = Some(new.to_string());
@@ -92,7 +92,7 @@ impl Project {
         if let Some(volume) = &b.volume {
             rt.remove_data(volume).await?;
         }
-        self.meta.delete_branch(self.row.id, name)?;
+        self.meta.delete_branch(name)?;
         self.publish_head(name, None).await?;
         Ok(DeleteReport {
             branch: b.name,

@@ -34,7 +34,7 @@ impl Project {
         let Some(head) = self.row.head.clone() else {
             return Ok(none);
         };
-        let Some(b) = self.meta.branch(self.row.id, &head)? else {
+        let Some(b) = self.meta.branch(&head)? else {
             return Ok(none);
         };
         let message = format!("checkout: moving from {head} to {target}");
@@ -122,7 +122,7 @@ impl Project {
         rev: Option<&str>,
     ) -> Result<CheckoutReport> {
         let name = BranchName::parse(name).map_err(Error::InvalidName)?;
-        if self.meta.branch(self.row.id, name.as_str())?.is_some() {
+        if self.meta.branch(name.as_str())?.is_some() {
             return Err(Error::BranchExists(name.to_string()));
         }
         // Resolve before saving: `main~1` means what `argon log main` shows now.
@@ -146,13 +146,13 @@ impl Project {
                 .as_ref()
                 .map(CleanState::to_json);
         }
-        self.meta.insert_branch(self.row.id, &row)?;
+        self.meta.insert_branch(&row)?;
         let published = match from {
             Some(_) => self.publish_head(&row.name, from).await,
             None => Ok(()),
         };
         if let Err(e) = published {
-            let _ = self.meta.delete_branch(self.row.id, name.as_str());
+            let _ = self.meta.delete_branch(name.as_str());
             self.return_to(left).await;
             return Err(e);
         }
@@ -172,7 +172,7 @@ impl Project {
                 })
             }
             Err(e) => {
-                let _ = self.meta.delete_branch(self.row.id, name.as_str());
+                let _ = self.meta.delete_branch(name.as_str());
                 let _ = self.publish_head(name.as_str(), None).await;
                 self.return_to(left).await;
                 Err(e)
@@ -267,10 +267,8 @@ impl Project {
         };
         let left = self.branch(&b.name)?;
         let saved_id = saved.as_ref().map(|v| v.id).or(left.head_version);
-        self.meta
-            .set_branch_uid(self.row.id, &left.name, &random_uid())?;
-        self.meta
-            .set_branch_head(self.row.id, &left.name, Some(target))?;
+        self.meta.set_branch_uid(&left.name, &random_uid())?;
+        self.meta.set_branch_head(&left.name, Some(target))?;
         self.publish_head(&left.name, Some(target)).await?;
         let fresh = self.branch(&left.name)?;
         crate::fault::point("reset:swapped").await;
@@ -292,14 +290,12 @@ impl Project {
             }
             Err(e) => {
                 // Back as it was: the old identity, volume and version, served again.
+                self.meta.set_branch_uid(&left.name, &left.uid)?;
                 self.meta
-                    .set_branch_uid(self.row.id, &left.name, &left.uid)?;
+                    .set_branch_volume(&left.name, left.volume.as_deref())?;
+                self.meta.set_branch_head(&left.name, left.head_version)?;
                 self.meta
-                    .set_branch_volume(self.row.id, &left.name, left.volume.as_deref())?;
-                self.meta
-                    .set_branch_head(self.row.id, &left.name, left.head_version)?;
-                self.meta
-                    .set_branch_clean(self.row.id, &left.name, left.clean.as_deref())?;
+                    .set_branch_clean(&left.name, left.clean.as_deref())?;
                 let _ = self.publish_head(&left.name, left.head_version).await;
                 let _ = self.start_branch(&left, None).await;
                 Err(match saved_id {

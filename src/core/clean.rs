@@ -56,15 +56,13 @@ impl CleanState {
 impl Project {
     pub(super) fn record_clean(&self, branch: &str, state: Option<&CleanState>) -> Result<()> {
         let json = state.map(CleanState::to_json);
-        Ok(self
-            .meta
-            .set_branch_clean(self.row.id, branch, json.as_deref())?)
+        Ok(self.meta.set_branch_clean(branch, json.as_deref())?)
     }
 
     /// `branch` was just stopped after a save made under a write fence: its
     /// volume holds exactly its latest version.
     pub(super) fn mark_verified(&self, branch: &str) -> Result<()> {
-        let Some(b) = self.meta.branch(self.row.id, branch)? else {
+        let Some(b) = self.meta.branch(branch)? else {
             return Ok(());
         };
         let Some(mut state) = CleanState::of(&b) else {

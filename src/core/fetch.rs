@@ -34,12 +34,12 @@ impl Project {
         let mut rows: HashMap<VersionId, VersionRow> = HashMap::new();
         let mut new_versions = 0;
         for id in store.list_versions().await? {
-            let row = match self.meta.version(self.row.id, id)? {
+            let row = match self.meta.version(id)? {
                 Some(row) => row,
                 None => {
                     let m = self.manifest(id).await?;
                     let row = super::version_row_of(id, &m);
-                    self.meta.index_version(self.row.id, &row)?;
+                    self.meta.index_version(&row)?;
                     new_versions += usize::from(!known.contains(&id));
                     row
                 }
@@ -72,11 +72,11 @@ impl Project {
             diverged_branches: Vec::new(),
             new_tags: Vec::new(),
         };
-        let local_tags = self.meta.tags(self.row.id)?;
+        let local_tags = self.meta.tags()?;
         for (name, version) in store.tags().await? {
             let known_here = local_tags.iter().any(|(n, _)| *n == name);
             if !known_here && rows.contains_key(&version) {
-                self.meta.add_tag(self.row.id, &name, version)?;
+                self.meta.add_tag(&name, version)?;
                 report.new_tags.push(name);
             }
         }
@@ -86,7 +86,7 @@ impl Project {
             if BranchName::parse(&name).is_err() {
                 continue;
             }
-            match self.meta.branch(self.row.id, &name)? {
+            match self.meta.branch(&name)? {
                 None => {
                     let row = BranchRow {
                         name: name.clone(),
@@ -96,7 +96,7 @@ impl Project {
                         created_at: Utc::now(),
                         clean: None,
                     };
-                    self.meta.insert_branch(self.row.id, &row)?;
+                    self.meta.insert_branch(&row)?;
                     self.publish_head(&name, Some(head)).await?;
                     report.new_branches.push(name);
                 }
@@ -108,7 +108,7 @@ impl Project {
                     };
                     // Local data (a volume) is the branch's truth: never moved under it.
                     if behind && local.volume.is_none() {
-                        self.meta.set_branch_head(self.row.id, &name, Some(head))?;
+                        self.meta.set_branch_head(&name, Some(head))?;
                         self.publish_head(&name, Some(head)).await?;
                         report.updated_branches.push(name);
                     } else if !self.is_ancestor(head, local.head_version.unwrap_or(head), &rows) {
@@ -172,23 +172,19 @@ impl Project {
             if v.role != "data" || BranchName::parse(&branch).is_err() {
                 continue;
             }
-            match self.meta.branch(self.row.id, &branch)? {
+            match self.meta.branch(&branch)? {
                 Some(b) if b.volume.is_some() => continue,
-                Some(_) => self.meta.set_branch_uid(self.row.id, &branch, uid)?,
-                None => self.meta.insert_branch(
-                    self.row.id,
-                    &BranchRow {
-                        name: branch.clone(),
-                        uid: uid.to_string(),
-                        head_version: None,
-                        volume: None,
-                        created_at: Utc::now(),
-                        clean: None,
-                    },
-                )?,
+                Some(_) => self.meta.set_branch_uid(&branch, uid)?,
+                None => self.meta.insert_branch(&BranchRow {
+                    name: branch.clone(),
+                    uid: uid.to_string(),
+                    head_version: None,
+                    volume: None,
+                    created_at: Utc::now(),
+                    clean: None,
+                })?,
             }
-            self.meta
-                .set_branch_volume(self.row.id, &branch, Some(&volume))?;
+            self.meta.set_branch_volume(&branch, Some(&volume))?;
             report.volumes.push(branch);
         }
         if self.row.head.is_none() {

@@ -83,7 +83,7 @@ impl Project {
                 "no valid database branch name",
             ));
         };
-        let exists = self.meta.branch(self.row.id, name.as_str())?.is_some();
+        let exists = self.meta.branch(name.as_str())?.is_some();
         if self.row.head.as_deref() == Some(name.as_str()) {
             let b = self.branch(name.as_str())?;
             if self.branch_state(&b).await? == BranchState::Running {
@@ -116,7 +116,7 @@ impl Project {
         // From the base's current state when it is HEAD (saved first), else its latest version.
         let rev = match self.row.head.as_deref() {
             Some(h) if h == base.as_str() => None,
-            _ if self.meta.branch(self.row.id, base.as_str())?.is_some() => Some(base.to_string()),
+            _ if self.meta.branch(base.as_str())?.is_some() => Some(base.to_string()),
             _ => None,
         };
         let report = self.checkout_new(name.as_str(), rev.as_deref()).await?;

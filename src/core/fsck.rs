@@ -37,7 +37,7 @@ impl Project {
         let mut problems: BTreeMap<VersionId, Vec<String>> = BTreeMap::new();
         let mut branch_of: HashMap<VersionId, String> = HashMap::new();
         let in_store: BTreeSet<VersionId> = store.list_versions().await?.into_iter().collect();
-        for v in self.meta.versions(self.row.id)? {
+        for v in self.meta.versions()? {
             branch_of.insert(v.id, v.branch.clone());
             if !in_store.contains(&v.id) {
                 problems

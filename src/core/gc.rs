@@ -86,7 +86,7 @@ impl Project {
     pub fn tags(&self) -> Result<Vec<TagInfo>> {
         Ok(self
             .meta
-            .tags(self.row.id)?
+            .tags()?
             .into_iter()
             .map(|(name, v)| TagInfo {
                 name,
@@ -102,14 +102,14 @@ impl Project {
             .map_err(|e| Error::InvalidName(e.replace("branch name", "tag name")))?;
         let version = self.resolve(rev.unwrap_or("HEAD"))?;
         let store = self.store().await?;
-        let local = self.meta.tags(self.row.id)?;
+        let local = self.meta.tags()?;
         if local.iter().any(|(n, _)| n == name.as_str())
             || store.exists(ObjectKey::Tag(name.to_string())).await?
         {
             return Err(Error::TagExists(name.to_string()));
         }
         store.put_tag(name.as_str(), version).await?;
-        self.meta.add_tag(self.row.id, name.as_str(), version)?;
+        self.meta.add_tag(name.as_str(), version)?;
         Ok(TagInfo {
             name: name.to_string(),
             version: version.to_string(),
@@ -123,7 +123,7 @@ impl Project {
         if in_store {
             store.delete(key).await?;
         }
-        if !self.meta.delete_tag(self.row.id, name)? && !in_store {
+        if !self.meta.delete_tag(name)? && !in_store {
             return Err(Error::NoTag(name.to_string()));
         }
         Ok(())
@@ -153,14 +153,14 @@ impl Project {
         let mut protected: HashSet<VersionId> = HashSet::new();
         let mut starts: Vec<VersionId> = self
             .meta
-            .branches(self.row.id)?
+            .branches()?
             .iter()
             .filter_map(|b| b.head_version)
             .collect();
         // Branch heads and tags of every machine sharing the store, and this one's.
         starts.extend(store.refs().await?.into_iter().map(|r| r.version));
         starts.extend(store.tags().await?.into_iter().map(|t| t.1));
-        starts.extend(self.meta.tags(self.row.id)?.into_iter().map(|t| t.1));
+        starts.extend(self.meta.tags()?.into_iter().map(|t| t.1));
         for start in starts {
             let mut next = Some(start);
             while let Some(id) = next {
@@ -277,7 +277,7 @@ impl Project {
         report.freed_bytes = 0;
         for id in &expired {
             store.delete(ObjectKey::Version(*id)).await?;
-            self.meta.delete_version(self.row.id, *id)?;
+            self.meta.delete_version(*id)?;
         }
         if !doomed.is_empty() {
             store.put_mark(doomed).await?;
@@ -353,7 +353,7 @@ impl Project {
     /// than HEAD; their data is their latest version, saved when they stopped.
     pub async fn gc_local(&mut self, dry_run: bool) -> Result<LocalGcReport> {
         let mut evicted = Vec::new();
-        for b in self.meta.branches(self.row.id)? {
+        for b in self.meta.branches()? {
             let is_head = self.row.head.as_deref() == Some(b.name.as_str());
             let Some(volume) = b.volume.clone() else {
                 continue;
@@ -368,7 +368,7 @@ impl Project {
                 // Left on the counters' word: read it all before letting go.
                 self.ensure_saved(&b, "gc --local: last state").await?;
                 self.runtime().await?.remove_data(&volume).await?;
-                self.meta.set_branch_volume(self.row.id, &b.name, None)?;
+                self.meta.set_branch_volume(&b.name, None)?;
             }
             evicted.push(b.name);
         }

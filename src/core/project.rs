@@ -119,9 +119,13 @@ impl Project {
             config.name,
             &Hash::of(root_text.as_bytes()).to_hex()[..8]
         );
-        let meta = Meta::open(&state_dir.join("argon.db"))?;
+        let (meta, row) = Meta::open(
+            &state_dir.join("argon.db"),
+            &root_text,
+            config.name.as_str(),
+            &key,
+        )?;
         let machine = machine_id(&state_dir)?;
-        let row = meta.project(&root_text, config.name.as_str(), &key)?;
         let login = if config.engine.auth {
             let path = state_dir.join("credentials").join(&key);
             Some(Login::load_or_create(&path).map_err(Error::io(format!(
@@ -162,10 +166,7 @@ impl Project {
             .join("locks")
             .join(format!("{}.lock", self.row.key));
         self.lock = Some(ProjectLock::acquire(&path, self.config.name.as_str())?);
-        let root = self.config.root.display().to_string();
-        self.row = self
-            .meta
-            .project(&root, self.config.name.as_str(), &self.row.key)?;
+        self.row = self.meta.row()?;
         if let Err(e) = self.recover().await {
             self.lock = None;
             return Err(e);
@@ -181,10 +182,7 @@ impl Project {
     /// Re-reads what another process may have changed (HEAD, branches are
     /// read fresh from SQLite each time): for a front end that keeps a project open.
     pub fn refresh(&mut self) -> Result<()> {
-        let root = self.config.root.display().to_string();
-        self.row = self
-            .meta
-            .project(&root, self.config.name.as_str(), &self.row.key)?;
+        self.row = self.meta.row()?;
         Ok(())
     }
 
@@ -332,17 +330,17 @@ impl Project {
 
     pub(super) fn head_branch(&self) -> Result<BranchRow> {
         let head = self.row.head.clone().ok_or(Error::NoHead)?;
-        self.meta.branch(self.row.id, &head)?.ok_or(Error::NoHead)
+        self.meta.branch(&head)?.ok_or(Error::NoHead)
     }
 
     pub(super) fn branch(&self, name: &str) -> Result<BranchRow> {
         self.meta
-            .branch(self.row.id, name)?
+            .branch(name)?
             .ok_or_else(|| Error::NoBranch(name.to_string()))
     }
 
     pub(super) fn set_head(&mut self, name: &str) -> Result<()> {
-        self.meta.set_head(self.row.id, Some(name))?;
+        self.meta.set_head(Some(name))?;
         self.row.head = Some(name.to_string());
         Ok(())
     }
@@ -353,18 +351,18 @@ impl Project {
     /// HEAD, which would hold the stable port), volumes no branch records (a
     /// half-filled one, a capture copy), and temporary files.
     async fn recover(&mut self) -> Result<()> {
-        let Some(entry) = self.meta.journal_pending(self.row.id)? else {
+        let Some(entry) = self.meta.journal_pending()? else {
             return Ok(());
         };
         let head = self
             .row
             .head
             .clone()
-            .and_then(|h| self.meta.branch(self.row.id, &h).ok().flatten());
+            .and_then(|h| self.meta.branch(&h).ok().flatten());
         let head_container = head.as_ref().map(|b| self.container_name(b));
         let recorded: std::collections::HashSet<String> = self
             .meta
-            .branches(self.row.id)?
+            .branches()?
             .into_iter()
             .filter_map(|b| b.volume)
             .collect();
@@ -401,7 +399,7 @@ impl Project {
         if let Ok(store) = self.store().await {
             let _ = store.remove_temporaries().await;
         }
-        self.meta.journal_end(self.row.id)?;
+        self.meta.journal_end()?;
         let mut note = format!(
             "recovered from an interrupted {} of branch '{}'; no version was lost",
             entry.kind, entry.branch
@@ -426,7 +424,7 @@ impl Project {
             return Err(Error::NotLocked);
         }
         if self.journal_depth == 0 {
-            self.meta.journal_begin(self.row.id, kind, branch)?;
+            self.meta.journal_begin(kind, branch)?;
             OPERATION_IN_PROGRESS.store(true, std::sync::atomic::Ordering::SeqCst);
         }
         self.journal_depth += 1;
@@ -436,7 +434,7 @@ impl Project {
     pub(super) fn journal_end(&mut self) -> Result<()> {
         self.journal_depth = self.journal_depth.saturating_sub(1);
         if self.journal_depth == 0 {
-            self.meta.journal_end(self.row.id)?;
+            self.meta.journal_end()?;
             OPERATION_IN_PROGRESS.store(false, std::sync::atomic::Ordering::SeqCst);
         }
         Ok(())
@@ -454,27 +452,16 @@ impl Project {
 
     /// Resolves a revision to a version id.
     pub fn resolve(&self, text: &str) -> Result<VersionId> {
-        resolve::resolve(
-            &self.meta,
-            self.row.id,
-            self.row.head.as_deref(),
-            text,
-            Utc::now(),
-        )
+        resolve::resolve(&self.meta, self.row.head.as_deref(), text, Utc::now())
     }
 
     /// Ids of every version the metadata lists.
     pub(super) fn known_version_ids(&self) -> Result<std::collections::HashSet<VersionId>> {
-        Ok(self
-            .meta
-            .versions(self.row.id)?
-            .iter()
-            .map(|v| v.id)
-            .collect())
+        Ok(self.meta.versions()?.iter().map(|v| v.id).collect())
     }
 
     pub(super) fn version_row(&self, id: VersionId) -> Result<VersionRow> {
-        resolve::version_row(&self.meta, self.row.id, id)
+        resolve::version_row(&self.meta, id)
     }
 
     pub(super) async fn manifest(&mut self, id: VersionId) -> Result<Manifest> {

@@ -11,22 +11,21 @@ use crate::store::VersionId;
 /// Shortest version-id prefix accepted as a revision (as git).
 const MIN_ID_PREFIX: usize = 4;
 
-pub fn version_row(meta: &Meta, project: i64, id: VersionId) -> Result<VersionRow> {
-    meta.version(project, id)?
+pub fn version_row(meta: &Meta, id: VersionId) -> Result<VersionRow> {
+    meta.version(id)?
         .ok_or_else(|| Error::UnknownRevision(id.short()))
 }
 
 /// Resolves `text` to a version id; `head` is the checked-out branch.
 pub fn resolve(
     meta: &Meta,
-    project: i64,
     head: Option<&str>,
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<VersionId> {
     let rev = revision::parse(text, now).map_err(Error::BadRevision)?;
     let branch_head = |name: &str| -> Result<Option<(VersionId, String)>> {
-        Ok(match meta.branch(project, name)? {
+        Ok(match meta.branch(name)? {
             Some(b) => Some((
                 b.head_version
                     .ok_or_else(|| Error::NoVersions(b.name.clone()))?,
@@ -39,16 +38,16 @@ pub fn resolve(
         Base::Head => branch_head(head.ok_or(Error::NoHead)?)?.ok_or(Error::NoHead)?,
         Base::Name(name) => match branch_head(name)? {
             Some(found) => found,
-            None => match meta.tags(project)?.into_iter().find(|(t, _)| t == name) {
+            None => match meta.tags()?.into_iter().find(|(t, _)| t == name) {
                 Some((_, v)) => (v, name.clone()),
-                None => (resolve_prefix(meta, project, name, text)?, name.clone()),
+                None => (resolve_prefix(meta, name, text)?, name.clone()),
             },
         },
     };
     let mut id = start;
     if let Some(at) = rev.at {
         id = loop {
-            let v = version_row(meta, project, id)?;
+            let v = version_row(meta, id)?;
             if v.created_at <= at {
                 break id;
             }
@@ -60,7 +59,7 @@ pub fn resolve(
         };
     }
     for step in 0..rev.back {
-        id = version_row(meta, project, id)?
+        id = version_row(meta, id)?
             .parent
             .ok_or_else(|| Error::TooFarBack {
                 rev: text.to_string(),
@@ -71,12 +70,12 @@ pub fn resolve(
     Ok(id)
 }
 
-fn resolve_prefix(meta: &Meta, project: i64, prefix: &str, text: &str) -> Result<VersionId> {
+fn resolve_prefix(meta: &Meta, prefix: &str, text: &str) -> Result<VersionId> {
     let hex_like = prefix.len() >= MIN_ID_PREFIX && prefix.chars().all(|c| c.is_ascii_hexdigit());
     if !hex_like {
         return Err(Error::UnknownRevision(text.to_string()));
     }
-    let found = meta.version_ids_with_prefix(project, &prefix.to_ascii_lowercase())?;
+    let found = meta.version_ids_with_prefix(&prefix.to_ascii_lowercase())?;
     match found.as_slice() {
         [one] => Ok(*one),
         [] => Err(Error::UnknownRevision(text.to_string())),
@@ -103,21 +102,17 @@ mod tests {
     }
 
     /// main: v1 <- v2 <- v3, one hour apart; plus an unrelated version sharing v1's prefix.
-    fn setup() -> (tempfile::TempDir, Meta, i64, DateTime<Utc>) {
+    fn setup() -> (tempfile::TempDir, Meta, DateTime<Utc>) {
         let dir = tempfile::tempdir().unwrap();
-        let mut meta = Meta::open(&dir.path().join("m.db")).unwrap();
-        let p = meta.project("/app", "app", "app-1").unwrap().id;
-        meta.insert_branch(
-            p,
-            &BranchRow {
-                name: "main".into(),
-                uid: "u".into(),
-                head_version: None,
-                volume: None,
-                created_at: Utc::now(),
-                clean: None,
-            },
-        )
+        let (mut meta, _) = Meta::open(&dir.path().join("m.db"), "/app", "app", "app-1").unwrap();
+        meta.insert_branch(&BranchRow {
+            name: "main".into(),
+            uid: "u".into(),
+            head_version: None,
+            volume: None,
+            created_at: Utc::now(),
+            clean: None,
+        })
         .unwrap();
         let t0 = Utc.with_ymd_and_hms(2026, 11, 27, 8, 0, 0).unwrap();
         let mut parent = None;
@@ -132,23 +127,23 @@ mod tests {
                 bytes: 0,
                 collections: 0,
             };
-            meta.record_version(p, &v, "main").unwrap();
+            meta.record_version(&v, "main").unwrap();
             parent = Some(v.id);
         }
         let stray = VersionRow {
             id: id("abcd9"),
             parent: None,
-            ..meta.version(p, id("abcd1")).unwrap().unwrap()
+            ..meta.version(id("abcd1")).unwrap().unwrap()
         };
-        meta.index_version(p, &stray).unwrap();
-        (dir, meta, p, t0)
+        meta.index_version(&stray).unwrap();
+        (dir, meta, t0)
     }
 
     #[test]
     fn branches_steps_and_times() {
-        let (_d, meta, p, t0) = setup();
+        let (_d, meta, t0) = setup();
         let now = t0 + Duration::hours(5);
-        let r = |text: &str| resolve(&meta, p, Some("main"), text, now);
+        let r = |text: &str| resolve(&meta, Some("main"), text, now);
         assert_eq!(r("main").unwrap(), id("cafe3"));
         assert_eq!(r("HEAD~1").unwrap(), id("beef2"));
         assert_eq!(r("main~2").unwrap(), id("abcd1"));
@@ -167,8 +162,8 @@ mod tests {
 
     #[test]
     fn id_prefixes() {
-        let (_d, meta, p, t0) = setup();
-        let r = |text: &str| resolve(&meta, p, Some("main"), text, t0);
+        let (_d, meta, t0) = setup();
+        let r = |text: &str| resolve(&meta, Some("main"), text, t0);
         assert_eq!(r("beef").unwrap(), id("beef2"));
         assert_eq!(r("CAFE3").unwrap(), id("cafe3"));
         match r("abcd") {
@@ -188,7 +183,7 @@ mod tests {
         assert!(matches!(r("feature"), Err(Error::UnknownRevision(_))));
         assert!(matches!(r("0000"), Err(Error::UnknownRevision(_))));
         assert!(matches!(
-            resolve(&meta, p, None, "HEAD", t0),
+            resolve(&meta, None, "HEAD", t0),
             Err(Error::NoHead)
         ));
     }

@@ -242,7 +242,7 @@ impl Project {
         crate::fault::point("save:captured").await;
         store.put_bytes(ObjectKey::Version(id), bytes).await?;
         let row = version_row_of(id, &manifest);
-        self.meta.record_version(self.row.id, &row, &b.name)?;
+        self.meta.record_version(&row, &b.name)?;
         self.publish_head(&b.name, Some(id)).await?;
         self.record_clean(&b.name, clean_at(id).as_ref())?;
         Ok(Saved {
@@ -337,7 +337,7 @@ impl Project {
     /// A branch's volume was removed outside argon (`docker volume rm`, a
     /// prune): the branch keeps its latest version and becomes archived.
     pub(super) fn forget_lost_volume(&mut self, b: &BranchRow) -> Result<()> {
-        self.meta.set_branch_volume(self.row.id, &b.name, None)?;
+        self.meta.set_branch_volume(&b.name, None)?;
         self.record_clean(&b.name, None)?;
         let latest = b
             .head_version

@@ -76,8 +76,7 @@ impl Project {
                     return Err(e);
                 }
                 // Recorded only once whole: a branch never points at a half-filled volume.
-                self.meta
-                    .set_branch_volume(self.row.id, &b.name, Some(&volume))?;
+                self.meta.set_branch_volume(&b.name, Some(&volume))?;
                 volume
             }
         };

@@ -27,7 +27,7 @@ impl Project {
     pub fn log_all(&self) -> Result<Vec<VersionInfo>> {
         Ok(self
             .meta
-            .versions(self.row.id)?
+            .versions()?
             .iter()
             .map(VersionInfo::from)
             .collect())
@@ -37,22 +37,17 @@ impl Project {
         let mut n = 0;
         while let Some(id) = next {
             n += 1;
-            next = self.meta.version(self.row.id, id)?.and_then(|v| v.parent);
+            next = self.meta.version(id)?.and_then(|v| v.parent);
         }
         Ok(n)
     }
 
     pub fn branch_names(&self) -> Result<Vec<String>> {
-        Ok(self
-            .meta
-            .branches(self.row.id)?
-            .into_iter()
-            .map(|b| b.name)
-            .collect())
+        Ok(self.meta.branches()?.into_iter().map(|b| b.name).collect())
     }
 
     pub async fn branches(&mut self) -> Result<Vec<BranchInfo>> {
-        let rows = self.meta.branches(self.row.id)?;
+        let rows = self.meta.branches()?;
         let mut out = Vec::with_capacity(rows.len());
         for b in rows {
             let state = self.branch_state(&b).await?;
@@ -71,7 +66,7 @@ impl Project {
 
     pub async fn status(&mut self) -> Result<StatusReport> {
         let head = match &self.row.head {
-            Some(h) => self.meta.branch(self.row.id, h)?,
+            Some(h) => self.meta.branch(h)?,
             None => None,
         };
         let (state, latest, changed) = match &head {

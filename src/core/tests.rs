@@ -88,22 +88,18 @@ impl Fixture {
             .await
             .unwrap();
         let meta = &mut self.project.meta;
-        let project = self.project.row.id;
-        if meta.branch(project, branch).unwrap().is_none() {
-            meta.insert_branch(
-                project,
-                &BranchRow {
-                    name: branch.into(),
-                    uid: format!("uid-{branch}"),
-                    head_version: None,
-                    volume: None,
-                    created_at: Utc::now(),
-                    clean: None,
-                },
-            )
+        if meta.branch(branch).unwrap().is_none() {
+            meta.insert_branch(&BranchRow {
+                name: branch.into(),
+                uid: format!("uid-{branch}"),
+                head_version: None,
+                volume: None,
+                created_at: Utc::now(),
+                clean: None,
+            })
             .unwrap();
         }
-        meta.record_version(project, &super::version_row_of(id, &manifest), branch)
+        meta.record_version(&super::version_row_of(id, &manifest), branch)
             .unwrap();
         id
     }
@@ -140,14 +136,8 @@ async fn gc_keeps_what_branches_and_tags_reach_and_collects_the_rest() {
         .tag("release", Some(&old.to_string()))
         .await
         .unwrap();
-    f.project
-        .meta
-        .delete_branch(f.project.row.id, "tmp")
-        .unwrap();
-    f.project
-        .meta
-        .delete_branch(f.project.row.id, "old")
-        .unwrap();
+    f.project.meta.delete_branch("tmp").unwrap();
+    f.project.meta.delete_branch("old").unwrap();
 
     let plan = f
         .project
@@ -191,10 +181,7 @@ async fn gc_keeps_other_machines_heads() {
     let mut f = fixture().await;
     let t1 = f.save("tmp", None, &["t1"], 1).await;
     let t2 = f.save("tmp", Some(t1), &["t2"], 2).await;
-    f.project
-        .meta
-        .delete_branch(f.project.row.id, "tmp")
-        .unwrap();
+    f.project.meta.delete_branch("tmp").unwrap();
     f.store
         .publish_ref("laptop-of-a-teammate", "tmp", t2)
         .await

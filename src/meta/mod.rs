@@ -46,7 +46,6 @@ fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> MetaError {
 
 #[derive(Debug, Clone)]
 pub struct ProjectRow {
-    pub id: i64,
     /// Unique per project folder; names local Docker objects.
     pub key: String,
     pub head: Option<String>,
@@ -87,6 +86,8 @@ pub struct JournalEntry {
 
 pub struct Meta {
     conn: Connection,
+    /// The project every call reads and writes (see `open`).
+    project: i64,
 }
 
 fn parse_time(s: String) -> DateTime<Utc> {
@@ -100,7 +101,9 @@ fn parse_id(s: Option<String>) -> Option<VersionId> {
 }
 
 impl Meta {
-    pub fn open(path: &Path) -> Result<Meta> {
+    /// Opens the metadata at `path` for the project rooted at `root`
+    /// (registered on first use): every call of the handle is about it.
+    pub fn open(path: &Path, root: &str, name: &str, key: &str) -> Result<(Meta, ProjectRow)> {
         let open_err = |source| MetaError::Open {
             path: path.to_path_buf(),
             source,
@@ -142,11 +145,13 @@ impl Meta {
                 .map_err(sql("migrating the schema"))?;
             tx.commit().map_err(sql("migrating the schema"))?;
         }
-        Ok(Meta { conn })
+        let mut meta = Meta { conn, project: 0 };
+        let row = meta.register(root, name, key)?;
+        Ok((meta, row))
     }
 
-    /// The project rooted at `root`, registered on first use.
-    pub fn project(&self, root: &str, name: &str, key: &str) -> Result<ProjectRow> {
+    /// Registers the project rooted at `root` (once) and binds the handle to it.
+    fn register(&mut self, root: &str, name: &str, key: &str) -> Result<ProjectRow> {
         self.conn
             .execute(
                 "INSERT INTO projects (root, name, key, created_at) VALUES (?1, ?2, ?3, ?4)
@@ -156,20 +161,33 @@ impl Meta {
             .map_err(sql("registering the project"))?;
         self.conn
             .query_row(
-                "SELECT id, key, head FROM projects WHERE root = ?1",
+                "SELECT id FROM projects WHERE root = ?1",
                 params![root],
+                |r| r.get(0),
+            )
+            .map_err(sql("reading the project"))
+            .map(|id| self.project = id)?;
+        self.row()
+    }
+
+    /// The project's row as it is now (another process may have moved HEAD).
+    pub fn row(&self) -> Result<ProjectRow> {
+        self.conn
+            .query_row(
+                "SELECT key, head FROM projects WHERE id = ?1",
+                params![self.project],
                 |r| {
                     Ok(ProjectRow {
-                        id: r.get(0)?,
-                        key: r.get(1)?,
-                        head: r.get(2)?,
+                        key: r.get(0)?,
+                        head: r.get(1)?,
                     })
                 },
             )
             .map_err(sql("reading the project"))
     }
 
-    pub fn set_head(&self, project: i64, head: Option<&str>) -> Result<()> {
+    pub fn set_head(&self, head: Option<&str>) -> Result<()> {
+        let project = self.project;
         self.conn
             .execute(
                 "UPDATE projects SET head = ?2 WHERE id = ?1",
@@ -179,7 +197,8 @@ impl Meta {
             .map_err(sql("moving HEAD"))
     }
 
-    pub fn branches(&self, project: i64) -> Result<Vec<BranchRow>> {
+    pub fn branches(&self) -> Result<Vec<BranchRow>> {
+        let project = self.project;
         let mut stmt = self
             .conn
             .prepare(
@@ -194,7 +213,8 @@ impl Meta {
             .map_err(sql("listing branches"))
     }
 
-    pub fn branch(&self, project: i64, name: &str) -> Result<Option<BranchRow>> {
+    pub fn branch(&self, name: &str) -> Result<Option<BranchRow>> {
+        let project = self.project;
         self.conn
             .query_row(
                 "SELECT name, uid, head_version, volume, created_at, clean FROM branches
@@ -206,7 +226,8 @@ impl Meta {
             .map_err(sql("reading a branch"))
     }
 
-    pub fn insert_branch(&self, project: i64, b: &BranchRow) -> Result<()> {
+    pub fn insert_branch(&self, b: &BranchRow) -> Result<()> {
+        let project = self.project;
         self.conn
             .execute(
                 "INSERT INTO branches (project_id, name, uid, head_version, volume, created_at, clean)
@@ -225,7 +246,8 @@ impl Meta {
             .map_err(sql("creating a branch"))
     }
 
-    pub fn set_branch_head(&self, project: i64, name: &str, v: Option<VersionId>) -> Result<()> {
+    pub fn set_branch_head(&self, name: &str, v: Option<VersionId>) -> Result<()> {
+        let project = self.project;
         self.conn
             .execute(
                 "UPDATE branches SET head_version = ?3 WHERE project_id = ?1 AND name = ?2",
@@ -235,7 +257,8 @@ impl Meta {
             .map_err(sql("moving a branch"))
     }
 
-    pub fn set_branch_clean(&self, project: i64, name: &str, clean: Option<&str>) -> Result<()> {
+    pub fn set_branch_clean(&self, name: &str, clean: Option<&str>) -> Result<()> {
+        let project = self.project;
         self.conn
             .execute(
                 "UPDATE branches SET clean = ?3 WHERE project_id = ?1 AND name = ?2",
@@ -245,7 +268,8 @@ impl Meta {
             .map_err(sql("recording a branch's saved state"))
     }
 
-    pub fn set_branch_volume(&self, project: i64, name: &str, volume: Option<&str>) -> Result<()> {
+    pub fn set_branch_volume(&self, name: &str, volume: Option<&str>) -> Result<()> {
+        let project = self.project;
         self.conn
             .execute(
                 "UPDATE branches SET volume = ?3 WHERE project_id = ?1 AND name = ?2",
@@ -258,7 +282,8 @@ impl Meta {
     /// Gives a branch a new identity (container and volume names derive from
     /// its uid), with no volume yet: `reset --hard` fills the new one while the
     /// old one still holds the state being left.
-    pub fn set_branch_uid(&self, project: i64, name: &str, uid: &str) -> Result<()> {
+    pub fn set_branch_uid(&self, name: &str, uid: &str) -> Result<()> {
+        let project = self.project;
         self.conn
             .execute(
                 "UPDATE branches SET uid = ?3, volume = NULL, clean = NULL WHERE project_id = ?1 AND name = ?2",
@@ -269,7 +294,8 @@ impl Meta {
     }
 
     /// Renames a branch, and HEAD with it when it points there, in one transaction.
-    pub fn rename_branch(&mut self, project: i64, old: &str, new: &str) -> Result<()> {
+    pub fn rename_branch(&mut self, old: &str, new: &str) -> Result<()> {
+        let project = self.project;
         let tx = self.conn.transaction().map_err(sql("renaming a branch"))?;
         tx.execute(
             "UPDATE branches SET name = ?3 WHERE project_id = ?1 AND name = ?2",
@@ -284,7 +310,8 @@ impl Meta {
         tx.commit().map_err(sql("renaming a branch"))
     }
 
-    pub fn delete_branch(&self, project: i64, name: &str) -> Result<()> {
+    pub fn delete_branch(&self, name: &str) -> Result<()> {
+        let project = self.project;
         self.conn
             .execute(
                 "DELETE FROM branches WHERE project_id = ?1 AND name = ?2",
@@ -294,7 +321,8 @@ impl Meta {
             .map_err(sql("deleting a branch"))
     }
 
-    pub fn journal_begin(&self, project: i64, kind: &str, branch: &str) -> Result<()> {
+    pub fn journal_begin(&self, kind: &str, branch: &str) -> Result<()> {
+        let project = self.project;
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO journal (project_id, kind, branch, started_at)
@@ -305,7 +333,8 @@ impl Meta {
             .map_err(sql("writing the journal"))
     }
 
-    pub fn journal_end(&self, project: i64) -> Result<()> {
+    pub fn journal_end(&self) -> Result<()> {
+        let project = self.project;
         self.conn
             .execute(
                 "DELETE FROM journal WHERE project_id = ?1",
@@ -315,7 +344,8 @@ impl Meta {
             .map_err(sql("writing the journal"))
     }
 
-    pub fn journal_pending(&self, project: i64) -> Result<Option<JournalEntry>> {
+    pub fn journal_pending(&self) -> Result<Option<JournalEntry>> {
+        let project = self.project;
         self.conn
             .query_row(
                 "SELECT kind, branch FROM journal WHERE project_id = ?1",
@@ -352,8 +382,7 @@ mod tests {
     fn migrates_and_records_atomically() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.db");
-        let mut m = Meta::open(&path).unwrap();
-        let p = m.project("/x", "x", "x-1").unwrap();
+        let (mut m, _) = Meta::open(&path, "/x", "x", "x-1").unwrap();
         let b = BranchRow {
             name: "main".into(),
             uid: "u1".into(),
@@ -362,7 +391,7 @@ mod tests {
             created_at: Utc::now(),
             clean: None,
         };
-        m.insert_branch(p.id, &b).unwrap();
+        m.insert_branch(&b).unwrap();
         let v = VersionRow {
             id: VersionId(Hash::of(b"v1")),
             branch: "main".into(),
@@ -373,19 +402,15 @@ mod tests {
             bytes: 1,
             collections: 1,
         };
-        m.record_version(p.id, &v, "main").unwrap();
-        assert_eq!(
-            m.branch(p.id, "main").unwrap().unwrap().head_version,
-            Some(v.id)
-        );
-        m.set_head(p.id, Some("main")).unwrap();
-        m.rename_branch(p.id, "main", "trunk").unwrap();
+        m.record_version(&v, "main").unwrap();
+        assert_eq!(m.branch("main").unwrap().unwrap().head_version, Some(v.id));
+        m.set_head(Some("main")).unwrap();
+        m.rename_branch("main", "trunk").unwrap();
         drop(m);
         // Reopening runs no migration twice and keeps the data.
-        let m = Meta::open(&path).unwrap();
-        let p = m.project("/x", "x", "x-1").unwrap();
+        let (m, p) = Meta::open(&path, "/x", "x", "x-1").unwrap();
         assert_eq!(p.head.as_deref(), Some("trunk"));
         let prefix = &v.id.to_string()[..6];
-        assert_eq!(m.version_ids_with_prefix(p.id, prefix).unwrap(), vec![v.id]);
+        assert_eq!(m.version_ids_with_prefix(prefix).unwrap(), vec![v.id]);
     }
 }

@@ -8,7 +8,8 @@ use crate::store::VersionId;
 
 impl Meta {
     /// Records a saved version and moves `branch` to it, atomically.
-    pub fn record_version(&mut self, project: i64, v: &VersionRow, branch: &str) -> Result<()> {
+    pub fn record_version(&mut self, v: &VersionRow, branch: &str) -> Result<()> {
+        let project = self.project;
         let tx = self
             .conn
             .transaction()
@@ -23,11 +24,13 @@ impl Meta {
     }
 
     /// Indexes a version found in the store (no branch moves).
-    pub fn index_version(&self, project: i64, v: &VersionRow) -> Result<()> {
+    pub fn index_version(&self, v: &VersionRow) -> Result<()> {
+        let project = self.project;
         insert_version(&self.conn, project, v)
     }
 
-    pub fn version(&self, project: i64, id: VersionId) -> Result<Option<VersionRow>> {
+    pub fn version(&self, id: VersionId) -> Result<Option<VersionRow>> {
+        let project = self.project;
         self.conn
             .query_row(
                 &format!("{VERSION_COLUMNS} WHERE project_id = ?1 AND id = ?2"),
@@ -38,7 +41,8 @@ impl Meta {
             .map_err(sql("reading a version"))
     }
 
-    pub fn versions(&self, project: i64) -> Result<Vec<VersionRow>> {
+    pub fn versions(&self) -> Result<Vec<VersionRow>> {
+        let project = self.project;
         let mut stmt = self
             .conn
             .prepare(&format!(
@@ -52,7 +56,8 @@ impl Meta {
             .map_err(sql("listing versions"))
     }
 
-    pub fn version_ids_with_prefix(&self, project: i64, prefix: &str) -> Result<Vec<VersionId>> {
+    pub fn version_ids_with_prefix(&self, prefix: &str) -> Result<Vec<VersionId>> {
+        let project = self.project;
         let mut stmt = self
             .conn
             .prepare("SELECT id FROM versions WHERE project_id = ?1 AND substr(id, 1, ?3) = ?2")
@@ -68,7 +73,8 @@ impl Meta {
         Ok(ids.iter().filter_map(|s| VersionId::parse(s)).collect())
     }
 
-    pub fn delete_version(&self, project: i64, id: VersionId) -> Result<()> {
+    pub fn delete_version(&self, id: VersionId) -> Result<()> {
+        let project = self.project;
         self.conn
             .execute(
                 "DELETE FROM versions WHERE project_id = ?1 AND id = ?2",
@@ -79,7 +85,8 @@ impl Meta {
     }
 
     /// Tags, by name: (name, version).
-    pub fn tags(&self, project: i64) -> Result<Vec<(String, VersionId)>> {
+    pub fn tags(&self) -> Result<Vec<(String, VersionId)>> {
+        let project = self.project;
         let mut stmt = self
             .conn
             .prepare("SELECT name, version FROM tags WHERE project_id = ?1 ORDER BY name")
@@ -99,7 +106,8 @@ impl Meta {
     }
 
     /// Creates a tag; false when the name is taken.
-    pub fn add_tag(&self, project: i64, name: &str, version: VersionId) -> Result<bool> {
+    pub fn add_tag(&self, name: &str, version: VersionId) -> Result<bool> {
+        let project = self.project;
         self.conn
             .execute(
                 "INSERT OR IGNORE INTO tags (project_id, name, version, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -110,7 +118,8 @@ impl Meta {
     }
 
     /// Deletes a tag; false when there was none.
-    pub fn delete_tag(&self, project: i64, name: &str) -> Result<bool> {
+    pub fn delete_tag(&self, name: &str) -> Result<bool> {
+        let project = self.project;
         self.conn
             .execute(
                 "DELETE FROM tags WHERE project_id = ?1 AND name = ?2",
