@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::doc;
 
-use crate::harness::{required_env, Backend, Project, Run, Writer};
+use crate::harness::{required_env, Backend, Project, Run, WaitingArgon, Writer};
 
 fn killed_at(p: &Project, point: &str, args: &[&str]) -> Run {
     let r = p.run_with(args, &[("ARGON_FAULT_POINT", point)]);
@@ -216,29 +216,7 @@ fn interrupted_while_head_is_paused() {
     let p = Project::with_engine("fault-sigint", Backend::File, true);
     with_base(&p);
     p.mongo().insert("app", "more", vec![doc! { "_id": 1 }]);
-    let mut child = p.command(&["commit", "-m", "interrupted"]);
-    child
-        .env("ARGON_FAULT_POINT", "save:paused")
-        .env("ARGON_FAULT_ACTION", "wait")
-        .stderr(Stdio::piped());
-    let mut child = child.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (at_point, reached) = std::sync::mpsc::channel();
-    // Reads stderr to its end (a closed pipe would fail argon's own messages).
-    let reader = std::thread::spawn(move || {
-        use std::io::{BufRead, BufReader};
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("waiting at fault point") {
-                let _ = at_point.send(());
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    reached
-        .recv_timeout(Duration::from_secs(120))
-        .expect("argon reached the fault point");
+    let waiting = WaitingArgon::at(&p, "save:paused", &["commit", "-m", "interrupted"]);
     let engine = p.docker_objects("container", "main", "engine");
     assert_eq!(
         p.docker(&["inspect", "-f", "{{.State.Paused}}", &engine[0]])
@@ -246,11 +224,10 @@ fn interrupted_while_head_is_paused() {
         "true"
     );
     Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &waiting.child.id().to_string()])
         .status()
         .unwrap();
-    let status = child.wait().unwrap();
-    let said = reader.join().unwrap();
+    let (status, said) = waiting.finish();
     assert_eq!(status.code(), Some(130), "{said:?}");
     assert!(said.iter().any(|l| l.contains("recovered")), "{said:?}");
     assert_eq!(

@@ -771,3 +771,58 @@ pub fn deleted_version_ids(report: &serde_json::Value) -> Vec<String> {
         .map(|v| v["id"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// An argon run stopped at a named fault point (`ARGON_FAULT_ACTION=wait`),
+/// so a test can act under it (send a signal, restart Docker) and then let it
+/// go on by creating the resume file.
+pub struct WaitingArgon {
+    pub child: std::process::Child,
+    reader: std::thread::JoinHandle<Vec<String>>,
+    resume: PathBuf,
+}
+
+impl WaitingArgon {
+    /// Starts `argon args` and returns once it waits at `point`.
+    pub fn at(p: &Project, point: &str, args: &[&str]) -> WaitingArgon {
+        let resume = p.home.join(format!("resume-{}", point.replace(':', "-")));
+        let mut cmd = p.command(args);
+        cmd.env("ARGON_FAULT_POINT", point)
+            .env("ARGON_FAULT_ACTION", "wait")
+            .env("ARGON_FAULT_RESUME", &resume)
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (at_point, reached) = std::sync::mpsc::channel();
+        // Reads stderr to its end (a closed pipe would fail argon's own messages).
+        let reader = std::thread::spawn(move || {
+            use std::io::{BufRead, BufReader};
+            let mut lines = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("waiting at fault point") {
+                    let _ = at_point.send(());
+                }
+                lines.push(line);
+            }
+            lines
+        });
+        reached
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("argon {args:?} reached the fault point {point}"));
+        WaitingArgon {
+            child,
+            reader,
+            resume,
+        }
+    }
+
+    /// Lets it go on from the fault point.
+    pub fn resume(&self) {
+        std::fs::write(&self.resume, "").unwrap();
+    }
+
+    /// Waits for it to end: its exit status and what it printed on stderr.
+    pub fn finish(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let status = self.child.wait().unwrap();
+        (status, self.reader.join().unwrap())
+    }
+}

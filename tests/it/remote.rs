@@ -5,14 +5,14 @@
 //! loses no acknowledged write. Restarts are why these tests have the second
 //! engine to themselves, one test at a time.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use mongodb::bson::doc;
 
 use crate::faults::assert_whole;
-use crate::harness::{required_env, Backend, Mongo, Project, Writer};
+use crate::harness::{required_env, Backend, Mongo, Project, WaitingArgon, Writer};
 
 /// The second engine serves one of these tests at a time.
 static SECOND_ENGINE: Mutex<()> = Mutex::new(());
@@ -113,35 +113,11 @@ fn docker_restarted_under_argon_loses_nothing() {
     // fails and the next command repairs), every acknowledged write is there.
     let writer = Writer::start_uri(&uri, 0);
     std::thread::sleep(Duration::from_millis(400));
-    let resume = p.home.join("resume");
-    let mut child = p.command(&["checkout", "-b", "feat", &base]);
-    child
-        .env("ARGON_FAULT_POINT", "leave:stopped")
-        .env("ARGON_FAULT_ACTION", "wait")
-        .env("ARGON_FAULT_RESUME", &resume)
-        .stderr(Stdio::piped());
-    let mut child = child.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (at_point, reached) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        use std::io::{BufRead, BufReader};
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("waiting at fault point") {
-                let _ = at_point.send(());
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    reached
-        .recv_timeout(Duration::from_secs(120))
-        .expect("argon reached the fault point");
+    let waiting = WaitingArgon::at(&p, "leave:stopped", &["checkout", "-b", "feat", &base]);
     let acked = writer.finish();
     restart_second_engine();
-    std::fs::write(&resume, "").unwrap();
-    let status = child.wait().unwrap();
-    let said = reader.join().unwrap();
+    waiting.resume();
+    let (status, said) = waiting.finish();
     println!("checkout -b across a Docker restart: {status:?} {said:?}");
 
     let r = p.run(&["checkout", "main"]);

@@ -200,58 +200,47 @@ impl DockerHost {
             .map(|p| p.display().to_string())
             .unwrap_or("/".into());
         let receiver = format!("{}-to", copy.helper);
-        match copy.source {
+        if let CopySource::Data(from) = copy.source {
+            if self
+                .copy_volume_files(copy.helper, copy.image, from, copy.to, copy.labels.clone())
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        // The tar stream's receiving end: a container on the target data.
+        let idle = |name: &str, data: &str| {
+            let (name, data) = (name.to_string(), data.to_string());
+            async move {
+                self.create_idle(&name, copy.image, &data, copy.data_dir, copy.labels.clone())
+                    .await
+            }
+        };
+        idle(&receiver, copy.to).await?;
+        let copied = match copy.source {
             CopySource::Data(from) => {
-                if self
-                    .copy_volume_files(copy.helper, copy.image, from, copy.to, copy.labels.clone())
-                    .await?
-                {
-                    return Ok(());
-                }
-                self.create_idle(
-                    copy.helper,
-                    copy.image,
-                    from,
-                    copy.data_dir,
-                    copy.labels.clone(),
-                )
-                .await?;
                 let copied = async {
-                    self.create_idle(
-                        &receiver,
-                        copy.image,
-                        copy.to,
-                        copy.data_dir,
-                        copy.labels.clone(),
-                    )
-                    .await?;
+                    idle(copy.helper, from).await?;
                     self.copy_between(copy.helper, copy.data_dir, &receiver, &parent)
                         .await
                 }
                 .await;
-                self.remove_container(&receiver).await?;
                 self.remove_container(copy.helper).await?;
                 copied
             }
-            CopySource::RunningEngine(engine) => {
-                self.create_idle(
-                    &receiver,
-                    copy.image,
-                    copy.to,
-                    copy.data_dir,
-                    copy.labels.clone(),
-                )
-                .await?;
-                self.pause(engine).await?;
-                crate::fault::point("save:paused").await;
-                let copied = self
-                    .copy_between(engine, copy.data_dir, &receiver, &parent)
-                    .await;
-                let resumed = self.unpause(engine).await;
-                self.remove_container(&receiver).await?;
-                copied?;
-                resumed
-            }
-        }
+            CopySource::RunningEngine(engine) => match self.pause(engine).await {
+                Ok(()) => {
+                    crate::fault::point("save:paused").await;
+                    let copied = self
+                        .copy_between(engine, copy.data_dir, &receiver, &parent)
+                        .await;
+                    let resumed = self.unpause(engine).await;
+                    copied.and(resumed)
+                }
+                Err(e) => Err(e),
+            },
+        };
+        self.remove_container(&receiver).await?;
+        copied
     }
 }
