@@ -9,7 +9,8 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::{Error, Project, Result};
-use crate::snapshot::{self, ChunkRef, Manifest};
+use crate::snapshot::{ChunkRef, Manifest};
+use crate::store::chunks::fetch_chunk;
 use crate::store::{ChunkId, ObjectKey, StoreError, VersionId};
 
 /// Chunk checks in flight at once.
@@ -75,14 +76,10 @@ impl Project {
                 async move {
                     let key = ObjectKey::Chunk(r.0);
                     let outcome = if read_data {
-                        match snapshot::fetch_chunk(&store, r).await {
+                        match fetch_chunk(&store, r).await {
                             Ok(_) => Ok(()),
-                            Err(snapshot::SnapshotError::Store(StoreError::NotFound {
-                                ..
-                            })) => Err(format!("{key} is missing")),
-                            Err(snapshot::SnapshotError::Store(StoreError::Corrupt { .. })) => {
-                                Err(format!("{key} is corrupt"))
-                            }
+                            Err(StoreError::NotFound { .. }) => Err(format!("{key} is missing")),
+                            Err(StoreError::Corrupt { .. }) => Err(format!("{key} is corrupt")),
                             Err(e) => return Err(Error::from(e)),
                         }
                     } else {

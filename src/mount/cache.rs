@@ -79,6 +79,6 @@ impl ChunkCache {
     }
 
     async fn fetch(&self, chunk: ChunkRef) -> Result<Vec<u8>, SnapshotError> {
-        fetch_chunk(&self.store, chunk).await
+        Ok(fetch_chunk(&self.store, chunk).await?)
     }
 }

@@ -2,38 +2,20 @@
 //! into content-defined chunks, compressed, and sent to the store (only the
 //! chunks it lacks).
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document, RawDocumentBuf};
 use mongodb::{Client, ClientSession};
 use tokio::sync::Semaphore;
 
 use super::{
-    engine, engine_version, io, list_collections, to_extjson, ChunkRef, CollectionEntry,
-    CollectionInfo, DatabaseEntry, Result, PARALLEL_COLLECTIONS, PIPE_BATCH_BYTES, PIPE_DEPTH,
-    TRANSFER_PARALLEL, UPLOAD_DEPTH, ZSTD_LEVEL,
+    engine, engine_version, io, list_collections, to_extjson, CollectionEntry, CollectionInfo,
+    DatabaseEntry, Result, PARALLEL_COLLECTIONS, PIPE_BATCH_BYTES,
 };
 use crate::progress::Task;
-use crate::store::chunker::{Chunker, DEFAULT_SIZES};
-use crate::store::{ChunkId, Hash, ObjectKey, Store, StoreError};
-
-/// Chunks known to be in the store: those of the parent version, plus those
-/// this save wrote. Known chunks are neither checked nor uploaded again.
-#[derive(Clone, Default)]
-pub struct KnownChunks(Arc<Mutex<HashSet<ChunkId>>>);
-
-impl KnownChunks {
-    pub fn new(ids: impl IntoIterator<Item = ChunkId>) -> KnownChunks {
-        KnownChunks(Arc::new(Mutex::new(ids.into_iter().collect())))
-    }
-
-    /// True when `id` was not known before (and is now).
-    fn insert(&self, id: ChunkId) -> bool {
-        self.0.lock().map(|mut set| set.insert(id)).unwrap_or(true)
-    }
-}
+use crate::store::chunks::{ChunkWriter, KnownChunks};
+use crate::store::Store;
 
 /// How documents are read during a capture.
 pub enum ReadMode<'a> {
@@ -212,73 +194,18 @@ async fn capture_one(
         return Ok((info.db, entry, 0));
     }
 
-    // Reader (here) -> batches -> chunker, hasher, compressor (a blocking
-    // thread) -> new chunks -> uploads (parallel). Every queue is bounded, so
-    // memory does not grow with the collection.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_DEPTH);
-    let (up_tx, up_rx) = tokio::sync::mpsc::channel::<(ChunkId, Vec<u8>)>(UPLOAD_DEPTH);
-    let chunk_known = known.clone();
-    let chunker = tokio::task::spawn_blocking(move || -> std::io::Result<(Vec<ChunkRef>, u64)> {
-        let mut refs = Vec::new();
-        let mut total = 0u64;
-        let mut emit = |chunk: &[u8]| -> std::io::Result<()> {
-            let id = ChunkId(Hash::of(chunk));
-            refs.push(ChunkRef(id, chunk.len() as u32));
-            total += chunk.len() as u64;
-            if chunk_known.insert(id) {
-                let compressed = zstd::bulk::compress(chunk, ZSTD_LEVEL)?;
-                up_tx
-                    .blocking_send((id, compressed))
-                    .map_err(|_| std::io::Error::other("the upload stopped"))?;
-            }
-            Ok(())
-        };
-        let mut chunker = Chunker::new(DEFAULT_SIZES);
-        for batch in rx {
-            chunker.push(&batch, &mut emit)?;
-        }
-        chunker.finish(&mut emit)?;
-        Ok((refs, total))
-    });
-    let upload_store = store.clone();
-    let uploader = tokio::spawn(async move {
-        let chunks = futures_util::stream::unfold(up_rx, |mut rx| async move {
-            rx.recv().await.map(|c| (c, rx))
-        });
-        chunks
-            .map(|(id, bytes)| {
-                let store = upload_store.clone();
-                async move {
-                    // An interrupted save's chunks are already there: not sent again.
-                    let key = ObjectKey::Chunk(id);
-                    if store.exists(key.clone()).await? {
-                        return Ok(0);
-                    }
-                    let n = bytes.len() as u64;
-                    store.put_bytes(key, bytes).await?;
-                    Ok::<_, StoreError>(n)
-                }
-            })
-            .buffer_unordered(TRANSFER_PARALLEL)
-            .try_fold(0u64, |sum, n| async move { Ok(sum + n) })
-            .await
-    });
-
+    // Reader (here) -> batches -> the store's chunk pipeline (chunker,
+    // hasher, compressor, parallel uploads of what the store lacks).
+    let writer = ChunkWriter::start(store.clone(), known.clone());
     let coll = client
         .database(&info.db)
         .collection::<RawDocumentBuf>(&info.name);
-    let read = read_documents(&coll, reader, progress, |batch| tx.send(batch).is_ok()).await;
-    drop(tx);
-    let chunked = chunker
-        .await
-        .map_err(|e| io("chunking")(std::io::Error::other(e)))?;
-    let uploaded = uploader
-        .await
-        .map_err(|e| io("uploading")(std::io::Error::other(e)))?;
+    let read = read_documents(&coll, reader, progress, |batch| writer.push(batch)).await;
+    let stream = writer.finish(&full).await;
     entry.documents = read.map_err(engine("reading documents of", full.clone()))?;
-    let written = uploaded?;
-    let (refs, total) = chunked.map_err(io("chunking a collection"))?;
-    entry.bytes = total;
-    entry.chunks = refs;
+    let stream = stream?;
+    let written = stream.written;
+    entry.bytes = stream.bytes;
+    entry.chunks = stream.chunks;
     Ok((info.db, entry, written))
 }

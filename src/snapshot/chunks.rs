@@ -1,38 +1,8 @@
-//! Chunks coming back from the store: fetched, decompressed, checked
-//! against their names, and split into whole documents again.
+//! Chunks coming back from the store, split into whole BSON documents again.
 
 use mongodb::bson::RawDocumentBuf;
 
-use super::{io, ChunkRef, Result, SnapshotError};
-use crate::store::{Hash, ObjectKey, Store, StoreError};
-
-/// Downloads a chunk, decompresses it and checks that it hashes to its name.
-pub async fn fetch_chunk(store: &Store, chunk: ChunkRef) -> Result<Vec<u8>> {
-    let compressed = store.get_bytes(ObjectKey::Chunk(chunk.0)).await?;
-    tokio::task::spawn_blocking(move || decode_chunk(&compressed, chunk))
-        .await
-        .map_err(|e| io("verifying a chunk")(std::io::Error::other(e)))?
-}
-
-/// Decompresses a stored chunk and checks its length and hash: a chunk that
-/// does not match its name is reported as corrupt, never returned.
-pub fn decode_chunk(compressed: &[u8], chunk: ChunkRef) -> Result<Vec<u8>> {
-    let ChunkRef(id, len) = chunk;
-    // The length comes from a manifest, which is untrusted: no allocation beyond a chunk's maximum.
-    if len as usize > crate::store::chunker::MAX_CHUNK_BYTES {
-        return Err(StoreError::Corrupt {
-            key: ObjectKey::Chunk(id).to_string(),
-        }
-        .into());
-    }
-    match zstd::bulk::decompress(compressed, len as usize) {
-        Ok(raw) if raw.len() == len as usize && Hash::of(&raw) == id.0 => Ok(raw),
-        _ => Err(StoreError::Corrupt {
-            key: ObjectKey::Chunk(id).to_string(),
-        }
-        .into()),
-    }
-}
+use super::{Result, SnapshotError};
 
 /// Splits a byte stream into whole BSON documents (documents span chunks).
 #[derive(Default)]

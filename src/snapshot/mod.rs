@@ -7,7 +7,6 @@ mod capture;
 mod change;
 mod chunks;
 pub mod login;
-pub mod manifest;
 mod restore;
 
 use futures_util::TryStreamExt;
@@ -17,13 +16,14 @@ use mongodb::Client;
 
 use crate::credentials::Login;
 use crate::endpoint::Endpoint;
-use crate::store::StoreError;
-pub use capture::{capture, Captured, KnownChunks, ReadMode};
-pub use change::{change_token, ChangeToken};
-pub use chunks::{decode_chunk, fetch_chunk, DocSplitter};
-pub use manifest::{
+pub use crate::store::chunks::{decode_chunk, fetch_chunk, KnownChunks};
+pub use crate::store::manifest::{
     CaptureMethod, ChunkRef, CollectionEntry, DatabaseEntry, Manifest, MANIFEST_FORMAT,
 };
+use crate::store::StoreError;
+pub use capture::{capture, Captured, ReadMode};
+pub use change::{change_token, ChangeToken};
+pub use chunks::DocSplitter;
 pub use restore::restore;
 
 /// Databases that belong to the engine, never to the user.
@@ -32,16 +32,11 @@ const SYSTEM_DATABASES: &[&str] = &["admin", "local", "config"];
 const PARALLEL_COLLECTIONS: usize = 4;
 /// Bytes of documents handed between the reader and the compressor at a time.
 const PIPE_BATCH_BYTES: usize = 1 << 20;
-/// Batches in flight between reader and compressor (bounds memory).
-const PIPE_DEPTH: usize = 8;
 /// Upper bound of one insert batch; below the 48 MB message limit.
 const INSERT_BATCH_BYTES: usize = 8 << 20;
 const INSERT_BATCH_DOCS: usize = 10_000;
-const ZSTD_LEVEL: i32 = 3;
-/// New chunks waiting for upload, per collection (bounds memory: x 64 KiB).
-const UPLOAD_DEPTH: usize = 64;
-/// Chunk uploads (and downloads) in flight per collection.
-const TRANSFER_PARALLEL: usize = 16;
+/// Chunk downloads in flight per collection.
+use crate::store::chunks::TRANSFER_PARALLEL;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {

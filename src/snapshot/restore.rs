@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use super::{
     engine, fetch_chunk, from_extjson, io, CollectionEntry, DocSplitter, Manifest, Result,
-    INSERT_BATCH_BYTES, INSERT_BATCH_DOCS, PARALLEL_COLLECTIONS, TRANSFER_PARALLEL,
+    SnapshotError, INSERT_BATCH_BYTES, INSERT_BATCH_DOCS, PARALLEL_COLLECTIONS, TRANSFER_PARALLEL,
 };
 use crate::config::IndexTiming;
 use crate::progress::Task;
@@ -108,7 +108,7 @@ async fn restore_one(
     let mut chunks = futures_util::stream::iter(c.chunks.clone())
         .map(|chunk| {
             let store = store.clone();
-            async move { fetch_chunk(&store, chunk).await }
+            async move { Ok::<_, SnapshotError>(fetch_chunk(&store, chunk).await?) }
         })
         .buffered(TRANSFER_PARALLEL);
     let mut splitter = DocSplitter::default();

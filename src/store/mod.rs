@@ -7,9 +7,11 @@
 mod backend;
 mod cache;
 pub mod chunker;
+pub mod chunks;
 mod faulty;
 mod key;
 mod local;
+pub mod manifest;
 pub mod memory;
 mod s3;
 pub mod shared;

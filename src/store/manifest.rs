@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{ChunkId, VersionId};
+use super::{ChunkId, VersionId};
 
 /// Bumped when the manifest changes shape; readers refuse formats they do not know.
 pub const MANIFEST_FORMAT: u32 = 1;

@@ -1,0 +1,171 @@
+//! The chunk pipeline: a byte stream cut into content-defined chunks,
+//! hashed, compressed and sent to the store (only chunks it lacks); and
+//! chunks fetched back, decompressed and checked against their names.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::chunker::{Chunker, DEFAULT_SIZES, MAX_CHUNK_BYTES};
+use super::manifest::ChunkRef;
+use super::{ChunkId, Hash, ObjectKey, Result, Store, StoreError};
+
+/// Batches in flight between the reader and the chunker (bounds memory).
+const PIPE_DEPTH: usize = 8;
+/// New chunks waiting for upload, per stream (bounds memory: x 64 KiB).
+const UPLOAD_DEPTH: usize = 64;
+/// Chunk uploads in flight per stream.
+pub const TRANSFER_PARALLEL: usize = 16;
+const ZSTD_LEVEL: i32 = 3;
+
+/// Chunks known to be in the store: those of the parent version, plus those
+/// this save wrote. Known chunks are neither checked nor uploaded again.
+#[derive(Clone)]
+pub struct KnownChunks(Arc<Mutex<HashSet<ChunkId>>>);
+
+impl KnownChunks {
+    pub fn new(ids: impl IntoIterator<Item = ChunkId>) -> KnownChunks {
+        KnownChunks(Arc::new(Mutex::new(ids.into_iter().collect())))
+    }
+
+    /// True when `id` was not known before (and is now).
+    fn insert(&self, id: ChunkId) -> bool {
+        self.0.lock().map(|mut set| set.insert(id)).unwrap_or(true)
+    }
+}
+
+/// What a stream became in the store.
+pub struct WrittenStream {
+    pub chunks: Vec<ChunkRef>,
+    /// Bytes of the stream.
+    pub bytes: u64,
+    /// Compressed bytes actually sent (chunks the store lacked).
+    pub written: u64,
+}
+
+/// One stream on its way into the store: `push` batches of bytes, then
+/// `finish`. The chunker and compressor run on a blocking thread and the
+/// uploads in parallel; every queue is bounded, so memory does not grow with
+/// the stream.
+pub struct ChunkWriter {
+    batches: std::sync::mpsc::SyncSender<Vec<u8>>,
+    chunker: tokio::task::JoinHandle<std::io::Result<(Vec<ChunkRef>, u64)>>,
+    uploader: tokio::task::JoinHandle<Result<u64>>,
+}
+
+impl ChunkWriter {
+    pub fn start(store: Arc<Store>, known: KnownChunks) -> ChunkWriter {
+        let (batches, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_DEPTH);
+        let (up_tx, up_rx) = tokio::sync::mpsc::channel::<(ChunkId, Vec<u8>)>(UPLOAD_DEPTH);
+        let chunker = tokio::task::spawn_blocking(move || {
+            let mut refs = Vec::new();
+            let mut total = 0u64;
+            let mut emit = |chunk: &[u8]| -> std::io::Result<()> {
+                let id = ChunkId(Hash::of(chunk));
+                refs.push(ChunkRef(id, chunk.len() as u32));
+                total += chunk.len() as u64;
+                if known.insert(id) {
+                    let compressed = zstd::bulk::compress(chunk, ZSTD_LEVEL)?;
+                    up_tx
+                        .blocking_send((id, compressed))
+                        .map_err(|_| std::io::Error::other("the upload stopped"))?;
+                }
+                Ok(())
+            };
+            let mut chunker = Chunker::new(DEFAULT_SIZES);
+            for batch in rx {
+                chunker.push(&batch, &mut emit)?;
+            }
+            chunker.finish(&mut emit)?;
+            Ok((refs, total))
+        });
+        let uploader = tokio::spawn(async move {
+            let chunks = futures_util::stream::unfold(up_rx, |mut rx| async move {
+                rx.recv().await.map(|c| (c, rx))
+            });
+            chunks
+                .map(|(id, bytes)| {
+                    let store = store.clone();
+                    async move {
+                        // An interrupted save's chunks are already there: not sent again.
+                        let key = ObjectKey::Chunk(id);
+                        if store.exists(key.clone()).await? {
+                            return Ok(0);
+                        }
+                        let n = bytes.len() as u64;
+                        store.put_bytes(key, bytes).await?;
+                        Ok::<_, StoreError>(n)
+                    }
+                })
+                .buffer_unordered(TRANSFER_PARALLEL)
+                .try_fold(0u64, |sum, n| async move { Ok(sum + n) })
+                .await
+        });
+        ChunkWriter {
+            batches,
+            chunker,
+            uploader,
+        }
+    }
+
+    /// Hands the next bytes of the stream over; false once the pipeline
+    /// stopped (its error comes from `finish`).
+    pub fn push(&self, batch: Vec<u8>) -> bool {
+        self.batches.send(batch).is_ok()
+    }
+
+    /// Ends the stream and waits until every chunk is in the store.
+    pub async fn finish(self, stream: &str) -> Result<WrittenStream> {
+        drop(self.batches);
+        let joined = |op: &'static str| {
+            let stream = stream.to_string();
+            move |e: tokio::task::JoinError| StoreError::Io {
+                op,
+                key: stream,
+                source: std::io::Error::other(e),
+            }
+        };
+        let chunked = self.chunker.await.map_err(joined("chunking"))?;
+        let written = self.uploader.await.map_err(joined("uploading"))??;
+        let (chunks, bytes) = chunked.map_err(|source| StoreError::Io {
+            op: "chunking",
+            key: stream.to_string(),
+            source,
+        })?;
+        Ok(WrittenStream {
+            chunks,
+            bytes,
+            written,
+        })
+    }
+}
+
+/// Downloads a chunk, decompresses it and checks that it hashes to its name.
+pub async fn fetch_chunk(store: &Store, chunk: ChunkRef) -> Result<Vec<u8>> {
+    let compressed = store.get_bytes(ObjectKey::Chunk(chunk.0)).await?;
+    tokio::task::spawn_blocking(move || decode_chunk(&compressed, chunk))
+        .await
+        .map_err(|e| StoreError::Io {
+            op: "verifying",
+            key: ObjectKey::Chunk(chunk.0).to_string(),
+            source: std::io::Error::other(e),
+        })?
+}
+
+/// Decompresses a stored chunk and checks its length and hash: a chunk that
+/// does not match its name is reported as corrupt, never returned.
+pub fn decode_chunk(compressed: &[u8], chunk: ChunkRef) -> Result<Vec<u8>> {
+    let ChunkRef(id, len) = chunk;
+    let corrupt = || StoreError::Corrupt {
+        key: ObjectKey::Chunk(id).to_string(),
+    };
+    // The length comes from a manifest, which is untrusted: no allocation beyond a chunk's maximum.
+    if len as usize > MAX_CHUNK_BYTES {
+        return Err(corrupt());
+    }
+    match zstd::bulk::decompress(compressed, len as usize) {
+        Ok(raw) if raw.len() == len as usize && Hash::of(&raw) == id.0 => Ok(raw),
+        _ => Err(corrupt()),
+    }
+}
