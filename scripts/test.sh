@@ -11,5 +11,7 @@ source target/test-services.env
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
+# The plugins are their own crates: the tests run their binaries.
+cargo build --workspace --locked
 # Integration tests start containers; a few at a time fit 2 cores.
-cargo test --locked -- --test-threads "${ARGON_TEST_THREADS:-4}"
+cargo test --workspace --locked -- --test-threads "${ARGON_TEST_THREADS:-4}"
