@@ -201,6 +201,9 @@ impl Project {
         self.journal_begin("stash", &branch)?;
         let done = self.stash_push_journalled(message).await;
         self.journal_end()?;
+        if done.is_ok() {
+            self.release_network_if_idle().await;
+        }
         done
     }
 

@@ -222,6 +222,22 @@ impl Project {
         format!("argon-{}", self.row.key)
     }
 
+    /// Gives the project's network back when none of its containers is left
+    /// (HEAD stashed). Best effort: a network that stays costs only address
+    /// space, so a failure here never fails the operation that succeeded.
+    pub(super) async fn release_network_if_idle(&self) {
+        let Ok(rt) = self.runtime().await else {
+            return;
+        };
+        let idle = rt
+            .list_engines(runtime::LABEL_PROJECT, &self.row.key, false)
+            .await
+            .is_ok_and(|containers| containers.is_empty());
+        if idle {
+            let _ = rt.release_network(&self.network()).await;
+        }
+    }
+
     pub(super) fn capture_name(&self) -> String {
         format!("argon-{}-capture", self.row.key)
     }

@@ -142,8 +142,20 @@ impl DockerHost {
     }
 
     /// Creates the container described by `spec` (replacing a leftover one of the
-    /// same name), without starting it.
     /// Makes sure the bridge network `name` exists.
+    async fn release_network(&self, name: &str) -> Result<()> {
+        match self.docker.remove_network(name).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            // Still in use by a container: it stays.
+            Err(DockerError::DockerResponseServerError {
+                status_code: 403 | 409,
+                ..
+            }) => Ok(()),
+            Err(e) => Err(docker("removing network", name)(e)),
+        }
+    }
+
     async fn ensure_network(&self, name: &str, labels: HashMap<String, String>) -> Result<()> {
         match self.docker.inspect_network(name, None).await {
             Ok(_) => return Ok(()),
@@ -414,6 +426,9 @@ impl EngineHost for DockerHost {
         running_only: bool,
     ) -> BoxFuture<'a, Result<Vec<Labelled>>> {
         Box::pin(self.containers_labelled(label, value, running_only))
+    }
+    fn release_network<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(DockerHost::release_network(self, name))
     }
     fn pause_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.pause(engine))

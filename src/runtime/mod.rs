@@ -233,6 +233,11 @@ pub trait EngineHost: Send + Sync {
         value: &'a str,
         running_only: bool,
     ) -> BoxFuture<'a, Result<Vec<Labelled>>>;
+    /// Removes the network `name` when no container uses it any more (one
+    /// in use, or already gone, is left as it is): Docker has room for only
+    /// about 30 bridge networks, so a project with nothing running gives its
+    /// network back (`create_engine` makes it again).
+    fn release_network<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>>;
     /// Freezes an engine: its clients wait, nothing it holds is lost.
     fn pause_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;
     fn resume_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;

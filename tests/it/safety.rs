@@ -444,3 +444,29 @@ fn engines_with_auth_let_in_only_argons_login() {
         "login helpers are removed: {helpers}"
     );
 }
+
+/// A project with nothing running gives its Docker network back (Docker has
+/// room for about 30 bridge networks; a developer has more projects than
+/// that), and gets it again, still its own, when a branch runs.
+#[test]
+fn a_stashed_project_gives_its_network_back() {
+    let p = Project::new("safety-network", Backend::File);
+    let networks = || {
+        p.docker(&[
+            "network",
+            "ls",
+            "--format",
+            "{{.Name}}",
+            "--filter",
+            &format!("name=argon-{}-", p.name),
+        ])
+    };
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo().insert("app", "docs", vec![doc! { "_id": 1 }]);
+    assert_eq!(networks().lines().count(), 1, "one network while HEAD runs");
+    p.ok(&["stash"]);
+    assert_eq!(networks().trim(), "", "given back once nothing runs");
+    p.ok(&["stash", "pop"]);
+    assert_eq!(networks().lines().count(), 1);
+    assert_eq!(p.mongo().count("app", "docs"), 1);
+}
