@@ -26,3 +26,4 @@ mod proptests;
 pub mod runtime;
 pub mod snapshot;
 pub mod store;
+pub(crate) mod sync;

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{self, StreamExt};
 
-use super::lock;
 use crate::snapshot::{fetch_chunk, ChunkRef, SnapshotError};
 use crate::store::{CachingBackend, Lru, Store};
+use crate::sync::lock;
 
 /// Chunks fetched at once for one read (the store's latency, not its
 /// bandwidth, limits a single reader otherwise).

@@ -18,10 +18,10 @@ use tokio::runtime::Handle as Runtime;
 use super::cache::ChunkCache;
 use super::catalog::Catalog;
 use super::handles::{CollectionKey, Inodes, Open};
-use super::lock;
 use super::render::{self, JsonlStream};
 use super::source::Source;
 use super::tree::{self, FileKind, Kind, Node};
+use crate::sync::lock;
 
 /// How long the kernel may keep what it learned about things that never
 /// change (a saved version's files) and about listings that do.

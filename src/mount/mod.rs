@@ -13,7 +13,7 @@ mod tree;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use std::os::unix::fs::MetadataExt;
@@ -200,12 +200,6 @@ async fn wait_for_stop(session: &fuser::BackgroundSession, stop: &mut [Signal; 3
             }
         }
     }
-}
-
-/// The mount's locks guard caches and handles that stay usable even if a
-/// thread panicked while holding one, so a poisoned lock is simply taken.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Unmounts an argon mount, also one whose process was killed.

@@ -4,8 +4,8 @@
 use std::sync::{Arc, Mutex};
 
 use super::fs::ArgonFs;
-use super::lock;
 use crate::snapshot::{Manifest, SnapshotError};
+use crate::sync::lock;
 
 /// Chunks fetched ahead of a sequential `.bson` reader.
 const PREFETCH_CHUNKS: usize = 16;

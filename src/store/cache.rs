@@ -7,14 +7,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use super::{Backend, BoxFuture, ChunkId, ObjectKey, Result, StoredChunk, VersionId};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every change under these locks is one insert or remove: a panic leaves them whole.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::sync::lock;
 
 /// Least-recently-used entries with a byte ceiling.
 pub struct Lru<V> {

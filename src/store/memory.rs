@@ -22,8 +22,7 @@ impl MemoryBackend {
     }
 
     fn objects(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, (Vec<u8>, SystemTime)>> {
-        // A panic while holding the lock leaves the map whole: every change is one insert or remove.
-        self.objects.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.objects)
     }
 
     /// Names directly in `folder` (no deeper paths).
