@@ -31,6 +31,11 @@ impl Login {
         &self.password
     }
 
+    /// The same user with `****` for a password: what reports print.
+    pub fn masked(&self) -> Login {
+        Login::new(self.user.clone(), "****".into())
+    }
+
     /// The project's login kept in `path`, generated (and written 0600) on first use.
     pub fn load_or_create(path: &Path) -> std::io::Result<Login> {
         match std::fs::read_to_string(path) {

@@ -166,7 +166,7 @@ impl Project {
             .join("locks")
             .join(format!("{}.lock", self.row.key));
         self.lock = Some(ProjectLock::acquire(&path, self.config.name.as_str())?);
-        self.row = self.meta.row()?;
+        self.refresh()?;
         if let Err(e) = self.recover().await {
             self.lock = None;
             return Err(e);
@@ -267,10 +267,7 @@ impl Project {
 
     /// HEAD's connection string as reports print it: the password masked.
     pub fn uri_shown(&self) -> String {
-        let masked = self
-            .login
-            .as_ref()
-            .map(|l| Login::new(l.user.clone(), "****".into()));
+        let masked = self.login.as_ref().map(Login::masked);
         self.stable_endpoint().uri(masked.as_ref())
     }
 
@@ -279,7 +276,7 @@ impl Project {
     /// volume that never had a user (new, or restored: versions do not carry
     /// the admin database) gets it as its first user.
     pub(super) async fn ensure_login(
-        &mut self,
+        &self,
         container: &str,
         endpoint: &Endpoint,
         mut labels: HashMap<String, String>,
@@ -291,7 +288,7 @@ impl Project {
             return Ok(());
         }
         labels.insert(runtime::LABEL_ROLE.to_string(), "login".to_string());
-        let engine = self.config.engine.clone();
+        let engine = &self.config.engine;
         self.runtime()
             .await?
             .create_first_user(

@@ -87,27 +87,13 @@ impl Project {
             volume: &volume,
             data_dir: &engine.data_dir,
             engine_port: engine.port,
-            endpoint: endpoint.clone(),
+            endpoint,
             labels: self.labels(&b.name, "engine"),
             restart: true,
             network: &network,
             auth: engine.auth,
         };
-        let rt = self.runtime().await?;
-        rt.create_engine(&spec).await?;
-        rt.start_engine(&container, &endpoint).await?;
-        if let Err(e) = rt
-            .wait_ready(&container, &endpoint, runtime::READY_DEADLINE)
-            .await
-        {
-            let _ = rt.remove_engine(&container).await;
-            return Err(e.into());
-        }
-        let labels = self.labels(&b.name, "engine");
-        if let Err(e) = self.ensure_login(&container, &endpoint, labels).await {
-            let _ = self.runtime().await?.remove_engine(&container).await;
-            return Err(e);
-        }
+        self.run_engine(&spec).await?;
         let started = self.branch(&b.name)?;
         self.rebaseline(&started).await?;
         Ok(restored)
@@ -132,27 +118,12 @@ impl Project {
     /// Runs the engine as `container` on `volume`, published on a free private
     /// port no client knows, and connects to it once it answers.
     pub(super) async fn start_private_engine(
-        &mut self,
+        &self,
         container: &str,
         volume: &str,
         labels: HashMap<String, String>,
     ) -> Result<mongodb::Client> {
-        let endpoint = self
-            .create_private_engine(container, volume, labels.clone())
-            .await?;
-        self.serve_private_engine(container, &endpoint, labels)
-            .await
-    }
-
-    /// Creates (without starting) the engine container `container` on
-    /// `volume`, to be published at a free private endpoint, which it returns.
-    pub(super) async fn create_private_engine(
-        &mut self,
-        container: &str,
-        volume: &str,
-        labels: HashMap<String, String>,
-    ) -> Result<Endpoint> {
-        let engine = self.config.engine.clone();
+        let engine = &self.config.engine;
         let network = self.network();
         let endpoint = Endpoint::free_local().map_err(Error::io("finding a free port"))?;
         let spec = EngineSpec {
@@ -168,24 +139,28 @@ impl Project {
             network: &network,
             auth: engine.auth,
         };
-        self.runtime().await?.create_engine(&spec).await?;
-        Ok(endpoint)
+        self.run_engine(&spec).await?;
+        Ok(snapshot::connect(&endpoint, self.login.as_ref()).await?)
     }
 
-    /// Starts a private engine made by `create_private_engine` (labelled
-    /// `labels`) and connects to it once it answers.
-    pub(super) async fn serve_private_engine(
-        &mut self,
-        container: &str,
-        endpoint: &Endpoint,
-        labels: HashMap<String, String>,
-    ) -> Result<mongodb::Client> {
+    /// Creates and starts the engine `spec` describes, waits until it
+    /// answers, and gives it argon's login when engines require one. An
+    /// engine that fails any step is removed again.
+    async fn run_engine(&self, spec: &EngineSpec<'_>) -> Result<()> {
         let rt = self.runtime().await?;
-        rt.start_engine(container, endpoint).await?;
-        rt.wait_ready(container, endpoint, runtime::READY_DEADLINE)
-            .await?;
-        self.ensure_login(container, endpoint, labels).await?;
-        Ok(snapshot::connect(endpoint, self.login.as_ref()).await?)
+        let served = async {
+            rt.create_engine(spec).await?;
+            rt.start_engine(spec.container, &spec.endpoint).await?;
+            rt.wait_ready(spec.container, &spec.endpoint, runtime::READY_DEADLINE)
+                .await?;
+            self.ensure_login(spec.container, &spec.endpoint, spec.labels.clone())
+                .await
+        }
+        .await;
+        if served.is_err() {
+            let _ = rt.remove_engine(spec.container).await;
+        }
+        served
     }
 
     /// Restores `version` into `volume` through an engine on a private port, so

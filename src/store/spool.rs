@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use futures_util::{StreamExt, TryStreamExt};
 
-use super::{Backend, BoxFuture, LocalBackend, ObjectKey, Result, StoredChunk, VersionId};
+use super::{
+    Backend, BoxFuture, LocalBackend, ObjectKey, Result, StoreError, StoredChunk, VersionId,
+};
 
 /// Uploads in flight at once when the spool is emptied.
 const UPLOADS_AT_ONCE: usize = 8;
@@ -63,10 +65,10 @@ impl Backend for SpoolBackend {
 
     fn get_bytes(&self, key: ObjectKey) -> BoxFuture<'_, Result<Vec<u8>>> {
         Box::pin(async move {
-            if self.spool.exists(key.clone()).await? {
-                return self.spool.get_bytes(key).await;
+            match self.spool.get_bytes(key.clone()).await {
+                Err(StoreError::NotFound { .. }) => self.store.get_bytes(key).await,
+                spooled => spooled,
             }
-            self.store.get_bytes(key).await
         })
     }
 

@@ -78,14 +78,13 @@ impl DockerHost {
                 ..Default::default()
             };
             self.replace_container(name, body).await?;
-            let Some(code) = self.run_to_end(name).await? else {
-                // No `cp` in the image at all.
-                self.remove_container(name).await?;
-                return Ok(false);
-            };
+            let code = self.run_to_end(name).await?;
             self.remove_container(name).await?;
-            if code == 0 {
-                return Ok(true);
+            match code {
+                Some(0) => return Ok(true),
+                // No `cp` in the image at all.
+                None => return Ok(false),
+                Some(_) => {}
             }
         }
         Ok(false)
