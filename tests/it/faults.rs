@@ -132,10 +132,7 @@ fn with_base(p: &Project) -> String {
             .map(|i| doc! { "_id": i as i64, "pad": "y".repeat(300) })
             .collect(),
     );
-    p.json(&["commit", "-m", "base"])["version"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    p.commit("base")
 }
 
 /// Leaving a branch, killed after it stopped (before its save) and after the

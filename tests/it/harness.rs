@@ -247,6 +247,23 @@ impl Project {
         }
     }
 
+    /// The same project with `[engine] auth = true` in its argon.toml.
+    pub fn with_auth(self) -> Project {
+        let path = self.dir.join("argon.toml");
+        let toml = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, toml.replace("[engine]\n", "[engine]\nauth = true\n")).unwrap();
+        self
+    }
+
+    /// `argon commit -m message`, which must save a version: its id.
+    pub fn commit(&self, message: &str) -> String {
+        let saved = self.json(&["commit", "-m", message]);
+        saved["version"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("commit saved no version: {saved}"))
+            .to_string()
+    }
+
     /// The same project, run against the Docker engine at `host`.
     pub fn on_docker_host(mut self, host: &str) -> Project {
         self.docker_host = Some(host.to_string());

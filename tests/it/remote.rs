@@ -18,15 +18,9 @@ use crate::harness::{required_env, Backend, Mongo, Project, WaitingArgon, Writer
 static SECOND_ENGINE: Mutex<()> = Mutex::new(());
 
 fn remote_project(test: &str) -> Project {
-    let p = Project::new(test, Backend::File)
-        .on_docker_host(&required_env("ARGON_TEST_REMOTE_DOCKER_HOST"));
-    let toml = std::fs::read_to_string(p.dir.join("argon.toml")).unwrap();
-    std::fs::write(
-        p.dir.join("argon.toml"),
-        toml.replace("[engine]\n", "[engine]\nauth = true\n"),
-    )
-    .unwrap();
-    p
+    Project::new(test, Backend::File)
+        .on_docker_host(&required_env("ARGON_TEST_REMOTE_DOCKER_HOST"))
+        .with_auth()
 }
 
 fn restart_second_engine() {
@@ -93,10 +87,7 @@ fn docker_restarted_under_argon_loses_nothing() {
             .map(|i| doc! { "_id": i, "pad": "z".repeat(200) })
             .collect(),
     );
-    let base = p.json(&["commit", "-m", "base"])["version"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let base = p.commit("base");
     app.insert("app", "late", (0..20).map(|i| doc! { "_id": i }).collect());
     drop(app);
 

@@ -38,10 +38,7 @@ fn writes_while_a_branch_is_left_are_never_lost() {
     let p = Project::new("safety-switch", Backend::File);
     p.ok(&["checkout", "-b", "main"]);
     base_data(&p, 3000);
-    let base = p.json(&["commit", "-m", "base"])["version"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let base = p.commit("base");
     let writer = Writer::start(p.port, 0);
     std::thread::sleep(Duration::from_millis(500));
     // feat starts from the committed base: what main took meanwhile is main's alone.
@@ -85,10 +82,7 @@ fn a_head_stopped_outside_argon_is_read_before_anything_is_dropped() {
     let p = Project::new("safety-stopped", Backend::File);
     p.ok(&["checkout", "-b", "main"]);
     base_data(&p, 100);
-    let base = p.json(&["commit", "-m", "base"])["version"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let base = p.commit("base");
     let container = p.docker_objects("container", "main", "engine");
     assert_eq!(container.len(), 1, "{container:?}");
     let policy = p.docker(&[
@@ -137,10 +131,7 @@ fn a_volume_removed_outside_argon_never_becomes_an_empty_version() {
     let p = Project::new("safety-volume", Backend::File);
     p.ok(&["checkout", "-b", "main"]);
     base_data(&p, 50);
-    let base = p.json(&["commit", "-m", "base"])["version"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let base = p.commit("base");
     // Left on a path that needs its volume read later: stopped outside argon.
     let container = p.docker_objects("container", "main", "engine");
     p.docker(&["rm", "-f", &container[0]]);
@@ -167,10 +158,7 @@ fn reset_hard_under_writes_loses_nothing() {
     let p = Project::new("safety-reset", Backend::File);
     p.ok(&["checkout", "-b", "main"]);
     base_data(&p, 2000);
-    let c1 = p.json(&["commit", "-m", "c1"])["version"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let c1 = p.commit("c1");
     p.mongo().insert("app", "more", vec![doc! { "_id": 1 }]);
     p.ok(&["commit", "-m", "c2"]);
     let writer = Writer::start(p.port, 0);
@@ -353,13 +341,7 @@ fn a_live_lease_defers_the_sweep() {
 /// hands the login over, reports mask it, and saves and restores still work.
 #[test]
 fn engines_with_auth_let_in_only_argons_login() {
-    let p = Project::new("safety-auth", Backend::File);
-    let toml = std::fs::read_to_string(p.dir.join("argon.toml")).unwrap();
-    std::fs::write(
-        p.dir.join("argon.toml"),
-        toml.replace("[engine]\n", "[engine]\nauth = true\n"),
-    )
-    .unwrap();
+    let p = Project::new("safety-auth", Backend::File).with_auth();
     p.ok(&["checkout", "-b", "main"]);
 
     let refused = |what: &str| {
@@ -400,10 +382,7 @@ fn engines_with_auth_let_in_only_argons_login() {
 
     let app = crate::harness::Mongo::connect_uri(&uri);
     app.insert("app", "docs", (0..50).map(|i| doc! { "_id": i }).collect());
-    let v1 = p.json(&["commit", "-m", "fifty"])["version"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let v1 = p.commit("fifty");
     app.insert("app", "docs", (50..60).map(|i| doc! { "_id": i }).collect());
     drop(app);
 
