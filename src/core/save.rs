@@ -63,8 +63,7 @@ impl Project {
         let now = snapshot::change_token(&client).await;
         let store = self.store().await?;
         let tmp = self.tmp_dir()?;
-        let previous = self.parent_manifest(b).await?;
-        let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
+        let (previous, known) = self.parent_manifest(b).await?;
         self.journal_begin("save", &b.name)?;
         let bar = self.progress.task(&format!("saving {}", b.name));
         let result = self
@@ -162,8 +161,7 @@ impl Project {
             }
         }
         let store = self.store().await?;
-        let previous = self.parent_manifest(b).await?;
-        let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
+        let (previous, known) = self.parent_manifest(b).await?;
         let bar = self.progress.task(&format!("saving {}", b.name));
         let captured = snapshot::capture(client, &store, ReadMode::Plain, &known, &bar).await;
         bar.finish();
@@ -184,12 +182,18 @@ impl Project {
         .await
     }
 
-    /// The manifest of `b`'s latest version, whose chunks a save need not send.
-    async fn parent_manifest(&mut self, b: &BranchRow) -> Result<Option<Manifest>> {
-        match b.head_version {
-            Some(parent) => Ok(Some(self.manifest(parent).await?)),
-            None => Ok(None),
-        }
+    /// The manifest of `b`'s latest version, and its chunks: those a save
+    /// need not send.
+    async fn parent_manifest(
+        &mut self,
+        b: &BranchRow,
+    ) -> Result<(Option<Manifest>, snapshot::KnownChunks)> {
+        let previous = match b.head_version {
+            Some(parent) => Some(self.manifest(parent).await?),
+            None => None,
+        };
+        let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
+        Ok((previous, known))
     }
 
     /// Ends a save whose capture succeeded: a new version when the content
@@ -278,8 +282,7 @@ impl Project {
             });
         }
         let store = self.store().await?;
-        let previous = self.parent_manifest(b).await?;
-        let known = snapshot::KnownChunks::new(previous.iter().flat_map(|m| m.chunk_ids()));
+        let (previous, known) = self.parent_manifest(b).await?;
         let capture = self.capture_name();
         let labels = self.labels(&b.name, "capture");
         self.journal_begin("save", &b.name)?;
