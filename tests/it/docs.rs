@@ -58,33 +58,26 @@ fn completions_and_man_pages_are_current() {
 /// A branch name is data, never code: valid git names may hold `$(...)`,
 /// and they arrive from teammates (fetch, git hooks). Pressing Tab must not
 /// run them. The shipped bash completion is run for real, with an `argon`
-/// on PATH that lists such a name.
+/// that lists such a name.
 #[test]
 fn bash_completion_never_runs_a_branch_name() {
     let tmp = tempfile::tempdir().unwrap();
     let marker = tmp.path().join("pwned");
     let evil = format!("x$(touch {})", marker.display());
-    let bin = tmp.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let fake = bin.join("argon");
-    std::fs::write(
-        &fake,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' main '{evil}' 'x`touch {m}`'\n",
-            m = marker.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The `argon` the completion runs: a shell function, not a script file.
+    // (A file written by this multithreaded test process and executed at
+    // once can fail with ETXTBSY when another test forks meanwhile.)
+    let fake = format!(
+        "argon() {{ printf '%s\\n' main '{evil}' 'x`touch {m}`'; }}",
+        m = marker.display()
+    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/argon.bash");
     let out = std::process::Command::new("bash")
         .arg("-c")
         .arg(format!(
-            "source '{}'; COMP_WORDS=(argon checkout x); COMP_CWORD=2; _argon_with_branches; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            "{fake}; source '{}'; COMP_WORDS=(argon checkout x); COMP_CWORD=2; _argon_with_branches; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
             script.display()
         ))
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
         .output()
         .unwrap();
     let replies = String::from_utf8_lossy(&out.stdout);
