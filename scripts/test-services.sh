@@ -119,10 +119,14 @@ fi
 
 # --- A second Docker engine, reached over TCP (remote engine host, restarts) --
 REMOTE_DOCKER_HOST=$(bash "$ROOT/scripts/second-dockerd.sh" start)
+REMOTE_DOCKER_CERT_PATH=$(bash "$ROOT/scripts/second-dockerd.sh" certs)
+remote_docker() {
+  DOCKER_HOST=$REMOTE_DOCKER_HOST DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$REMOTE_DOCKER_CERT_PATH docker "$@"
+}
 for image in "$IMAGE" "$IMAGE_NO_CP"; do
-  if ! DOCKER_HOST=$REMOTE_DOCKER_HOST docker image inspect "$image" >/dev/null 2>&1; then
+  if ! remote_docker image inspect "$image" >/dev/null 2>&1; then
     log "loading $image into the second dockerd"
-    docker save "$image" | DOCKER_HOST=$REMOTE_DOCKER_HOST docker load >&2
+    docker save "$image" | remote_docker load >&2
   fi
 done
 
@@ -137,5 +141,6 @@ export ARGON_TEST_S3_ACCESS_KEY=$S3_ACCESS_KEY
 export ARGON_TEST_S3_SECRET_KEY=$S3_SECRET_KEY
 export ARGON_TEST_S3_DIR=$STATE/s3
 export ARGON_TEST_REMOTE_DOCKER_HOST=$REMOTE_DOCKER_HOST
+export ARGON_TEST_REMOTE_DOCKER_CERT_PATH=$REMOTE_DOCKER_CERT_PATH
 ENV
 log "ready; environment in $ENV_FILE"

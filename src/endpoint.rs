@@ -1,6 +1,8 @@
 //! Where a client reaches an engine, and its connection string: the one
 //! place argon builds one (runtime, snapshot and the CLI all use it).
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use crate::credentials::Login;
 
 /// Where a client reaches an engine: the one place connection strings are made.
@@ -11,29 +13,50 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// A port on this machine's loopback interface (where engines are published).
-    pub fn local(port: u16) -> Endpoint {
+    /// `port` at `host`, the address engines are published on (see
+    /// `runtime::published_address`).
+    pub fn new(host: IpAddr, port: u16) -> Endpoint {
         Endpoint {
-            host: "127.0.0.1".to_string(),
+            host: host.to_string(),
             port,
         }
     }
 
-    /// A free port on 127.0.0.1 chosen by the kernel, for a private engine.
-    pub fn free_local() -> std::io::Result<Endpoint> {
-        std::net::TcpListener::bind(("127.0.0.1", 0))
-            .and_then(|l| l.local_addr())
-            .map(|a| Endpoint::local(a.port()))
+    /// A port on this machine's loopback interface.
+    pub fn local(port: u16) -> Endpoint {
+        Endpoint::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
     }
 
-    /// Is anything listening on (or holding) this endpoint's port?
+    /// A port at `host` that nothing holds, chosen by the kernel, for a
+    /// private engine. For a host on another machine the kernel can only vouch
+    /// for this one's ports; the engine host reports a clash (`PortInUse`).
+    pub fn free_on(host: IpAddr) -> std::io::Result<Endpoint> {
+        let listener = match std::net::TcpListener::bind((host, 0)) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+            }
+            other => other?,
+        };
+        Ok(Endpoint::new(host, listener.local_addr()?.port()))
+    }
+
+    /// Is this endpoint's port free? Only this machine's addresses can be
+    /// checked; another machine's count as free (its engine host says otherwise).
     pub fn is_free(&self) -> bool {
-        std::net::TcpListener::bind((self.host.as_str(), self.port)).is_ok()
+        match std::net::TcpListener::bind((self.host.as_str(), self.port)) {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::AddrNotAvailable,
+        }
     }
 
     /// The connection string, with `login` when engines require one.
     pub fn uri(&self, login: Option<&Login>) -> String {
-        let Endpoint { host, port } = self;
+        let port = self.port;
+        // An IPv6 address is bracketed in a URI, as in a socket address.
+        let host = match self.host.contains(':') {
+            true => format!("[{}]", self.host),
+            false => self.host.clone(),
+        };
         match login {
             Some(l) => format!(
                 "mongodb://{}:{}@{host}:{port}/?directConnection=true&authSource=admin",
@@ -47,6 +70,9 @@ impl Endpoint {
 
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)
+        match self.host.contains(':') {
+            true => write!(f, "[{}]:{}", self.host, self.port),
+            false => write!(f, "{}:{}", self.host, self.port),
+        }
     }
 }

@@ -83,7 +83,7 @@ impl Project {
         if self.row.head.as_deref() == Some(name) {
             return Err(Error::DeleteHead(name.to_string()));
         }
-        let container = self.container_name(&b);
+        let container = self.objects().engine(&b.uid);
         self.runtime().await?.remove_engine(&container).await?;
         let saved = self
             .ensure_saved(&b, &format!("branch -d: last state of {name}"))

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{Project, Result};
 use crate::meta::{BranchRow, VersionRow};
 use crate::names::BranchName;
+use crate::runtime::Role;
 use crate::store::VersionId;
 
 #[derive(Debug, Serialize)]
@@ -154,7 +155,6 @@ impl Project {
     /// writes no version has: it is read before anything drops it).
     pub async fn adopt_local_data(&mut self) -> Result<AdoptReport> {
         let key = self.row.key.clone();
-        let prefix = format!("argon-{key}-");
         let rt = self.runtime().await?;
         let volumes = rt.list_data(crate::runtime::LABEL_PROJECT, &key).await?;
         let containers = rt
@@ -166,18 +166,18 @@ impl Project {
         };
         for v in volumes {
             let (volume, branch) = (v.name, v.branch);
-            let Some(uid) = volume.strip_prefix(&prefix) else {
+            let Some(uid) = self.objects().uid_of_data(&volume).map(str::to_string) else {
                 continue;
             };
-            if v.role != "data" || BranchName::parse(&branch).is_err() {
+            if v.role != Some(Role::Data) || BranchName::parse(&branch).is_err() {
                 continue;
             }
             match self.meta.branch(&branch)? {
                 Some(b) if b.volume.is_some() => continue,
-                Some(_) => self.meta.set_branch_uid(&branch, uid)?,
+                Some(_) => self.meta.set_branch_uid(&branch, &uid)?,
                 None => self.meta.insert_branch(&BranchRow {
                     name: branch.clone(),
-                    uid: uid.to_string(),
+                    uid: uid.clone(),
                     head_version: None,
                     volume: None,
                     created_at: Utc::now(),
@@ -189,10 +189,10 @@ impl Project {
         }
         if self.row.head.is_none() {
             for c in containers {
-                let running = c.role == "engine"
+                let running = c.role == Some(Role::Engine)
                     && self
                         .branch(&c.branch)
-                        .is_ok_and(|b| self.container_name(&b) == c.name);
+                        .is_ok_and(|b| self.objects().engine(&b.uid) == c.name);
                 if running {
                     self.set_head(&c.branch)?;
                     report.head = Some(c.branch);

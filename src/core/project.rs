@@ -13,7 +13,7 @@ use super::{resolve, BranchState, Error, Progress, Result};
 use crate::config::{self, Config};
 use crate::credentials::Login;
 use crate::meta::{BranchRow, Meta, ProjectRow, VersionRow};
-use crate::runtime::{self, ContainerState, Endpoint, EngineHost};
+use crate::runtime::{self, ContainerState, Endpoint, EngineHost, ObjectNames};
 use crate::snapshot::{self, Manifest};
 use crate::store::{Hash, Store, VersionId};
 
@@ -48,6 +48,8 @@ pub struct Project {
     pub(super) machine: String,
     /// argon's login on the project's engines, when `[engine] auth` is on.
     pub(super) login: Option<Login>,
+    /// Where the engine host publishes engines (127.0.0.1 for local Docker).
+    pub(super) engine_address: std::net::IpAddr,
     /// Nesting of journalled steps: the journal row stays while any is open.
     pub(super) journal_depth: u32,
     /// Set when opening found and repaired an operation a killed argon left behind.
@@ -126,6 +128,11 @@ impl Project {
             &key,
         )?;
         let machine = machine_id(&state_dir)?;
+        let engine_address = runtime::published_address()?;
+        // Engines published on another machine's network address are
+        // reachable from that network: they always require argon's login.
+        let mut config = config;
+        config.engine.auth |= !engine_address.is_loopback();
         let login = if config.engine.auth {
             let path = state_dir.join("credentials").join(&key);
             Some(Login::load_or_create(&path).map_err(Error::io(format!(
@@ -145,6 +152,7 @@ impl Project {
             progress,
             machine,
             login,
+            engine_address,
             journal_depth: 0,
             recovered: None,
             lock: None,
@@ -213,13 +221,9 @@ impl Project {
         Ok(dir)
     }
 
-    pub(super) fn container_name(&self, b: &BranchRow) -> String {
-        format!("argon-{}-{}", self.row.key, b.uid)
-    }
-
-    /// The project's own Docker network (`create_engine` makes it when missing).
-    pub(super) fn network(&self) -> String {
-        format!("argon-{}", self.row.key)
+    /// What this project's containers, volumes and network are called on its engine host.
+    pub(super) fn objects(&self) -> ObjectNames<'_> {
+        ObjectNames::new(&self.row.key)
     }
 
     /// Gives the project's network back when none of its containers is left
@@ -234,24 +238,8 @@ impl Project {
             .await
             .is_ok_and(|containers| containers.is_empty());
         if idle {
-            let _ = rt.release_network(&self.network()).await;
+            let _ = rt.release_network(&self.objects().network()).await;
         }
-    }
-
-    pub(super) fn capture_name(&self) -> String {
-        format!("argon-{}-capture", self.row.key)
-    }
-
-    pub(super) fn copy_name(&self) -> String {
-        format!("argon-{}-copy", self.row.key)
-    }
-
-    pub(super) fn labels(&self, branch: &str, role: &str) -> HashMap<String, String> {
-        HashMap::from([
-            (runtime::LABEL_PROJECT.to_string(), self.row.key.clone()),
-            (runtime::LABEL_BRANCH.to_string(), branch.to_string()),
-            (runtime::LABEL_ROLE.to_string(), role.to_string()),
-        ])
     }
 
     /// HEAD's connection string, password included: for `argon uri`, `argon
@@ -262,7 +250,7 @@ impl Project {
 
     /// Where HEAD is served: the stable port.
     pub(super) fn stable_endpoint(&self) -> Endpoint {
-        Endpoint::local(self.config.serve_port)
+        Endpoint::new(self.engine_address, self.config.serve_port)
     }
 
     /// HEAD's connection string as reports print it: the password masked.
@@ -372,7 +360,7 @@ impl Project {
             .head
             .clone()
             .and_then(|h| self.meta.branch(&h).ok().flatten());
-        let head_container = head.as_ref().map(|b| self.container_name(b));
+        let head_container = head.as_ref().map(|b| self.objects().engine(&b.uid));
         let recorded: std::collections::HashSet<String> = self
             .meta
             .branches()?
@@ -454,7 +442,7 @@ impl Project {
     }
 
     pub(super) async fn branch_state(&mut self, b: &BranchRow) -> Result<BranchState> {
-        let name = self.container_name(b);
+        let name = self.objects().engine(&b.uid);
         let has_volume = b.volume.is_some();
         Ok(match self.runtime().await?.engine_state(&name).await? {
             Some(ContainerState::Running) | Some(ContainerState::Paused) => BranchState::Running,

@@ -10,7 +10,7 @@ use chrono::Utc;
 use super::clean::CleanState;
 use super::{version_row_of, ChangeCheck, Error, Project, Result, SaveReport, VersionInfo};
 use crate::meta::{BranchRow, VersionRow};
-use crate::runtime::{CopySource, DataCopy};
+use crate::runtime::{CopySource, DataCopy, Role};
 use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
 use crate::store::{Hash, ObjectKey, SpoolBackend, Store, VersionId};
 
@@ -283,8 +283,8 @@ impl Project {
         }
         let store = self.store().await?;
         let (previous, known) = self.parent_manifest(b).await?;
-        let capture = self.capture_name();
-        let labels = self.labels(&b.name, "capture");
+        let capture = self.objects().capture();
+        let labels = self.objects().labels(&b.name, Role::Capture);
         self.journal_begin("save", &b.name)?;
         let bar = self.progress.task(&format!("saving {}", b.name));
         let result = async {
@@ -404,9 +404,9 @@ impl Project {
         known: &snapshot::KnownChunks,
         bar: &Task,
     ) -> Result<snapshot::Captured> {
-        let container = self.container_name(b);
-        let capture = self.capture_name();
-        let labels = self.labels(&b.name, "capture");
+        let container = self.objects().engine(&b.uid);
+        let capture = self.objects().capture();
+        let labels = self.objects().labels(&b.name, Role::Capture);
         let engine = self.config.engine.clone();
         // Flush what the engine holds in memory, so the files copied below hold
         // every write acknowledged before the pause (an engine may refuse: the

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::clean::CleanState;
 use super::{BranchState, Error, Project, Result};
 use crate::meta::BranchRow;
-use crate::runtime::{self, CopySource, DataCopy, Endpoint, EngineSpec};
+use crate::runtime::{self, CopySource, DataCopy, Endpoint, EngineSpec, Role};
 use crate::snapshot;
 use crate::store::VersionId;
 
@@ -25,9 +25,9 @@ impl Project {
             }
             .into());
         }
-        let container = self.container_name(b);
+        let container = self.objects().engine(&b.uid);
         let engine = self.config.engine.clone();
-        let network = self.network();
+        let network = self.objects().network();
         let image = engine.image.clone();
         let progress = self.progress.clone();
         {
@@ -50,9 +50,9 @@ impl Project {
         let volume = match existing {
             Some(v) => v,
             None => {
-                let volume = format!("argon-{}-{}", self.row.key, b.uid);
-                let labels = self.labels(&b.name, "data");
-                let copier = self.copy_name();
+                let volume = self.objects().data(&b.uid);
+                let labels = self.objects().labels(&b.name, Role::Data);
+                let copier = self.objects().copier();
                 let rt = self.runtime().await?;
                 // What a killed earlier attempt half filled is not this branch's
                 // data: its containers and volume go first.
@@ -88,7 +88,7 @@ impl Project {
             data_dir: &engine.data_dir,
             engine_port: engine.port,
             endpoint,
-            labels: self.labels(&b.name, "engine"),
+            labels: self.objects().labels(&b.name, Role::Engine),
             restart: true,
             network: &network,
             auth: engine.auth,
@@ -102,7 +102,7 @@ impl Project {
     /// Copies the data of the (stopped) branch's volume `source` into the new
     /// branch's `volume`.
     async fn copy_volume(&mut self, b: &BranchRow, source: &str, volume: &str) -> Result<()> {
-        let helper = self.copy_name();
+        let helper = self.objects().copier();
         let engine = self.config.engine.clone();
         let copy = DataCopy {
             source: CopySource::Data(source),
@@ -110,7 +110,7 @@ impl Project {
             image: &engine.image,
             data_dir: &engine.data_dir,
             helper: &helper,
-            labels: self.labels(&b.name, "copy"),
+            labels: self.objects().labels(&b.name, Role::Copy),
         };
         Ok(self.runtime().await?.copy_data(&copy).await?)
     }
@@ -124,23 +124,35 @@ impl Project {
         labels: HashMap<String, String>,
     ) -> Result<mongodb::Client> {
         let engine = &self.config.engine;
-        let network = self.network();
-        let endpoint = Endpoint::free_local().map_err(Error::io("finding a free port"))?;
-        let spec = EngineSpec {
-            container,
-            image: &engine.image,
-            command: &engine.command,
-            volume,
-            data_dir: &engine.data_dir,
-            engine_port: engine.port,
-            endpoint: endpoint.clone(),
-            labels,
-            restart: false,
-            network: &network,
-            auth: engine.auth,
-        };
-        self.run_engine(&spec).await?;
-        Ok(snapshot::connect(&endpoint, self.login.as_ref()).await?)
+        let network = self.objects().network();
+        // A remote host's ports cannot be checked from here: a clash there
+        // means another port, a few times.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let endpoint =
+                Endpoint::free_on(self.engine_address).map_err(Error::io("finding a free port"))?;
+            let spec = EngineSpec {
+                container,
+                image: &engine.image,
+                command: &engine.command,
+                volume,
+                data_dir: &engine.data_dir,
+                engine_port: engine.port,
+                endpoint: endpoint.clone(),
+                labels: labels.clone(),
+                restart: false,
+                network: &network,
+                auth: engine.auth,
+            };
+            match self.run_engine(&spec).await {
+                Err(Error::Runtime(runtime::RuntimeError::PortInUse { .. })) if attempts < 3 => {
+                    continue
+                }
+                Err(e) => return Err(e),
+                Ok(()) => return Ok(snapshot::connect(&endpoint, self.login.as_ref()).await?),
+            }
+        }
     }
 
     /// Creates and starts the engine `spec` describes, waits until it
@@ -173,8 +185,8 @@ impl Project {
     ) -> Result<()> {
         let manifest = self.manifest(version).await?;
         let store = self.store().await?;
-        let container = self.container_name(b);
-        let labels = self.labels(&b.name, "restore");
+        let container = self.objects().engine(&b.uid);
+        let labels = self.objects().labels(&b.name, Role::Restore);
         let client = self
             .start_private_engine(&container, volume, labels)
             .await?;
@@ -209,7 +221,7 @@ impl Project {
     }
 
     pub(super) async fn stop_branch(&mut self, b: &BranchRow) -> Result<()> {
-        let name = self.container_name(b);
+        let name = self.objects().engine(&b.uid);
         self.runtime().await?.remove_engine(&name).await?;
         Ok(())
     }

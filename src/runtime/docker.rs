@@ -22,7 +22,11 @@ use super::{
 };
 use crate::credentials::Login;
 
+mod address;
 mod copy;
+mod tar;
+
+pub use address::published_address;
 
 /// Seconds an engine gets to shut down cleanly before Docker kills it.
 const STOP_TIMEOUT_SECS: i32 = 30;
@@ -57,6 +61,37 @@ fn label_filter(label: &str, value: &str) -> HashMap<String, Vec<String>> {
 
 pub struct DockerHost {
     docker: bollard::Docker,
+    /// The engine shares this machine's files (a unix socket), so
+    /// containers can bind-mount them.
+    local: bool,
+}
+
+/// A Docker engine on another host, over TLS as the docker CLI does it: when
+/// DOCKER_TLS_VERIFY is set to anything but empty (or the URL is https://),
+/// with the client certificate, key and CA in DOCKER_CERT_PATH (else ~/.docker).
+fn connect_remote(host: &str) -> std::result::Result<bollard::Docker, DockerError> {
+    let tls = std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty() && v != "0")
+        || host.starts_with("https://");
+    if !tls {
+        return bollard::Docker::connect_with_http(host, 120, bollard::API_DEFAULT_VERSION);
+    }
+    // bollard's TLS signs with the process's crypto provider; installing it
+    // twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let certs = match std::env::var_os("DOCKER_CERT_PATH").filter(|p| !p.is_empty()) {
+        Some(path) => std::path::PathBuf::from(path),
+        None => {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".docker")
+        }
+    };
+    bollard::Docker::connect_with_ssl(
+        host,
+        &certs.join("key.pem"),
+        &certs.join("cert.pem"),
+        &certs.join("ca.pem"),
+        120,
+        bollard::API_DEFAULT_VERSION,
+    )
 }
 
 impl DockerHost {
@@ -65,11 +100,22 @@ impl DockerHost {
         let unreachable = |e: DockerError| RuntimeError::Unreachable {
             message: e.to_string(),
         };
-        let client = bollard::Docker::connect_with_defaults().map_err(unreachable)?;
+        let host = std::env::var("DOCKER_HOST").unwrap_or_default();
+        let local = host.is_empty() || host.starts_with("unix://") || host.starts_with("npipe://");
+        let client = if local {
+            bollard::Docker::connect_with_defaults().map_err(unreachable)?
+        } else {
+            // Which address engines publish on: a DOCKER_HOST argon cannot use fails here.
+            published_address(Some(&host))?;
+            connect_remote(&host).map_err(unreachable)?
+        };
         let client = client.with_timeout(Duration::from_secs(600));
         let client = client.negotiate_version().await.map_err(unreachable)?;
         client.ping().await.map_err(unreachable)?;
-        Ok(DockerHost { docker: client })
+        Ok(DockerHost {
+            docker: client,
+            local,
+        })
     }
 
     /// Makes sure `image` is present, pulling it (reporting progress lines) when it is not.
@@ -141,8 +187,7 @@ impl DockerHost {
         }
     }
 
-    /// Creates the container described by `spec` (replacing a leftover one of the
-    /// Makes sure the bridge network `name` exists.
+    /// Removes the bridge network `name`, unless a container still uses it.
     async fn release_network(&self, name: &str) -> Result<()> {
         match self.docker.remove_network(name).await {
             Ok(()) => Ok(()),
@@ -156,6 +201,7 @@ impl DockerHost {
         }
     }
 
+    /// Makes sure the bridge network `name` exists.
     async fn ensure_network(&self, name: &str, labels: HashMap<String, String>) -> Result<()> {
         match self.docker.inspect_network(name, None).await {
             Ok(_) => return Ok(()),

@@ -6,6 +6,7 @@
 //! more file implementing the trait, plus its line in `connect`.
 
 mod docker;
+mod names;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -19,6 +20,7 @@ use crate::credentials::Login;
 
 pub use crate::endpoint::Endpoint;
 pub use docker::DockerHost;
+pub use names::{ObjectNames, Role};
 
 /// How `create_first_user` runs argon inside an engine's network namespace.
 pub const LOGIN_BINARY: &str = "/argon-login";
@@ -41,8 +43,10 @@ pub enum RuntimeError {
     Unreachable { message: String },
     #[error("image '{image}' is not available locally and could not be pulled: {message}")]
     ImageMissing { image: String, message: String },
-    #[error("port {port} on 127.0.0.1 is already in use")]
+    #[error("port {port} is already in use")]
     PortInUse { port: u16 },
+    #[error("DOCKER_HOST={value} cannot be used: {message}")]
+    BadDockerHost { value: String, message: String },
     #[error("the engine in container {container} exited before it was ready{}", logs_suffix(.logs))]
     Exited { container: String, logs: String },
     #[error("the engine in container {container} did not answer a ping within {secs} s{}", logs_suffix(.logs))]
@@ -85,6 +89,9 @@ impl RuntimeError {
             RuntimeError::ImageMissing { image, .. } => Some(format!(
                 "run 'docker pull {image}' or set [engine] image in argon.toml to an image you have"
             )),
+            RuntimeError::BadDockerHost { .. } => Some(
+                "unset DOCKER_HOST for the local engine, or set it to tcp://HOST:PORT (with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH for TLS)".into(),
+            ),
             RuntimeError::PortInUse { .. } => Some(
                 "stop what listens there, or set [serve] port in argon.toml (or ARGON_PORT)".into(),
             ),
@@ -151,7 +158,8 @@ pub enum ContainerState {
 pub struct Labelled {
     pub name: String,
     pub branch: String,
-    pub role: String,
+    /// `None` for a role label this argon does not know.
+    pub role: Option<Role>,
 }
 
 impl Labelled {
@@ -159,7 +167,7 @@ impl Labelled {
         let get = |key: &str| labels.get(key).cloned().unwrap_or_default();
         Labelled {
             branch: get(LABEL_BRANCH),
-            role: get(LABEL_ROLE),
+            role: Role::parse(&get(LABEL_ROLE)),
             name,
         }
     }
@@ -291,6 +299,12 @@ pub trait EngineHost: Send + Sync {
             }
         })
     }
+}
+
+/// Where the engine host argon uses publishes engines: 127.0.0.1 for the
+/// local Docker engine, the remote machine's address for DOCKER_HOST=tcp://.
+pub fn published_address() -> Result<std::net::IpAddr> {
+    docker::published_address(std::env::var("DOCKER_HOST").ok().as_deref())
 }
 
 /// The engine host argon uses: the Docker engine DOCKER_HOST names, or the local socket.

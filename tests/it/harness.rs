@@ -53,7 +53,33 @@ pub struct Project {
     pub name: String,
     pub port: u16,
     /// The Docker engine argon and the test's `docker` calls use: DOCKER_HOST's when None.
-    pub docker_host: Option<String>,
+    pub docker_host: Option<DockerHost>,
+}
+
+/// A Docker engine reached over TCP, with TLS when `cert_path` is set.
+#[derive(Clone)]
+pub struct DockerHost {
+    pub host: String,
+    pub cert_path: Option<String>,
+}
+
+impl DockerHost {
+    /// The second dockerd of scripts/second-dockerd.sh: TCP with TLS on 127.0.0.2.
+    pub fn second() -> DockerHost {
+        DockerHost {
+            host: required_env("ARGON_TEST_REMOTE_DOCKER_HOST"),
+            cert_path: Some(required_env("ARGON_TEST_REMOTE_DOCKER_CERT_PATH")),
+        }
+    }
+
+    /// Points `cmd` (argon, docker, git with hooks) at this engine.
+    pub fn apply(&self, cmd: &mut Command) {
+        cmd.env("DOCKER_HOST", &self.host);
+        if let Some(certs) = &self.cert_path {
+            cmd.env("DOCKER_TLS_VERIFY", "1")
+                .env("DOCKER_CERT_PATH", certs);
+        }
+    }
 }
 
 pub struct Run {
@@ -63,7 +89,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(o: Output) -> Run {
+    pub fn from(o: Output) -> Run {
         Run {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -181,9 +207,7 @@ impl Project {
             )
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdin(std::process::Stdio::null());
-        if let Some(host) = self.docker_host() {
-            cmd.env("DOCKER_HOST", host);
-        }
+        self.docker_env(&mut cmd);
         cmd
     }
 
@@ -264,24 +288,23 @@ impl Project {
             .to_string()
     }
 
-    /// The same project, run against the Docker engine at `host`.
-    pub fn on_docker_host(mut self, host: &str) -> Project {
-        self.docker_host = Some(host.to_string());
+    /// The same project, run against the Docker engine `host`.
+    pub fn on_docker_host(mut self, host: DockerHost) -> Project {
+        self.docker_host = Some(host);
         self
     }
 
-    fn docker_host(&self) -> Option<String> {
-        self.docker_host
-            .clone()
-            .or_else(|| std::env::var("DOCKER_HOST").ok())
+    /// Points `cmd` at this project's Docker engine (DOCKER_HOST's when not set).
+    fn docker_env(&self, cmd: &mut Command) {
+        if let Some(host) = &self.docker_host {
+            host.apply(cmd);
+        }
     }
 
     /// `docker` against this project's Docker engine.
     pub fn docker_command(&self) -> Command {
         let mut cmd = Command::new("docker");
-        if let Some(host) = self.docker_host() {
-            cmd.env("DOCKER_HOST", host);
-        }
+        self.docker_env(&mut cmd);
         cmd
     }
 
@@ -299,9 +322,7 @@ impl Project {
             .env("GIT_AUTHOR_EMAIL", "t@example.com")
             .env("GIT_COMMITTER_NAME", "t")
             .env("GIT_COMMITTER_EMAIL", "t@example.com");
-        if let Some(host) = self.docker_host() {
-            cmd.env("DOCKER_HOST", host);
-        }
+        self.docker_env(&mut cmd);
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -12,14 +12,14 @@ use std::time::Duration;
 use mongodb::bson::doc;
 
 use crate::faults::assert_whole;
-use crate::harness::{required_env, Backend, Mongo, Project, WaitingArgon, Writer};
+use crate::harness::{Backend, DockerHost, Mongo, Project, Run, WaitingArgon, Writer};
 
 /// The second engine serves one of these tests at a time.
 static SECOND_ENGINE: Mutex<()> = Mutex::new(());
 
 fn remote_project(test: &str) -> Project {
     Project::new(test, Backend::File)
-        .on_docker_host(&required_env("ARGON_TEST_REMOTE_DOCKER_HOST"))
+        .on_docker_host(DockerHost::second())
         .with_auth()
 }
 
@@ -51,8 +51,26 @@ fn local_containers(p: &Project) -> String {
 fn branches_run_on_a_docker_engine_on_another_host() {
     let _one = SECOND_ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     let p = remote_project("remote-host");
+    // The other host's API takes only clients with a certificate of its CA.
+    let mut plain = p.command(&["checkout", "-b", "main"]);
+    plain.env_remove("DOCKER_TLS_VERIFY");
+    let refused = Run::from(plain.output().unwrap());
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    assert!(
+        refused
+            .stderr
+            .starts_with("error: cannot reach the Docker engine")
+            && refused.stderr.contains("hint:"),
+        "{}",
+        refused.stderr
+    );
     p.ok(&["checkout", "-b", "main"]);
     let uri = p.ok(&["uri"]).trim().to_string();
+    // Engines there are published on the address argon reaches that host at
+    // (127.0.0.2 stands in for another machine), not on this one's loopback.
+    let host = DockerHost::second().host;
+    let address = host.trim_start_matches("tcp://").split(':').next().unwrap();
+    assert!(uri.contains(&format!("@{address}:")), "{uri}");
     Mongo::connect_uri(&uri).insert("app", "docs", (0..40).map(|i| doc! { "_id": i }).collect());
     p.ok(&["commit", "-m", "forty"]);
     p.ok(&["checkout", "-b", "feat"]);

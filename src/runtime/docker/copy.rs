@@ -140,13 +140,23 @@ impl DockerHost {
                 format!("{LOGIN_ENV_PASSWORD}={}", login.password()),
             ]),
             host_config: Some(HostConfig {
-                binds: Some(vec![format!("{}:{LOGIN_BINARY}:ro", exe.display())]),
+                // A local engine sees argon's binary where it is; another
+                // host gets a copy through the archive API.
+                binds: self
+                    .local
+                    .then(|| vec![format!("{}:{LOGIN_BINARY}:ro", exe.display())]),
                 network_mode: Some(format!("container:{engine}")),
                 ..Default::default()
             }),
             ..Default::default()
         };
         self.replace_container(name, body).await?;
+        if !self.local {
+            if let Err(e) = self.upload_binary(name, &exe).await {
+                let _ = self.remove_container(name).await;
+                return Err(e);
+            }
+        }
         let code = self.run_to_end(name).await;
         let logs = match &code {
             Ok(Some(0)) => String::new(),
@@ -160,6 +170,21 @@ impl DockerHost {
                 logs,
             }),
         }
+    }
+
+    /// Puts the file `exe` into the created container `name` at LOGIN_BINARY.
+    async fn upload_binary(&self, name: &str, exe: &Path) -> Result<()> {
+        let io = |source| RuntimeError::Io {
+            op: "reading argon's own binary",
+            source,
+        };
+        let file_name = LOGIN_BINARY.trim_start_matches('/');
+        let archive = super::tar::single_file(exe, file_name).await.map_err(io)?;
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(name, Some(options), bollard::body_try_stream(archive))
+            .await
+            .map_err(docker("copying argon's binary into", name))
     }
 
     /// Copies `from_path` of container `from` into `to_path` of container `to`
