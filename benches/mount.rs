@@ -112,6 +112,7 @@ fn collection(name: &str, chunks: Vec<ChunkRef>, documents: u64) -> CollectionEn
         documents,
         bytes: chunks.iter().map(|c| u64::from(c.1)).sum(),
         chunks,
+        doc_starts: Vec::new(),
     }
 }
 

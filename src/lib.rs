@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub(crate) mod credentials;
+pub mod diff;
 pub mod endpoint;
 pub(crate) mod fault;
 pub(crate) mod git;

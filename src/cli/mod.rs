@@ -15,6 +15,7 @@ mod allow;
 mod branch;
 mod checkout;
 mod commit;
+mod diff;
 mod docs;
 mod fetch;
 mod fsck;
@@ -24,9 +25,11 @@ mod hooks;
 mod init;
 mod log;
 mod mount;
+mod pager;
 mod plugin;
 mod progress;
 mod reset;
+mod show;
 mod stash;
 mod status;
 mod tag;
@@ -92,6 +95,10 @@ enum Command {
     Stash(stash::Args),
     /// Show saved versions, newest first
     Log(log::Args),
+    /// Show what changed: HEAD's uncommitted changes, or between two versions
+    Diff(diff::Args),
+    /// Show a version: what it holds and what it changed
+    Show(show::Args),
     /// Put HEAD back to an earlier version (the state it leaves is saved first)
     Reset(reset::Args),
     /// Print HEAD's connection string
@@ -322,6 +329,13 @@ async fn dispatch(ctx: &Ctx, command: Command) -> i32 {
         Command::Commit(args) => commit::run(ctx, args).await,
         Command::Stash(args) => stash::run(ctx, args).await,
         Command::Log(args) => log::run(ctx, args).await,
+        Command::Diff(args) => {
+            return match diff::run(ctx, args).await {
+                Ok(code) => code,
+                Err(e) => report(&e),
+            }
+        }
+        Command::Show(args) => show::run(ctx, args).await,
         Command::Reset(args) => reset::run(ctx, args).await,
         Command::Uri => uri::run_uri(ctx).await,
         Command::Env => uri::run_env(ctx).await,
@@ -382,6 +396,7 @@ fn exit_code(e: &Error) -> i32 {
         | Error::UnknownCommand { .. }
         | Error::TagExists(_)
         | Error::NoTag(_)
+        | Error::Diff(crate::diff::DiffError::NoSuchNamespace(_))
         | Error::Mount(
             MountError::NotAFolder(_) | MountError::NotEmpty(_) | MountError::NotMounted(_),
         ) => 2,

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::config::ConfigError;
+use crate::diff::DiffError;
 use crate::git::GitError;
 use crate::meta::MetaError;
 use crate::mount::MountError;
@@ -27,6 +28,8 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Mount(#[from] MountError),
+    #[error(transparent)]
+    Diff(#[from] DiffError),
     #[error("{0}")]
     InvalidName(String),
     #[error("{0}")]
@@ -113,7 +116,11 @@ impl Error {
             Error::Config(e) => e.hint(),
             Error::Runtime(e) => e.hint(),
             Error::Git(e) => e.hint(),
-            Error::Store(e) | Error::Snapshot(SnapshotError::Store(e)) => e.hint(),
+            Error::Store(e) | Error::Snapshot(SnapshotError::Store(e)) | Error::Diff(DiffError::Store(e)) => e.hint(),
+            Error::Diff(DiffError::NoSuchNamespace(_)) => Some(
+                "give DB or DB.COLLECTION as 'argon show REV --stat' lists them".into(),
+            ),
+            Error::Diff(DiffError::Malformed { .. }) => Some("'argon fsck' checks every saved version".into()),
             Error::Mount(e) => e.hint(),
             Error::InvalidName(_) => Some(
                 "branch names follow git's rules: no spaces, '..', '~', '^', ':', '?', '*', '[', '\\' or leading '-'".into(),

@@ -4,6 +4,7 @@
 mod branch;
 mod checkout;
 mod clean;
+mod diff;
 pub mod error;
 mod fetch;
 mod follow;
@@ -23,6 +24,7 @@ pub mod trust;
 
 pub use crate::progress::Progress;
 pub use clean::ChangeCheck;
+pub use diff::{DiffEnd, NamespaceInfo, ShowReport};
 pub use error::{Error, Result};
 pub use fetch::FetchReport;
 pub use follow::{FollowReport, HooksStatus};

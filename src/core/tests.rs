@@ -77,6 +77,7 @@ impl Fixture {
                     documents: chunks.len() as u64,
                     bytes: 10,
                     chunks: chunks.iter().map(|c| ChunkRef(chunk(c), 1)).collect(),
+                    doc_starts: Vec::new(),
                 }],
             }],
             written_bytes: 10,

@@ -208,6 +208,7 @@ mod tests {
             documents: 0,
             bytes: 0,
             chunks: vec![],
+            doc_starts: vec![],
         };
         let v: serde_json::Value = serde_json::from_slice(&metadata_json(&c)).unwrap();
         assert_eq!(v["collectionName"], "users");

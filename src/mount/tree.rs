@@ -243,6 +243,7 @@ mod tests {
             documents: 0,
             bytes: 0,
             chunks: vec![],
+            doc_starts: vec![],
         }
     }
 

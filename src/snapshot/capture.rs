@@ -189,6 +189,7 @@ async fn capture_one(
         documents: 0,
         bytes: 0,
         chunks: Vec::new(),
+        doc_starts: Vec::new(),
     };
     if info.kind == "view" {
         return Ok((info.db, entry, 0));
@@ -207,5 +208,6 @@ async fn capture_one(
     let written = stream.written;
     entry.bytes = stream.bytes;
     entry.chunks = stream.chunks;
+    entry.doc_starts = stream.doc_starts;
     Ok((info.db, entry, written))
 }

@@ -2,13 +2,13 @@
 //! hashed, compressed and sent to the store (only chunks it lacks); and
 //! chunks fetched back, decompressed and checked against their names.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::chunker::{Chunker, DEFAULT_SIZES, MAX_CHUNK_BYTES};
-use super::manifest::ChunkRef;
+use super::manifest::{ChunkRef, NO_DOCUMENT_START};
 use super::{ChunkId, Hash, ObjectKey, Result, Store, StoreError};
 
 /// Batches in flight between the reader and the chunker (bounds memory).
@@ -38,19 +38,61 @@ impl KnownChunks {
 /// What a stream became in the store.
 pub struct WrittenStream {
     pub chunks: Vec<ChunkRef>,
+    /// Per chunk, where the first document starting in it starts
+    /// (`NO_DOCUMENT_START` when none does): see `CollectionEntry::doc_starts`.
+    pub doc_starts: Vec<u32>,
     /// Bytes of the stream.
     pub bytes: u64,
     /// Compressed bytes actually sent (chunks the store lacked).
     pub written: u64,
 }
 
-/// One stream on its way into the store: `push` batches of bytes, then
-/// `finish`. The chunker and compressor run on a blocking thread and the
+/// Where documents start in a stream of whole BSON documents, fed batch by
+/// batch (each batch whole documents), and read back chunk by chunk.
+#[derive(Default)]
+struct DocStarts {
+    /// Offsets in the stream of documents not yet passed by a chunk.
+    pending: VecDeque<u64>,
+    /// Bytes of the stream seen so far.
+    seen: u64,
+}
+
+impl DocStarts {
+    /// Notes the documents of `batch` (whole BSON documents, each led by its length).
+    fn push(&mut self, batch: &[u8]) {
+        let mut at = 0usize;
+        while at + 4 <= batch.len() {
+            self.pending.push_back(self.seen + at as u64);
+            let n = i32::from_le_bytes([batch[at], batch[at + 1], batch[at + 2], batch[at + 3]]);
+            // Malformed lengths stop the notes (the reader hands whole documents).
+            if n < 5 {
+                break;
+            }
+            at += n as usize;
+        }
+        self.seen += batch.len() as u64;
+    }
+
+    /// The first document start in the chunk at `[start, start + len)`, as
+    /// an offset into the chunk.
+    fn first_in(&mut self, start: u64, len: usize) -> u32 {
+        while self.pending.front().is_some_and(|&s| s < start) {
+            self.pending.pop_front();
+        }
+        match self.pending.front() {
+            Some(&s) if s < start + len as u64 => (s - start) as u32,
+            _ => NO_DOCUMENT_START,
+        }
+    }
+}
+
+/// One stream on its way into the store: `push` batches of bytes (whole
+/// BSON documents), then `finish`. The chunker and compressor run on a blocking thread and the
 /// uploads in parallel; every queue is bounded, so memory does not grow with
 /// the stream.
 pub struct ChunkWriter {
     batches: std::sync::mpsc::SyncSender<Vec<u8>>,
-    chunker: tokio::task::JoinHandle<std::io::Result<(Vec<ChunkRef>, u64)>>,
+    chunker: tokio::task::JoinHandle<std::io::Result<(Vec<ChunkRef>, Vec<u32>, u64)>>,
     uploader: tokio::task::JoinHandle<Result<u64>>,
 }
 
@@ -60,10 +102,13 @@ impl ChunkWriter {
         let (up_tx, up_rx) = tokio::sync::mpsc::channel::<(ChunkId, Vec<u8>)>(UPLOAD_DEPTH);
         let chunker = tokio::task::spawn_blocking(move || {
             let mut refs = Vec::new();
+            let mut firsts = Vec::new();
             let mut total = 0u64;
+            let starts = std::cell::RefCell::new(DocStarts::default());
             let mut emit = |chunk: &[u8]| -> std::io::Result<()> {
                 let id = ChunkId(Hash::of(chunk));
                 refs.push(ChunkRef(id, chunk.len() as u32));
+                firsts.push(starts.borrow_mut().first_in(total, chunk.len()));
                 total += chunk.len() as u64;
                 if known.insert(id) {
                     let compressed = zstd::bulk::compress(chunk, ZSTD_LEVEL)?;
@@ -75,10 +120,11 @@ impl ChunkWriter {
             };
             let mut chunker = Chunker::new(DEFAULT_SIZES);
             for batch in rx {
+                starts.borrow_mut().push(&batch);
                 chunker.push(&batch, &mut emit)?;
             }
             chunker.finish(&mut emit)?;
-            Ok((refs, total))
+            Ok((refs, firsts, total))
         });
         let uploader = tokio::spawn(async move {
             let chunks = futures_util::stream::unfold(up_rx, |mut rx| async move {
@@ -128,13 +174,14 @@ impl ChunkWriter {
         };
         let chunked = self.chunker.await.map_err(joined("chunking"))?;
         let written = self.uploader.await.map_err(joined("uploading"))??;
-        let (chunks, bytes) = chunked.map_err(|source| StoreError::Io {
+        let (chunks, doc_starts, bytes) = chunked.map_err(|source| StoreError::Io {
             op: "chunking",
             key: stream.to_string(),
             source,
         })?;
         Ok(WrittenStream {
             chunks,
+            doc_starts,
             bytes,
             written,
         })

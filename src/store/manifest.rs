@@ -73,7 +73,17 @@ pub struct CollectionEntry {
     pub bytes: u64,
     /// The stream's content-defined chunks, in order; views have none.
     pub chunks: Vec<ChunkRef>,
+    /// Per chunk, the offset in it where the first document starting in it
+    /// starts (`NO_DOCUMENT_START` when a document spans the whole chunk):
+    /// any chunk can be parsed without the ones before it, which lets a diff
+    /// read only the chunks two versions do not share. Empty in versions
+    /// saved before argon recorded it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub doc_starts: Vec<u32>,
 }
+
+/// In `CollectionEntry::doc_starts`: no document starts in this chunk.
+pub const NO_DOCUMENT_START: u32 = u32::MAX;
 
 /// One chunk of a stream: its id and uncompressed length. Serialized as `[id, len]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
