@@ -8,7 +8,9 @@ use mongodb::bson::{Bson, Document, RawDocumentBuf};
 use serde_json::{json, Value};
 
 use crate::core::Result;
-use crate::diff::{field_changes, Change, CollectionChange, DiffError, DocumentChange, FieldChange};
+use crate::diff::{
+    field_changes, Change, CollectionChange, DiffError, DocumentChange, FieldChange,
+};
 
 use super::pager::{ColorWhen, Output, Paint};
 use super::{human_bytes, Ctx, Format};
@@ -207,8 +209,10 @@ impl Renderer {
                     s.inserted,
                     s.updated,
                     s.deleted,
-                    self.paint.green(&format!("+{}", human_bytes(s.added_bytes))),
-                    self.paint.red(&format!("-{}", human_bytes(s.removed_bytes))),
+                    self.paint
+                        .green(&format!("+{}", human_bytes(s.added_bytes))),
+                    self.paint
+                        .red(&format!("-{}", human_bytes(s.removed_bytes))),
                 ))?;
             }
         }
@@ -235,7 +239,9 @@ fn to_document(raw: &RawDocumentBuf) -> Document {
 }
 
 fn id_text(doc: &Document) -> String {
-    doc.get("_id").map(relaxed).unwrap_or_else(|| "(none)".into())
+    doc.get("_id")
+        .map(relaxed)
+        .unwrap_or_else(|| "(none)".into())
 }
 
 fn type_name(value: &Bson) -> String {
@@ -246,7 +252,11 @@ fn type_name(value: &Bson) -> String {
 fn document_lines(doc: &Document, mark: &str, paint: impl Fn(&str) -> String) -> Vec<String> {
     let mut lines = vec![paint(&format!("{mark}{{"))];
     for (k, v) in doc {
-        lines.push(paint(&format!("{mark}  {}: {},", Value::from(k.as_str()), relaxed(v))));
+        lines.push(paint(&format!(
+            "{mark}  {}: {},",
+            Value::from(k.as_str()),
+            relaxed(v)
+        )));
     }
     lines.push(paint(&format!("{mark}}}")));
     lines
@@ -258,9 +268,13 @@ fn text_lines(change: &Change, paint: Paint) -> Vec<String> {
     let mut lines = Vec::new();
     match change {
         Change::Collection { change, .. } => match change {
-            CollectionChange::Created { kind } => lines.push(green(&format!("+++ created ({kind})"))),
+            CollectionChange::Created { kind } => {
+                lines.push(green(&format!("+++ created ({kind})")))
+            }
             CollectionChange::Dropped { kind } => lines.push(red(&format!("--- dropped ({kind})"))),
-            CollectionChange::Renamed { from } => lines.push(paint.cyan(&format!("renamed from {from}"))),
+            CollectionChange::Renamed { from } => {
+                lines.push(paint.cyan(&format!("renamed from {from}")))
+            }
             CollectionChange::Options { old, new } => {
                 lines.push(red(&format!("-options: {old}")));
                 lines.push(green(&format!("+options: {new}")));
@@ -296,7 +310,11 @@ fn text_lines(change: &Change, paint: Paint) -> Vec<String> {
                             let mut now = format!("+{},", field(k, v));
                             // Equal-looking values of another type are a change: say which.
                             if relaxed(was) == relaxed(v) {
-                                now.push_str(&format!("  ({} -> {})", type_name(was), type_name(v)));
+                                now.push_str(&format!(
+                                    "  ({} -> {})",
+                                    type_name(was),
+                                    type_name(v)
+                                ));
                             }
                             lines.push(green(&now));
                         }
@@ -333,8 +351,12 @@ pub fn json_line(change: &Change) -> Value {
             CollectionChange::Options { old, new } => {
                 json!({"op": "options", "ns": ns, "old": old, "new": new})
             }
-            CollectionChange::IndexAdded(ix) => json!({"op": "create_index", "ns": ns, "index": ix}),
-            CollectionChange::IndexDropped(ix) => json!({"op": "drop_index", "ns": ns, "index": ix}),
+            CollectionChange::IndexAdded(ix) => {
+                json!({"op": "create_index", "ns": ns, "index": ix})
+            }
+            CollectionChange::IndexDropped(ix) => {
+                json!({"op": "drop_index", "ns": ns, "index": ix})
+            }
             CollectionChange::IndexChanged { old, new } => {
                 json!({"op": "change_index", "ns": ns, "old": old, "new": new})
             }

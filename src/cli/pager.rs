@@ -58,7 +58,10 @@ impl Output {
         }
         let mut child = Command::new("sh")
             .args(["-c", command])
-            .env("LESS", std::env::var("LESS").unwrap_or_else(|_| "FRX".into()))
+            .env(
+                "LESS",
+                std::env::var("LESS").unwrap_or_else(|_| "FRX".into()),
+            )
             .stdin(Stdio::piped())
             .spawn()
             .ok()?;

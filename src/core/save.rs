@@ -219,7 +219,7 @@ impl Project {
             })
         };
         if let (Some(p), Some(head)) = (&previous, b.head_version) {
-            if p.databases == captured.databases {
+            if crate::store::manifest::same_databases(&p.databases, &captured.databases) {
                 self.record_clean(&b.name, clean_at(head).as_ref())?;
                 return Ok(Saved {
                     row: None,

@@ -95,10 +95,15 @@ async fn in_memory(
         ns: ns.to_string(),
         change,
     };
-    unproven_documents(&new.store, new_plan, ns, &mut |doc| match olds.matched(doc)? {
-        Some(change) => sink(document(change)),
-        None => Ok(()),
-    })
+    unproven_documents(
+        &new.store,
+        new_plan,
+        ns,
+        &mut |doc| match olds.matched(doc)? {
+            Some(change) => sink(document(change)),
+            None => Ok(()),
+        },
+    )
     .await?;
     for change in olds.deleted() {
         sink(document(change))?;
@@ -146,7 +151,8 @@ fn each_document(
     path: &std::path::Path,
     mut f: impl FnMut(RawDocumentBuf) -> Result<()>,
 ) -> Result<()> {
-    let mut file = BufReader::new(std::fs::File::open(path).map_err(io("reading the diff's spill files"))?);
+    let mut file =
+        BufReader::new(std::fs::File::open(path).map_err(io("reading the diff's spill files"))?);
     let mut len = [0u8; 4];
     loop {
         match file.read_exact(&mut len) {
@@ -190,9 +196,11 @@ async fn spilled(
     for i in 0..n {
         let mut bucket = Olds::default();
         each_document(&dir.path().join(format!("old-{i}")), |doc| bucket.add(doc))?;
-        each_document(&dir.path().join(format!("new-{i}")), |doc| match bucket.matched(doc)? {
-            Some(change) => sink(document(change)),
-            None => Ok(()),
+        each_document(&dir.path().join(format!("new-{i}")), |doc| {
+            match bucket.matched(doc)? {
+                Some(change) => sink(document(change)),
+                None => Ok(()),
+            }
         })?;
         for change in bucket.deleted() {
             sink(document(change))?;
@@ -250,10 +258,21 @@ mod tests {
         assert_eq!(
             field_changes(&old, &new),
             vec![
-                FieldChange::Set { path: "n".into(), value: Bson::Int64(5) },
-                FieldChange::Set { path: "a.c".into(), value: Bson::Int32(3) },
-                FieldChange::Set { path: "new".into(), value: Bson::String("x".into()) },
-                FieldChange::Unset { path: "gone".into() },
+                FieldChange::Set {
+                    path: "n".into(),
+                    value: Bson::Int64(5)
+                },
+                FieldChange::Set {
+                    path: "a.c".into(),
+                    value: Bson::Int32(3)
+                },
+                FieldChange::Set {
+                    path: "new".into(),
+                    value: Bson::String("x".into())
+                },
+                FieldChange::Unset {
+                    path: "gone".into()
+                },
             ]
         );
     }

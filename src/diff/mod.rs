@@ -55,14 +55,26 @@ pub struct Side<'a> {
 /// A change to a collection itself.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CollectionChange {
-    Created { kind: String },
-    Dropped { kind: String },
+    Created {
+        kind: String,
+    },
+    Dropped {
+        kind: String,
+    },
     /// The collection is now called `ns`; its documents are unchanged.
-    Renamed { from: String },
-    Options { old: serde_json::Value, new: serde_json::Value },
+    Renamed {
+        from: String,
+    },
+    Options {
+        old: serde_json::Value,
+        new: serde_json::Value,
+    },
     IndexAdded(serde_json::Value),
     IndexDropped(serde_json::Value),
-    IndexChanged { old: serde_json::Value, new: serde_json::Value },
+    IndexChanged {
+        old: serde_json::Value,
+        new: serde_json::Value,
+    },
 }
 
 /// A change to one document.
@@ -70,13 +82,22 @@ pub enum CollectionChange {
 pub enum DocumentChange {
     Inserted(RawDocumentBuf),
     Deleted(RawDocumentBuf),
-    Updated { old: RawDocumentBuf, new: RawDocumentBuf },
+    Updated {
+        old: RawDocumentBuf,
+        new: RawDocumentBuf,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    Collection { ns: String, change: CollectionChange },
-    Document { ns: String, change: DocumentChange },
+    Collection {
+        ns: String,
+        change: CollectionChange,
+    },
+    Document {
+        ns: String,
+        change: DocumentChange,
+    },
 }
 
 /// Where the changes go, as they are found.
@@ -85,7 +106,11 @@ pub type Sink<'s> = dyn FnMut(Change) -> Result<()> + Send + 's;
 fn namespaces(m: &Manifest) -> BTreeMap<String, &CollectionEntry> {
     m.databases
         .iter()
-        .flat_map(|d| d.collections.iter().map(move |c| (format!("{}.{}", d.name, c.name), c)))
+        .flat_map(|d| {
+            d.collections
+                .iter()
+                .map(move |c| (format!("{}.{}", d.name, c.name), c))
+        })
         .collect()
 }
 
@@ -93,17 +118,29 @@ fn namespaces(m: &Manifest) -> BTreeMap<String, &CollectionEntry> {
 fn selected(only: &[String], ns: &str) -> bool {
     only.is_empty()
         || only.iter().any(|o| {
-            ns == o || ns.strip_prefix(o.as_str()).is_some_and(|rest| rest.starts_with('.'))
+            ns == o
+                || ns
+                    .strip_prefix(o.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
         })
 }
 
 /// Sends every change from `old` to `new` (limited to the namespaces in
 /// `only`) to `sink`: per namespace in name order, the collection's own
 /// changes before its documents'.
-pub async fn diff(old: &Side<'_>, new: &Side<'_>, only: &[String], sink: &mut Sink<'_>) -> Result<()> {
+pub async fn diff(
+    old: &Side<'_>,
+    new: &Side<'_>,
+    only: &[String],
+    sink: &mut Sink<'_>,
+) -> Result<()> {
     let (before, after) = (namespaces(old.manifest), namespaces(new.manifest));
     for o in only {
-        if !before.keys().chain(after.keys()).any(|ns| selected(std::slice::from_ref(o), ns)) {
+        if !before
+            .keys()
+            .chain(after.keys())
+            .any(|ns| selected(std::slice::from_ref(o), ns))
+        {
             return Err(DiffError::NoSuchNamespace(o.clone()));
         }
     }
@@ -151,11 +188,15 @@ pub async fn diff(old: &Side<'_>, new: &Side<'_>, only: &[String], sink: &mut Si
                 (before[from], *is)
             }
             (None, Some(is), None) => {
-                sink(collection(CollectionChange::Created { kind: is.kind.clone() }))?;
+                sink(collection(CollectionChange::Created {
+                    kind: is.kind.clone(),
+                }))?;
                 (&empty, *is)
             }
             (Some(was), None, _) => {
-                sink(collection(CollectionChange::Dropped { kind: was.kind.clone() }))?;
+                sink(collection(CollectionChange::Dropped {
+                    kind: was.kind.clone(),
+                }))?;
                 (*was, &empty)
             }
             (None, None, _) => continue,
@@ -233,7 +274,10 @@ mod tests {
             changes,
             vec![
                 CollectionChange::IndexDropped(a),
-                CollectionChange::IndexChanged { old: b, new: b_unique },
+                CollectionChange::IndexChanged {
+                    old: b,
+                    new: b_unique
+                },
                 CollectionChange::IndexAdded(c),
             ]
         );

@@ -136,9 +136,7 @@ impl SidePlan {
             };
             match runs.last_mut() {
                 // Reading on from the last run costs less than starting again.
-                Some(last) if run.parse_from <= last.to => {
-                    last.to = run.to
-                }
+                Some(last) if run.parse_from <= last.to => last.to = run.to,
                 _ => runs.push(run),
             }
         }
@@ -206,9 +204,17 @@ mod tests {
         // X is new; b and d lost a neighbour, so documents crossing into X are read too.
         assert_eq!(
             plan.runs,
-            vec![Run { first_chunk: 1, parse_from: 110, from: 100, to: 400 }]
+            vec![Run {
+                first_chunk: 1,
+                parse_from: 110,
+                from: 100,
+                to: 400
+            }]
         );
-        assert!(plan.proven(0, 100), "a document inside 'a' is in the other side");
+        assert!(
+            plan.proven(0, 100),
+            "a document inside 'a' is in the other side"
+        );
         assert!(plan.proven(110, 150));
         assert!(!plan.proven(150, 250), "it reaches into X");
         assert!(!plan.proven(250, 320), "it crosses X into d");
@@ -239,7 +245,15 @@ mod tests {
         old.doc_starts.clear();
         let new = entry(&[("a", 100, 0), ("c", 100, 10)]);
         let plan = SidePlan::new(&new, &old);
-        assert_eq!(plan.runs, vec![Run { first_chunk: 0, parse_from: 0, from: 0, to: 200 }]);
+        assert_eq!(
+            plan.runs,
+            vec![Run {
+                first_chunk: 0,
+                parse_from: 0,
+                from: 0,
+                to: 200
+            }]
+        );
         assert!(!plan.proven(0, 50));
     }
 }

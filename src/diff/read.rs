@@ -69,7 +69,9 @@ async fn read_run(
         let at = (pos - buf_start) as usize;
         let len = i32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
         if !(5..=64 << 20).contains(&len) {
-            return Err(malformed(format!("bad document length {len} at offset {pos}")));
+            return Err(malformed(format!(
+                "bad document length {len} at offset {pos}"
+            )));
         }
         let len = len as u64;
         while (buf.len() as u64) < need(len) {

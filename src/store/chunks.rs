@@ -86,13 +86,20 @@ impl DocStarts {
     }
 }
 
+/// What the chunker made of a stream (before the uploads are counted).
+struct Chunked {
+    chunks: Vec<ChunkRef>,
+    doc_starts: Vec<u32>,
+    bytes: u64,
+}
+
 /// One stream on its way into the store: `push` batches of bytes (whole
 /// BSON documents), then `finish`. The chunker and compressor run on a blocking thread and the
 /// uploads in parallel; every queue is bounded, so memory does not grow with
 /// the stream.
 pub struct ChunkWriter {
     batches: std::sync::mpsc::SyncSender<Vec<u8>>,
-    chunker: tokio::task::JoinHandle<std::io::Result<(Vec<ChunkRef>, Vec<u32>, u64)>>,
+    chunker: tokio::task::JoinHandle<std::io::Result<Chunked>>,
     uploader: tokio::task::JoinHandle<Result<u64>>,
 }
 
@@ -124,7 +131,11 @@ impl ChunkWriter {
                 chunker.push(&batch, &mut emit)?;
             }
             chunker.finish(&mut emit)?;
-            Ok((refs, firsts, total))
+            Ok(Chunked {
+                chunks: refs,
+                doc_starts: firsts,
+                bytes: total,
+            })
         });
         let uploader = tokio::spawn(async move {
             let chunks = futures_util::stream::unfold(up_rx, |mut rx| async move {
@@ -174,7 +185,11 @@ impl ChunkWriter {
         };
         let chunked = self.chunker.await.map_err(joined("chunking"))?;
         let written = self.uploader.await.map_err(joined("uploading"))??;
-        let (chunks, doc_starts, bytes) = chunked.map_err(|source| StoreError::Io {
+        let Chunked {
+            chunks,
+            doc_starts,
+            bytes,
+        } = chunked.map_err(|source| StoreError::Io {
             op: "chunking",
             key: stream.to_string(),
             source,
@@ -214,5 +229,61 @@ pub fn decode_chunk(compressed: &[u8], chunk: ChunkRef) -> Result<Vec<u8>> {
     match zstd::bulk::decompress(compressed, len as usize) {
         Ok(raw) if raw.len() == len as usize && Hash::of(&raw) == id.0 => Ok(raw),
         _ => Err(corrupt()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryBackend;
+
+    /// A document of `n` bytes (a BSON length header, filler, the end byte).
+    fn document(n: usize) -> Vec<u8> {
+        let mut d = vec![b'x'; n];
+        d[..4].copy_from_slice(&(n as i32).to_le_bytes());
+        d[n - 1] = 0;
+        d
+    }
+
+    #[tokio::test]
+    async fn every_chunk_knows_where_its_first_document_starts() {
+        let store = Arc::new(Store::new(Arc::new(MemoryBackend::new())));
+        let writer = ChunkWriter::start(store, KnownChunks::new([]));
+        let mut starts = Vec::new();
+        let mut at = 0u64;
+        let mut batch = Vec::new();
+        // Small documents, and some larger than a chunk, in uneven batches.
+        for i in 0..3000usize {
+            let n = if i % 500 == 7 {
+                300_000
+            } else {
+                20 + (i * 37) % 900
+            };
+            starts.push(at);
+            at += n as u64;
+            batch.extend_from_slice(&document(n));
+            if i % 13 == 0 {
+                assert!(writer.push(std::mem::take(&mut batch)));
+            }
+        }
+        assert!(writer.push(batch));
+        let written = writer.finish("t.c").await.unwrap();
+        assert_eq!(written.doc_starts.len(), written.chunks.len());
+        let mut offset = 0u64;
+        let mut spanned = 0;
+        for (chunk, first) in written.chunks.iter().zip(&written.doc_starts) {
+            let end = offset + u64::from(chunk.1);
+            let expected = starts.iter().find(|&&s| s >= offset && s < end);
+            match expected {
+                Some(s) => assert_eq!(u64::from(*first), s - offset),
+                None => {
+                    assert_eq!(*first, NO_DOCUMENT_START);
+                    spanned += 1;
+                }
+            }
+            offset = end;
+        }
+        assert_eq!(offset, at);
+        assert!(spanned > 0, "a large document spans whole chunks");
     }
 }

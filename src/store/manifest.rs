@@ -82,6 +82,33 @@ pub struct CollectionEntry {
     pub doc_starts: Vec<u32>,
 }
 
+impl CollectionEntry {
+    /// The same data: everything but `doc_starts`, which follows from the
+    /// chunks and which versions saved before it existed lack.
+    pub fn same_data(&self, other: &CollectionEntry) -> bool {
+        self.name == other.name
+            && self.kind == other.kind
+            && self.options == other.options
+            && self.indexes == other.indexes
+            && self.documents == other.documents
+            && self.bytes == other.bytes
+            && self.chunks == other.chunks
+    }
+}
+
+/// Do both lists of databases hold the same data?
+pub fn same_databases(a: &[DatabaseEntry], b: &[DatabaseEntry]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.name == y.name
+                && x.collections.len() == y.collections.len()
+                && x.collections
+                    .iter()
+                    .zip(&y.collections)
+                    .all(|(c, d)| c.same_data(d))
+        })
+}
+
 /// In `CollectionEntry::doc_starts`: no document starts in this chunk.
 pub const NO_DOCUMENT_START: u32 = u32::MAX;
 
@@ -130,7 +157,7 @@ impl Manifest {
 
     /// True when both manifests hold the same data (ignoring when and why they were made).
     pub fn same_content(&self, other: &Manifest) -> bool {
-        self.databases == other.databases
+        same_databases(&self.databases, &other.databases)
     }
 }
 

@@ -6,6 +6,7 @@
 mod harness;
 
 mod changes;
+mod diff;
 mod docs;
 mod errors;
 mod faults;
