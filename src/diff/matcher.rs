@@ -249,7 +249,119 @@ fn changes_under(prefix: &str, old: &Document, new: &Document, out: &mut Vec<Fie
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::chunks::{ChunkWriter, KnownChunks};
+    use crate::store::manifest::Manifest;
+    use crate::store::{MemoryBackend, Store};
     use mongodb::bson::doc;
+    use std::sync::Arc;
+
+    async fn entry(store: &Arc<Store>, docs: &[Document]) -> CollectionEntry {
+        let writer = ChunkWriter::start(store.clone(), KnownChunks::new([]));
+        for d in docs {
+            assert!(writer.push(mongodb::bson::to_vec(d).unwrap()));
+        }
+        let w = writer.finish("t.c").await.unwrap();
+        CollectionEntry {
+            name: "c".into(),
+            kind: "collection".into(),
+            options: serde_json::json!({}),
+            indexes: Vec::new(),
+            documents: docs.len() as u64,
+            bytes: w.bytes,
+            chunks: w.chunks,
+            doc_starts: w.doc_starts,
+        }
+    }
+
+    fn manifest() -> Manifest {
+        Manifest::from_bytes(br#"{"format":1,"project":"p","branch":"b","parent":null,"created_at":"2026-11-01T00:00:00Z","message":"","capture":"offline","engine_version":null,"databases":[],"written_bytes":0}"#).unwrap()
+    }
+
+    #[tokio::test]
+    async fn spilling_to_buckets_finds_what_matching_in_memory_finds() {
+        let store = Arc::new(Store::new(Arc::new(MemoryBackend::new())));
+        let pad = "p".repeat(300);
+        let old_docs: Vec<Document> = (0..4000)
+            .map(|i| doc! { "_id": i, "v": i, "pad": &pad })
+            .collect();
+        let mut new_docs = old_docs.clone();
+        new_docs[10] = doc! { "_id": 10, "v": -1, "pad": &pad };
+        new_docs.remove(2000);
+        new_docs.push(doc! { "_id": 9999, "v": 1 });
+        let (was, is) = (
+            entry(&store, &old_docs).await,
+            entry(&store, &new_docs).await,
+        );
+        let m = manifest();
+        let (old, new) = (
+            Side {
+                manifest: &m,
+                store: store.clone(),
+            },
+            Side {
+                manifest: &m,
+                store: store.clone(),
+            },
+        );
+        let (old_plan, new_plan) = (SidePlan::new(&was, &is), SidePlan::new(&is, &was));
+        assert!(
+            old_plan.bytes_to_read() < was.bytes / 4,
+            "only what changed is read"
+        );
+        let mut in_mem = Vec::new();
+        in_memory(&old, &old_plan, &new, &new_plan, "t.c", &mut |c| {
+            Ok(in_mem.push(c))
+        })
+        .await
+        .unwrap();
+        // Everything read, matched through 7 bucket files.
+        let (old_all, new_all) = (
+            SidePlan::new(
+                &was,
+                &CollectionEntry {
+                    doc_starts: Vec::new(),
+                    ..is.clone()
+                },
+            ),
+            SidePlan::new(
+                &is,
+                &CollectionEntry {
+                    doc_starts: Vec::new(),
+                    ..was.clone()
+                },
+            ),
+        );
+        let mut buckets = Vec::new();
+        spilled(&old, &old_all, &new, &new_all, "t.c", 7, &mut |c| {
+            Ok(buckets.push(c))
+        })
+        .await
+        .unwrap();
+        let ids = |changes: &[Change]| {
+            let mut out: Vec<String> = changes
+                .iter()
+                .map(|c| match c {
+                    Change::Document {
+                        change: DocumentChange::Inserted(d),
+                        ..
+                    } => format!("+{:?}", d.get("_id").unwrap()),
+                    Change::Document {
+                        change: DocumentChange::Deleted(d),
+                        ..
+                    } => format!("-{:?}", d.get("_id").unwrap()),
+                    Change::Document {
+                        change: DocumentChange::Updated { new, .. },
+                        ..
+                    } => format!("~{:?}", new.get("_id").unwrap()),
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            out.sort();
+            out
+        };
+        assert_eq!(ids(&in_mem), ids(&buckets));
+        assert_eq!(ids(&in_mem).len(), 3, "{:?}", ids(&in_mem));
+    }
 
     #[test]
     fn field_changes_are_dotted_paths_and_types_count() {

@@ -41,8 +41,14 @@ pub struct SidePlan {
     whole: bool,
 }
 
+/// `ARGON_DIFF_READ_WHOLE` (for benches/run.sh's baseline): read both
+/// sides whole, as if no version recorded document starts.
+fn read_whole_forced() -> bool {
+    std::env::var_os("ARGON_DIFF_READ_WHOLE").is_some_and(|v| !v.is_empty())
+}
+
 fn keys(c: &CollectionEntry) -> Option<Vec<Key>> {
-    if c.doc_starts.len() != c.chunks.len() {
+    if c.doc_starts.len() != c.chunks.len() || read_whole_forced() {
         return None;
     }
     let keys: Vec<Key> = c
