@@ -251,3 +251,30 @@ fn a_damaged_chunk_is_an_error_never_a_difference() {
         r.stdout
     );
 }
+
+#[test]
+fn views_and_renamed_collections_are_part_of_the_diff() {
+    let p = Project::new("diff-views", Backend::File);
+    let v1 = base(&p);
+    let m = p.mongo();
+    m.command("app", doc! { "create": "big_users", "viewOn": "users", "pipeline": [ { "$match": { "n": { "$gt": 100 } } } ] });
+    m.command(
+        "admin",
+        doc! { "renameCollection": "app.orders", "to": "app.purchases" },
+    );
+    let v2 = p.commit("a view, a rename");
+    let text = diff_ok(&p, &[&v1, &v2]);
+    assert!(
+        text.contains("diff app.big_users\n+++ created (view)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("diff app.purchases\nrenamed from app.orders"),
+        "{text}"
+    );
+    assert!(!text.contains("@@"), "a rename moves no document: {text}");
+    assert_eq!(
+        diff_ok(&p, &[&v1, &v2, "--name-status"]),
+        "A\tapp.big_users\nR\tapp.orders\tapp.purchases\n"
+    );
+}
