@@ -4,6 +4,7 @@
 
 mod cache;
 mod catalog;
+mod extjson;
 mod fs;
 mod handles;
 mod read;

@@ -70,9 +70,7 @@ pub fn version_json(id: VersionId, m: &Manifest) -> Vec<u8> {
 
 /// One document as a line of relaxed extended JSON (what `mongoexport` writes).
 pub fn jsonl_line(doc: &RawDocumentBuf, out: &mut Vec<u8>) -> Result<(), String> {
-    let doc = doc.to_document().map_err(|e| e.to_string())?;
-    let value = Bson::Document(doc).into_relaxed_extjson();
-    serde_json::to_writer(&mut *out, &value).map_err(|e| e.to_string())?;
+    super::extjson::write_document(doc, out)?;
     out.push(b'\n');
     Ok(())
 }
