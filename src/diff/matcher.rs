@@ -310,7 +310,8 @@ mod tests {
         );
         let mut in_mem = Vec::new();
         in_memory(&old, &old_plan, &new, &new_plan, "t.c", &mut |c| {
-            Ok(in_mem.push(c))
+            in_mem.push(c);
+            Ok(())
         })
         .await
         .unwrap();
@@ -333,7 +334,8 @@ mod tests {
         );
         let mut buckets = Vec::new();
         spilled(&old, &old_all, &new, &new_all, "t.c", 7, &mut |c| {
-            Ok(buckets.push(c))
+            buckets.push(c);
+            Ok(())
         })
         .await
         .unwrap();

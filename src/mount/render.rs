@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use mongodb::bson::{Bson, RawDocumentBuf};
+use mongodb::bson::RawDocumentBuf;
 use serde::Serialize;
 
 use super::cache::{ChunkCache, FETCH_PARALLELISM};
