@@ -37,6 +37,9 @@ _argon() {
             argon,deny)
                 cmd="argon__subcmd__deny"
                 ;;
+            argon,diff)
+                cmd="argon__subcmd__diff"
+                ;;
             argon,env)
                 cmd="argon__subcmd__env"
                 ;;
@@ -69,6 +72,9 @@ _argon() {
                 ;;
             argon,reset)
                 cmd="argon__subcmd__reset"
+                ;;
+            argon,show)
+                cmd="argon__subcmd__show"
                 ;;
             argon,stash)
                 cmd="argon__subcmd__stash"
@@ -113,7 +119,7 @@ _argon() {
 
     case "${cmd}" in
         argon)
-            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log reset uri env fetch tag gc fsck mount umount hooks allow deny help generate-docs __branches __engine-login"
+            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log diff show reset uri env fetch tag gc fsck mount umount hooks allow deny help generate-docs __branches __engine-login"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -281,6 +287,32 @@ _argon() {
                 return 0
             fi
             case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        argon__subcmd__diff)
+            opts="-C -y -h -V --stat --name-only --name-status --color --no-pager --exit-code --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -663,6 +695,32 @@ _argon() {
                 return 0
             fi
             case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        argon__subcmd__show)
+            opts="-C -y -h -V --stat --name-only --name-status --color --no-pager --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

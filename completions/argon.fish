@@ -37,6 +37,8 @@ complete -c argon -n "__fish_argon_needs_command" -f -a "checkout" -d 'Switch HE
 complete -c argon -n "__fish_argon_needs_command" -f -a "commit" -d 'Save a version of HEAD while it keeps running'
 complete -c argon -n "__fish_argon_needs_command" -f -a "stash" -d 'Suspend HEAD (save and stop) or resume it (pop)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "log" -d 'Show saved versions, newest first'
+complete -c argon -n "__fish_argon_needs_command" -f -a "diff" -d 'Show what changed: HEAD\'s uncommitted changes, or between two versions'
+complete -c argon -n "__fish_argon_needs_command" -f -a "show" -d 'Show a version: what it holds and what it changed'
 complete -c argon -n "__fish_argon_needs_command" -f -a "reset" -d 'Put HEAD back to an earlier version (the state it leaves is saved first)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "uri" -d 'Print HEAD\'s connection string'
 complete -c argon -n "__fish_argon_needs_command" -f -a "env" -d 'Print MONGODB_URI=... for eval or a .env file'
@@ -132,6 +134,33 @@ complete -c argon -n "__fish_argon_using_subcommand log" -l all -d 'Every versio
 complete -c argon -n "__fish_argon_using_subcommand log" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand log" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand log" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand diff" -l color -d 'Colour the output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c argon -n "__fish_argon_using_subcommand diff" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand diff" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand diff" -l stat -d 'Per namespace: documents inserted, updated and deleted, and bytes'
+complete -c argon -n "__fish_argon_using_subcommand diff" -l name-only -d 'Only the names of changed namespaces'
+complete -c argon -n "__fish_argon_using_subcommand diff" -l name-status -d 'Changed namespaces with A (created), D (dropped), R (renamed) or M (modified)'
+complete -c argon -n "__fish_argon_using_subcommand diff" -l no-pager -d 'Write to stdout even on a terminal'
+complete -c argon -n "__fish_argon_using_subcommand diff" -l exit-code -d 'Exit with 1 when there are differences, 0 when there are none'
+complete -c argon -n "__fish_argon_using_subcommand diff" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c argon -n "__fish_argon_using_subcommand diff" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand show" -l color -d 'Colour the output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c argon -n "__fish_argon_using_subcommand show" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand show" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand show" -l stat -d 'Per namespace: documents inserted, updated and deleted, and bytes'
+complete -c argon -n "__fish_argon_using_subcommand show" -l name-only -d 'Only the names of changed namespaces'
+complete -c argon -n "__fish_argon_using_subcommand show" -l name-status -d 'Changed namespaces with A (created), D (dropped), R (renamed) or M (modified)'
+complete -c argon -n "__fish_argon_using_subcommand show" -l no-pager -d 'Write to stdout even on a terminal'
+complete -c argon -n "__fish_argon_using_subcommand show" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c argon -n "__fish_argon_using_subcommand show" -s V -l version -d 'Print version'
 complete -c argon -n "__fish_argon_using_subcommand reset" -s C -d 'Run as if argon was started in DIR' -r -F
 complete -c argon -n "__fish_argon_using_subcommand reset" -l format -d 'Output format' -r -f -a "human\t''
 json\t''"
