@@ -43,7 +43,7 @@ pub struct SidePlan {
 
 /// `ARGON_DIFF_READ_WHOLE` (for benches/run.sh's baseline): read both
 /// sides whole, as if no version recorded document starts.
-fn read_whole_forced() -> bool {
+pub(super) fn read_whole_forced() -> bool {
     std::env::var_os("ARGON_DIFF_READ_WHOLE").is_some_and(|v| !v.is_empty())
 }
 
