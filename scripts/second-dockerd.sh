@@ -64,8 +64,21 @@ stop() {
   fi
 }
 
+# Another clone's second dockerd (an earlier CI run, another worktree) would
+# allocate networks from the same address pool: one runs per machine.
+stop_others() {
+  local pid
+  for pid in $(pgrep -f -- "--pidfile .*/dockerd2/docker.pid" || true); do
+    grep -qF -- "$STATE/docker.pid" "/proc/$pid/cmdline" 2>/dev/null && continue
+    log "stopping another checkout's second dockerd (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
+}
+
 start() {
   local port
+  stop_others
   certs
   # One started by an earlier version of this script (no TLS, no own address pool) goes.
   if running && ! grep -q "tlsverify" "/proc/$(cat "$STATE/docker.pid")/cmdline" 2>/dev/null; then
