@@ -38,6 +38,8 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Show saved versions, newest first')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what changed: HEAD''s uncommitted changes, or between two versions')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a version: what it holds and what it changed')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a version out as a mongodump folder')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Make a branch from a mongodump folder')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Put HEAD back to an earlier version (the state it leaves is saved first)')
             [CompletionResult]::new('uri', 'uri', [CompletionResultType]::ParameterValue, 'Print HEAD''s connection string')
             [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Print MONGODB_URI=... for eval or a .env file')
@@ -219,6 +221,33 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'argon;export' {
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Only this namespace (DB or DB.COLLECTION); repeat for more')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if argon was started in DIR')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'argon;import' {
+            [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'The new branch (it must not exist)')
+            [CompletionResult]::new('--branch', '--branch', [CompletionResultType]::ParameterName, 'The new branch (it must not exist)')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Only this namespace (DB or DB.COLLECTION); repeat for more')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave this namespace out (DB or DB.COLLECTION); repeat for more')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if argon was started in DIR')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

@@ -43,6 +43,9 @@ _argon() {
             argon,env)
                 cmd="argon__subcmd__env"
                 ;;
+            argon,export)
+                cmd="argon__subcmd__export"
+                ;;
             argon,fetch)
                 cmd="argon__subcmd__fetch"
                 ;;
@@ -60,6 +63,9 @@ _argon() {
                 ;;
             argon,hooks)
                 cmd="argon__subcmd__hooks"
+                ;;
+            argon,import)
+                cmd="argon__subcmd__import"
                 ;;
             argon,init)
                 cmd="argon__subcmd__init"
@@ -119,7 +125,7 @@ _argon() {
 
     case "${cmd}" in
         argon)
-            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log diff show reset uri env fetch tag gc fsck mount umount hooks allow deny help generate-docs __branches __engine-login"
+            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log diff show export import reset uri env fetch tag gc fsck mount umount hooks allow deny help generate-docs __branches __engine-login"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -350,6 +356,32 @@ _argon() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        argon__subcmd__export)
+            opts="-C -y -h -V --ns --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         argon__subcmd__fetch)
             opts="-C -y -h -V --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -563,6 +595,44 @@ _argon() {
                 return 0
             fi
             case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        argon__subcmd__import)
+            opts="-b -C -y -h -V --branch --ns --exclude --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --branch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

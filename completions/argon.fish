@@ -39,6 +39,8 @@ complete -c argon -n "__fish_argon_needs_command" -f -a "stash" -d 'Suspend HEAD
 complete -c argon -n "__fish_argon_needs_command" -f -a "log" -d 'Show saved versions, newest first'
 complete -c argon -n "__fish_argon_needs_command" -f -a "diff" -d 'Show what changed: HEAD\'s uncommitted changes, or between two versions'
 complete -c argon -n "__fish_argon_needs_command" -f -a "show" -d 'Show a version: what it holds and what it changed'
+complete -c argon -n "__fish_argon_needs_command" -f -a "export" -d 'Write a version out as a mongodump folder'
+complete -c argon -n "__fish_argon_needs_command" -f -a "import" -d 'Make a branch from a mongodump folder'
 complete -c argon -n "__fish_argon_needs_command" -f -a "reset" -d 'Put HEAD back to an earlier version (the state it leaves is saved first)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "uri" -d 'Print HEAD\'s connection string'
 complete -c argon -n "__fish_argon_needs_command" -f -a "env" -d 'Print MONGODB_URI=... for eval or a .env file'
@@ -161,6 +163,22 @@ complete -c argon -n "__fish_argon_using_subcommand show" -l no-pager -d 'Write 
 complete -c argon -n "__fish_argon_using_subcommand show" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c argon -n "__fish_argon_using_subcommand show" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand export" -l ns -d 'Only this namespace (DB or DB.COLLECTION); repeat for more' -r
+complete -c argon -n "__fish_argon_using_subcommand export" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand export" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand export" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand export" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand export" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand import" -s b -l branch -d 'The new branch (it must not exist)' -r
+complete -c argon -n "__fish_argon_using_subcommand import" -l ns -d 'Only this namespace (DB or DB.COLLECTION); repeat for more' -r
+complete -c argon -n "__fish_argon_using_subcommand import" -l exclude -d 'Leave this namespace out (DB or DB.COLLECTION); repeat for more' -r
+complete -c argon -n "__fish_argon_using_subcommand import" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand import" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand import" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand import" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand import" -s V -l version -d 'Print version'
 complete -c argon -n "__fish_argon_using_subcommand reset" -s C -d 'Run as if argon was started in DIR' -r -F
 complete -c argon -n "__fish_argon_using_subcommand reset" -l format -d 'Output format' -r -f -a "human\t''
 json\t''"

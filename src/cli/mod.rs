@@ -17,11 +17,13 @@ mod checkout;
 mod commit;
 mod diff;
 mod docs;
+mod export;
 mod fetch;
 mod fsck;
 mod gc;
 mod help;
 mod hooks;
+mod import;
 mod init;
 mod log;
 mod mount;
@@ -99,6 +101,10 @@ enum Command {
     Diff(diff::Args),
     /// Show a version: what it holds and what it changed
     Show(show::Args),
+    /// Write a version out as a mongodump folder
+    Export(export::Args),
+    /// Make a branch from a mongodump folder
+    Import(import::Args),
     /// Put HEAD back to an earlier version (the state it leaves is saved first)
     Reset(reset::Args),
     /// Print HEAD's connection string
@@ -336,6 +342,8 @@ async fn dispatch(ctx: &Ctx, command: Command) -> i32 {
             }
         }
         Command::Show(args) => show::run(ctx, args).await,
+        Command::Export(args) => export::run(ctx, args).await,
+        Command::Import(args) => import::run(ctx, args).await,
         Command::Reset(args) => reset::run(ctx, args).await,
         Command::Uri => uri::run_uri(ctx).await,
         Command::Env => uri::run_env(ctx).await,
@@ -397,6 +405,9 @@ fn exit_code(e: &Error) -> i32 {
         | Error::TagExists(_)
         | Error::NoTag(_)
         | Error::Diff(crate::diff::DiffError::NoSuchNamespace(_))
+        | Error::ExportTarget(_)
+        | Error::NotADump(_)
+        | Error::NoNamespace { .. }
         | Error::Mount(
             MountError::NotAFolder(_) | MountError::NotEmpty(_) | MountError::NotMounted(_),
         ) => 2,

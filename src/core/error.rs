@@ -96,6 +96,14 @@ pub enum Error {
     NoTag(String),
     #[error("the engine in {container} refuses argon's login")]
     LoginRefused { container: String },
+    #[error("{} is not empty", .0.display())]
+    ExportTarget(PathBuf),
+    #[error("{} is not a mongodump folder (no <db>/<collection>.bson or .metadata.json in it)", .0.display())]
+    NotADump(PathBuf),
+    #[error("{} cannot be imported: {message}", .path.display())]
+    BadDump { path: PathBuf, message: String },
+    #[error("namespace '{ns}' is not in version {version}")]
+    NoNamespace { ns: String, version: String },
     #[error("an operation that changes the project ran without its lock")]
     NotLocked,
     #[error("aborted")]
@@ -152,6 +160,12 @@ impl Error {
                 [one] => format!("the most similar command is '{one}'"),
                 many => format!("the most similar commands are: {}", many.join(", ")),
             }),
+            Error::ExportTarget(_) => Some("export into a new or empty folder".into()),
+            Error::NotADump(_) => Some("give the folder mongodump wrote (its --out), which holds one folder per database".into()),
+            Error::BadDump { .. } => Some("nothing was imported; dump the collection again".into()),
+            Error::NoNamespace { version, .. } => Some(format!(
+                "give DB or DB.COLLECTION as 'argon show {version} --stat' lists them"
+            )),
             Error::NotLocked => Some("a front end built on argon's library must call Project::lock first".into()),
             Error::LoginRefused { .. } => Some(
                 "its volume has users argon did not make (another project's, or a changed ARGON_HOME); set [engine] auth = false, or restore the credentials file".into(),

@@ -8,7 +8,7 @@ mod extjson;
 mod fs;
 mod handles;
 mod read;
-mod render;
+pub(crate) mod render;
 mod source;
 mod tree;
 

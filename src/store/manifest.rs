@@ -22,6 +22,8 @@ pub enum CaptureMethod {
     PausedCopy,
     /// Read from an engine no client could reach (a stopped branch started privately).
     Offline,
+    /// Brought in from a mongodump folder (`argon import`).
+    Imported,
 }
 
 impl CaptureMethod {
@@ -31,6 +33,7 @@ impl CaptureMethod {
             CaptureMethod::FsyncLock => "fsync-lock",
             CaptureMethod::PausedCopy => "paused-copy",
             CaptureMethod::Offline => "offline",
+            CaptureMethod::Imported => "imported",
         }
     }
 }

@@ -9,6 +9,7 @@ mod changes;
 mod diff;
 mod docs;
 mod errors;
+mod export;
 mod faults;
 mod git;
 mod library;

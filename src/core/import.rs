@@ -1,0 +1,333 @@
+//! `import`: a mongodump folder (`<db>/<coll>.bson[.gz]` and
+//! `.metadata.json`) becomes a new branch whose first version holds exactly
+//! that data. Documents go through the same chunk pipeline a save uses; the
+//! branch exists only once its version is whole.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use serde::Serialize;
+
+use super::report::version_row_of;
+use super::{Error, Project, Result};
+use crate::names::BranchName;
+use crate::snapshot::{CaptureMethod, CollectionEntry, DatabaseEntry, Manifest, MANIFEST_FORMAT};
+use crate::store::chunks::{ChunkWriter, KnownChunks};
+use crate::store::{Hash, ObjectKey, VersionId};
+
+/// Bytes of whole documents handed to the chunk pipeline at a time.
+const BATCH_BYTES: usize = 1 << 20;
+/// Largest document a dump may hold (MongoDB's limit, with room for nesting).
+const MAX_DOCUMENT_BYTES: usize = 64 << 20;
+
+/// What `import` made.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub branch: String,
+    pub version: String,
+    pub source: PathBuf,
+    pub collections: usize,
+    pub documents: u64,
+    pub bytes: u64,
+}
+
+/// One collection of a dump folder.
+struct Dumped {
+    db: String,
+    name: String,
+    metadata: Option<PathBuf>,
+    /// The `.bson` stream, gzip-compressed when it ends in `.gz`.
+    bson: Option<PathBuf>,
+}
+
+impl Dumped {
+    fn ns(&self) -> String {
+        format!("{}.{}", self.db, self.name)
+    }
+}
+
+fn matches(patterns: &[String], ns: &str) -> bool {
+    patterns.iter().any(|o| {
+        ns == o
+            || ns
+                .strip_prefix(o.as_str())
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
+}
+
+/// The collections of the mongodump folder `dir`: one folder per database.
+fn scan(dir: &Path) -> Result<Vec<Dumped>> {
+    let not_a_dump = || Error::NotADump(dir.to_path_buf());
+    let entries = std::fs::read_dir(dir).map_err(|_| not_a_dump())?;
+    let mut found: std::collections::BTreeMap<(String, String), Dumped> = Default::default();
+    for db in entries.filter_map(|e| e.ok()) {
+        if !db.path().is_dir() {
+            continue;
+        }
+        let db_name = db.file_name().to_string_lossy().into_owned();
+        let files = std::fs::read_dir(db.path())
+            .map_err(Error::io(format!("reading {}", db.path().display())))?;
+        for f in files.filter_map(|e| e.ok()) {
+            let file = f.file_name().to_string_lossy().into_owned();
+            let (name, is_metadata) = if let Some(n) = file.strip_suffix(".metadata.json.gz") {
+                (n, true)
+            } else if let Some(n) = file.strip_suffix(".metadata.json") {
+                (n, true)
+            } else if let Some(n) = file.strip_suffix(".bson.gz") {
+                (n, false)
+            } else if let Some(n) = file.strip_suffix(".bson") {
+                (n, false)
+            } else {
+                continue;
+            };
+            if name.starts_with("system.") || name.is_empty() {
+                continue;
+            }
+            let entry = found
+                .entry((db_name.clone(), name.to_string()))
+                .or_insert_with(|| Dumped {
+                    db: db_name.clone(),
+                    name: name.to_string(),
+                    metadata: None,
+                    bson: None,
+                });
+            match is_metadata {
+                true => entry.metadata = Some(f.path()),
+                false => entry.bson = Some(f.path()),
+            }
+        }
+    }
+    if found.is_empty() {
+        return Err(not_a_dump());
+    }
+    Ok(found.into_values().collect())
+}
+
+fn open(path: &Path) -> Result<Box<dyn Read + Send>> {
+    let file =
+        std::fs::File::open(path).map_err(Error::io(format!("reading {}", path.display())))?;
+    let file = std::io::BufReader::with_capacity(BATCH_BYTES, file);
+    Ok(match path.extension().is_some_and(|e| e == "gz") {
+        true => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        false => Box::new(file),
+    })
+}
+
+/// A `.metadata.json`: options, indexes and type, as mongodump writes them.
+fn metadata(path: Option<&Path>) -> Result<(serde_json::Value, Vec<serde_json::Value>, String)> {
+    let Some(path) = path else {
+        return Ok((serde_json::json!({}), Vec::new(), "collection".into()));
+    };
+    let mut text = String::new();
+    open(path)?
+        .read_to_string(&mut text)
+        .map_err(Error::io(format!("reading {}", path.display())))?;
+    let bad = |message: String| Error::BadDump {
+        path: path.to_path_buf(),
+        message,
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let options = v
+        .get("options")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}));
+    let indexes = match v.get("indexes") {
+        Some(serde_json::Value::Array(ix)) => ix.clone(),
+        None => Vec::new(),
+        Some(_) => return Err(bad("'indexes' is not a list".into())),
+    };
+    let kind = v
+        .get("type")
+        .and_then(|t| t.as_str())
+        .unwrap_or("collection")
+        .to_string();
+    Ok((options, indexes, kind))
+}
+
+/// Reads whole BSON documents from `from` in batches; counts them.
+fn read_documents(
+    from: &mut dyn Read,
+    path: &Path,
+    mut batch: impl FnMut(Vec<u8>) -> bool,
+) -> Result<u64> {
+    let bad = |message: String| Error::BadDump {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut count = 0u64;
+    let mut out = Vec::with_capacity(BATCH_BYTES + 1024);
+    let mut len = [0u8; 4];
+    loop {
+        match from.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(bad(e.to_string())),
+        }
+        let n = i32::from_le_bytes(len);
+        if !(5..=MAX_DOCUMENT_BYTES as i32).contains(&n) {
+            return Err(bad(format!("document {} has a bad length {n}", count + 1)));
+        }
+        let at = out.len();
+        out.extend_from_slice(&len);
+        out.resize(at + n as usize, 0);
+        from.read_exact(&mut out[at + 4..])
+            .map_err(|_| bad(format!("it ends inside document {}: truncated", count + 1)))?;
+        if out[at + n as usize - 1] != 0 {
+            return Err(bad(format!(
+                "document {} does not end where its length says",
+                count + 1
+            )));
+        }
+        count += 1;
+        if out.len() >= BATCH_BYTES && !batch(std::mem::take(&mut out)) {
+            break;
+        }
+    }
+    if !out.is_empty() {
+        batch(out);
+    }
+    Ok(count)
+}
+
+impl Project {
+    /// Makes branch `branch` from the mongodump folder `dir`, limited to the
+    /// namespaces in `only` (all when empty) and without those in `exclude`.
+    pub async fn import_dump(
+        &mut self,
+        dir: &Path,
+        branch: &str,
+        only: &[String],
+        exclude: &[String],
+    ) -> Result<ImportReport> {
+        let name = BranchName::parse(branch).map_err(Error::InvalidName)?;
+        self.journal_begin("import", name.as_str())?;
+        let imported = match self.lease("import").await {
+            Ok(lease) => {
+                // The lease keeps a gc elsewhere from collecting the new
+                // chunks before the version that holds them is written.
+                let imported = self.import_leased(dir, &name, only, exclude).await;
+                lease.release().await;
+                imported
+            }
+            Err(e) => Err(e),
+        };
+        self.journal_end()?;
+        imported
+    }
+
+    async fn import_leased(
+        &mut self,
+        dir: &Path,
+        name: &BranchName,
+        only: &[String],
+        exclude: &[String],
+    ) -> Result<ImportReport> {
+        let row = self.new_branch_row(name, None)?;
+        let mut dumped = scan(dir)?;
+        for o in only {
+            if !dumped
+                .iter()
+                .any(|d| matches(std::slice::from_ref(o), &d.ns()))
+            {
+                return Err(Error::NoNamespace {
+                    ns: o.clone(),
+                    version: dir.display().to_string(),
+                });
+            }
+        }
+        dumped
+            .retain(|d| (only.is_empty() || matches(only, &d.ns())) && !matches(exclude, &d.ns()));
+        let store = self.store().await?;
+        let total: u64 = dumped
+            .iter()
+            .filter_map(|d| d.bson.as_ref()?.metadata().ok().map(|m| m.len()))
+            .sum();
+        let bar = self.progress.task(&format!("importing {}", dir.display()));
+        bar.set_total(total);
+        let mut databases: Vec<DatabaseEntry> = Vec::new();
+        let mut report = ImportReport {
+            branch: name.to_string(),
+            version: String::new(),
+            source: dir.to_path_buf(),
+            collections: 0,
+            documents: 0,
+            bytes: 0,
+        };
+        let mut written_bytes = 0u64;
+        for d in &dumped {
+            let (options, indexes, kind) = metadata(d.metadata.as_deref())?;
+            let mut entry = CollectionEntry {
+                name: d.name.clone(),
+                kind,
+                options,
+                indexes,
+                documents: 0,
+                bytes: 0,
+                chunks: Vec::new(),
+                doc_starts: Vec::new(),
+            };
+            if let (Some(path), false) = (&d.bson, entry.kind == "view") {
+                let writer = ChunkWriter::start(store.clone(), KnownChunks::new([]));
+                let path = path.clone();
+                let bar_in = bar.clone();
+                // The file is read on a blocking thread; batches of whole
+                // documents go to the pipeline, which hashes, compresses and uploads.
+                let (documents, writer) = tokio::task::spawn_blocking(move || {
+                    let read = open(&path).and_then(|mut f| {
+                        read_documents(&mut f, &path, |b| {
+                            bar_in.advance(b.len() as u64);
+                            writer.push(b)
+                        })
+                    });
+                    (read, writer)
+                })
+                .await
+                .map_err(|e| Error::io("reading the dump")(std::io::Error::other(e)))?;
+                let stream = writer.finish(&d.ns()).await;
+                entry.documents = documents?;
+                let stream = stream?;
+                entry.bytes = stream.bytes;
+                entry.chunks = stream.chunks;
+                entry.doc_starts = stream.doc_starts;
+                written_bytes += stream.written;
+            }
+            report.collections += 1;
+            report.documents += entry.documents;
+            report.bytes += entry.bytes;
+            match databases.last_mut() {
+                Some(db) if db.name == d.db => db.collections.push(entry),
+                _ => databases.push(DatabaseEntry {
+                    name: d.db.clone(),
+                    collections: vec![entry],
+                }),
+            }
+        }
+        bar.finish();
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            project: self.config.name.to_string(),
+            branch: name.to_string(),
+            parent: None,
+            created_at: Utc::now(),
+            message: format!("imported from {}", dir.display()),
+            capture: CaptureMethod::Imported,
+            engine_version: None,
+            databases,
+            written_bytes,
+        };
+        let bytes = manifest.to_bytes();
+        let id = VersionId(Hash::of(&bytes));
+        store.put_bytes(ObjectKey::Version(id), bytes).await?;
+        // The version first, then the branch pointing at it: a branch exists
+        // only once its data is whole.
+        self.meta.index_version(&version_row_of(id, &manifest))?;
+        self.meta.insert_branch(&crate::meta::BranchRow {
+            head_version: Some(id),
+            ..row
+        })?;
+        self.publish_head(name.as_str(), Some(id)).await?;
+        report.version = id.to_string();
+        Ok(report)
+    }
+}
