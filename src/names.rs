@@ -114,6 +114,17 @@ impl fmt::Display for ProjectName {
     }
 }
 
+/// Does namespace `ns` (`db.collection`) fall under one of `patterns`, each
+/// a database (`db`) or one collection (`db.collection`)?
+pub fn namespace_matches(patterns: &[String], ns: &str) -> bool {
+    patterns.iter().any(|p| {
+        ns == p
+            || ns
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

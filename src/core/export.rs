@@ -9,6 +9,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{Error, Project, Result};
 use crate::mount::render::metadata_json;
+use crate::names::namespace_matches;
 use crate::store::chunks::{fetch_chunk, TRANSFER_PARALLEL};
 
 /// What `export` wrote.
@@ -21,15 +22,9 @@ pub struct ExportReport {
     pub bytes: u64,
 }
 
-/// Does namespace `ns` fall under one of `only` (`db` or `db.coll`)? All do when `only` is empty.
+/// Does namespace `ns` fall under one of `only`? All do when `only` is empty.
 fn selected(only: &[String], ns: &str) -> bool {
-    only.is_empty()
-        || only.iter().any(|o| {
-            ns == o
-                || ns
-                    .strip_prefix(o.as_str())
-                    .is_some_and(|rest| rest.starts_with('.'))
-        })
+    only.is_empty() || namespace_matches(only, ns)
 }
 
 impl Project {

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::report::version_row_of;
 use super::{Error, Project, Result};
-use crate::names::BranchName;
+use crate::names::{namespace_matches, BranchName};
 use crate::snapshot::{CaptureMethod, CollectionEntry, DatabaseEntry, Manifest, MANIFEST_FORMAT};
 use crate::store::chunks::{ChunkWriter, KnownChunks};
 use crate::store::{Hash, ObjectKey, VersionId};
@@ -45,15 +45,6 @@ impl Dumped {
     fn ns(&self) -> String {
         format!("{}.{}", self.db, self.name)
     }
-}
-
-fn matches(patterns: &[String], ns: &str) -> bool {
-    patterns.iter().any(|o| {
-        ns == o
-            || ns
-                .strip_prefix(o.as_str())
-                .is_some_and(|rest| rest.starts_with('.'))
-    })
 }
 
 /// The collections of the mongodump folder `dir`: one folder per database.
@@ -228,7 +219,7 @@ impl Project {
         for o in only {
             if !dumped
                 .iter()
-                .any(|d| matches(std::slice::from_ref(o), &d.ns()))
+                .any(|d| namespace_matches(std::slice::from_ref(o), &d.ns()))
             {
                 return Err(Error::NoNamespace {
                     ns: o.clone(),
@@ -236,8 +227,10 @@ impl Project {
                 });
             }
         }
-        dumped
-            .retain(|d| (only.is_empty() || matches(only, &d.ns())) && !matches(exclude, &d.ns()));
+        dumped.retain(|d| {
+            (only.is_empty() || namespace_matches(only, &d.ns()))
+                && !namespace_matches(exclude, &d.ns())
+        });
         let store = self.store().await?;
         let total: u64 = dumped
             .iter()

@@ -114,15 +114,9 @@ fn namespaces(m: &Manifest) -> BTreeMap<String, &CollectionEntry> {
         .collect()
 }
 
-/// Does namespace `ns` fall under one of `only` (`db` or `db.coll`)? All do when `only` is empty.
+/// Does namespace `ns` fall under one of `only`? All do when `only` is empty.
 fn selected(only: &[String], ns: &str) -> bool {
-    only.is_empty()
-        || only.iter().any(|o| {
-            ns == o
-                || ns
-                    .strip_prefix(o.as_str())
-                    .is_some_and(|rest| rest.starts_with('.'))
-        })
+    only.is_empty() || crate::names::namespace_matches(only, ns)
 }
 
 /// Sends every change from `old` to `new` (limited to the namespaces in
