@@ -87,6 +87,20 @@ PY
 }
 first_written=$(manifest_field written_bytes)
 
+# Export of the version to a mongodump folder, against reading the same
+# version's .bson files through `argon mount` (a sequential read of each).
+t0=$(now); "$ARGON" export main "$WORK/export" >/dev/null; t1=$(now)
+export_s=$(secs "$t0" "$t1")
+mkdir -p "$WORK/mnt"
+"$ARGON" mount "$WORK/mnt" >"$WORK/mount.log" 2>&1 &
+mount_pid=$!
+for _ in $(seq 1 100); do [ -d "$WORK/mnt/branches/main/latest" ] && break; sleep 0.1; done
+t0=$(now); find "$WORK/mnt/branches/main/latest/" -name '*.bson' -exec cat {} + >/dev/null; t1=$(now)
+mount_read_s=$(secs "$t0" "$t1")
+"$ARGON" umount "$WORK/mnt" >/dev/null 2>&1 || kill "$mount_pid"
+wait "$mount_pid" 2>/dev/null || true
+rm -rf "$WORK/export"
+
 # Incremental saves: 1% of the documents of one collection of five change, ten times.
 inc_times=(); inc_written=()
 for i in $(seq 1 10); do
@@ -225,6 +239,7 @@ argon benchmark ($(nproc) cores, dataset ${data_mb} MB of BSON in 5 collections,
             the engine serving a plain client read of every collection: ${engine_read_mbps} MB/s; ratio $(ratio "$save_mbps" "$engine_read_mbps")
   restore:  ${restore_s} s = ${restore_mbps} MB/s (new branch from a version); peak RSS ${restore_rss} MiB
             the engine taking a plain client insert of the same documents (indexes first): ${engine_write_mbps} MB/s; ratio $(ratio "$restore_mbps" "$engine_write_mbps")
+  export to a mongodump folder: ${export_s} s = $(python3 -c "print(f'{$bytes/1048576/$export_s:.1f}')") MB/s; the same .bson files read through argon mount: $(python3 -c "print(f'{$bytes/1048576/$mount_read_s:.1f}')") MB/s; ratio $(ratio "$mount_read_s" "$export_s")
   incremental save (1% of one collection of five changed), median of 10:
             ${inc_time} s = $(ratio "$inc_time" "$save_s") of the full save's time; $(python3 -c "print(f'{$inc_bytes/1048576:.2f}')") MiB written = $(python3 -c "print(f'{$inc_bytes/$first_written:.3f}')") of the full save's bytes
   store after 1 full + 10 incremental saves: $(python3 -c "print(f'{$store_bytes/1048576:.1f}')") MiB = $(python3 -c "print(f'{$store_bytes/(10*$first_written):.3f}')") of 10 full saves ($(python3 -c "print(f'{$first_written/1048576:.1f}')") MiB each)
