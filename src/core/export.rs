@@ -12,6 +12,9 @@ use crate::mount::render::metadata_json;
 use crate::names::namespace_matches;
 use crate::store::chunks::{fetch_chunk, TRANSFER_PARALLEL};
 
+/// Bytes written to a `.bson` file at a time.
+const WRITE_BUFFER: usize = 4 << 20;
+
 /// What `export` wrote.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReport {
@@ -94,7 +97,9 @@ impl Project {
                     continue;
                 }
                 let path = folder.join(format!("{}.bson", c.name));
-                let mut file = tokio::io::BufWriter::new(
+                // A large buffer: each flush is one trip to tokio's blocking pool.
+                let mut file = tokio::io::BufWriter::with_capacity(
+                    WRITE_BUFFER,
                     tokio::fs::File::create(&path)
                         .await
                         .map_err(Error::io(format!("writing {}", path.display())))?,
