@@ -2,16 +2,17 @@
 
 use std::path::PathBuf;
 
-use crate::core::{ImportReport, Result};
+use crate::core::{is_uri, ImportReport, Result};
 
 use super::{human_bytes, short, Ctx};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A mongodump folder: one folder per database holding <collection>.bson
-    /// (or .bson.gz) and <collection>.metadata.json
-    #[arg(value_name = "DIR")]
-    source: PathBuf,
+    /// A MongoDB connection string (mongodb://...; read only, at one point in
+    /// time where the server allows it), or a mongodump folder: one folder
+    /// per database holding <collection>.bson (or .bson.gz) and .metadata.json
+    #[arg(value_name = "SOURCE")]
+    source: String,
     /// The new branch (it must not exist)
     #[arg(long, short = 'b', value_name = "NAME")]
     branch: String,
@@ -25,22 +26,33 @@ pub struct Args {
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut project = ctx.open(true).await?;
-    let source = if args.source.is_absolute() {
-        args.source.clone()
+    let report = if is_uri(&args.source) {
+        project
+            .import_uri(&args.source, &args.branch, &args.namespaces, &args.exclude)
+            .await?
     } else {
-        ctx.dir.join(&args.source)
+        let folder = PathBuf::from(&args.source);
+        let folder = match folder.is_absolute() {
+            true => folder,
+            false => ctx.dir.join(folder),
+        };
+        project
+            .import_dump(&folder, &args.branch, &args.namespaces, &args.exclude)
+            .await?
     };
-    let report = project
-        .import_dump(&source, &args.branch, &args.namespaces, &args.exclude)
-        .await?;
     ctx.out.emit(&report, || human(&report));
     Ok(())
 }
 
 fn human(r: &ImportReport) -> String {
     format!(
-        "Imported {}: branch '{}' at version {} ({} collection(s), {} documents, {})\n'argon checkout {}' starts it",
+        "Imported {} ({}): branch '{}' at version {} ({} collection(s), {} documents, {})\n'argon checkout {}' starts it",
         r.source.display(),
+        match r.consistency.as_str() {
+            "plain" => "each collection as it was when read: the server has no snapshot reads",
+            "snapshot-read" => "one point in time",
+            _ => "the dump",
+        },
         r.branch,
         short(&r.version),
         r.collections,

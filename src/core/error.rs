@@ -102,6 +102,8 @@ pub enum Error {
     NotADump(PathBuf),
     #[error("{} cannot be imported: {message}", .path.display())]
     BadDump { path: PathBuf, message: String },
+    #[error("cannot import from {uri}: {message}")]
+    ImportSource { uri: String, message: String },
     #[error("namespace '{ns}' is not in version {version}")]
     NoNamespace { ns: String, version: String },
     #[error("an operation that changes the project ran without its lock")]
@@ -163,6 +165,9 @@ impl Error {
             Error::ExportTarget(_) => Some("export into a new or empty folder".into()),
             Error::NotADump(_) => Some("give the folder mongodump wrote (its --out), which holds one folder per database".into()),
             Error::BadDump { .. } => Some("nothing was imported; dump the collection again".into()),
+            Error::ImportSource { .. } => Some(
+                "check the connection string, its credentials, and that the server answers from this machine; nothing was imported".into(),
+            ),
             Error::NoNamespace { version, .. } => Some(format!(
                 "give DB or DB.COLLECTION as 'argon show {version} --stat' lists them"
             )),

@@ -30,6 +30,10 @@ pub struct ImportReport {
     pub collections: usize,
     pub documents: u64,
     pub bytes: u64,
+    /// How consistent the data is: `dump` (what the folder holds),
+    /// `snapshot-read` (a live server read at one point in time) or `plain`
+    /// (a live server without snapshot reads: each collection as it was when read).
+    pub consistency: String,
 }
 
 /// One collection of a dump folder.
@@ -246,6 +250,7 @@ impl Project {
             collections: 0,
             documents: 0,
             bytes: 0,
+            consistency: "dump".into(),
         };
         let mut written_bytes = 0u64;
         for d in &dumped {
@@ -297,30 +302,54 @@ impl Project {
             }
         }
         bar.finish();
+        let id = self
+            .record_import(
+                row,
+                databases,
+                written_bytes,
+                format!("imported from {}", dir.display()),
+                None,
+            )
+            .await?;
+        report.version = id.to_string();
+        Ok(report)
+    }
+
+    /// Writes the imported data's version, then the branch `row` pointing
+    /// at it: a branch exists only once its data is whole.
+    pub(super) async fn record_import(
+        &mut self,
+        row: crate::meta::BranchRow,
+        databases: Vec<DatabaseEntry>,
+        written_bytes: u64,
+        message: String,
+        engine_version: Option<String>,
+    ) -> Result<VersionId> {
         let manifest = Manifest {
             format: MANIFEST_FORMAT,
             project: self.config.name.to_string(),
-            branch: name.to_string(),
+            branch: row.name.clone(),
             parent: None,
             created_at: Utc::now(),
-            message: format!("imported from {}", dir.display()),
+            message,
             capture: CaptureMethod::Imported,
-            engine_version: None,
+            engine_version,
             databases,
             written_bytes,
         };
         let bytes = manifest.to_bytes();
         let id = VersionId(Hash::of(&bytes));
-        store.put_bytes(ObjectKey::Version(id), bytes).await?;
-        // The version first, then the branch pointing at it: a branch exists
-        // only once its data is whole.
+        self.store()
+            .await?
+            .put_bytes(ObjectKey::Version(id), bytes)
+            .await?;
         self.meta.index_version(&version_row_of(id, &manifest))?;
+        let name = row.name.clone();
         self.meta.insert_branch(&crate::meta::BranchRow {
             head_version: Some(id),
             ..row
         })?;
-        self.publish_head(name.as_str(), Some(id)).await?;
-        report.version = id.to_string();
-        Ok(report)
+        self.publish_head(&name, Some(id)).await?;
+        Ok(id)
     }
 }

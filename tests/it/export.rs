@@ -245,3 +245,47 @@ fn bad_dumps_are_refused_and_leave_no_branch() {
     );
     assert_eq!(branches(), before, "no half-made branch");
 }
+
+#[test]
+fn a_live_engine_imports_as_a_branch_without_showing_its_password() {
+    let source = Project::new("import-source", Backend::File);
+    setup(&source);
+    let uri = source.ok(&["uri"]).trim().to_string();
+    let p = Project::new("import-live", Backend::File);
+    let report = p.json(&["import", &uri, "-b", "copy", "--exclude", "other"]);
+    assert_eq!(report["collections"], 3, "{report}");
+    assert_eq!(report["documents"], 520, "{report}");
+    p.ok(&["checkout", "copy"]);
+    let (from, to) = (source.mongo(), p.mongo());
+    for (db, coll) in [("app", "users"), ("app", "orders")] {
+        assert_eq!(
+            to.raw_docs(db, coll),
+            from.raw_docs(db, coll),
+            "{db}.{coll}"
+        );
+    }
+    assert_eq!(to.indexes("app", "users"), from.indexes("app", "users"));
+    assert!(!to.databases().contains(&"other".to_string()));
+
+    // A server that does not answer, with a password in its URI: one line,
+    // a hint, no password, no branch.
+    let r = p.run(&[
+        "import",
+        "mongodb://someone:hunter2@127.0.0.1:9/?serverSelectionTimeoutMS=300",
+        "-b",
+        "never",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("error: cannot import from mongodb://someone:****@127.0.0.1:9/"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("hint:") && !r.stderr.contains("hunter2"),
+        "{}",
+        r.stderr
+    );
+    assert!(!p.ok(&["branch"]).contains("never"));
+}

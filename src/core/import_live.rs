@@ -1,0 +1,193 @@
+//! `import` from a live server: every user collection read through the
+//! driver at one point in time where the server allows it (a snapshot
+//! session), as a save reads HEAD. Only reads reach the source.
+
+use mongodb::bson::doc;
+use mongodb::options::ClientOptions;
+
+use super::import::ImportReport;
+use super::{Error, Project, Result};
+use crate::names::{namespace_matches, BranchName};
+use crate::snapshot::{self, KnownChunks, ReadMode};
+
+/// `uri` with the password of its user info replaced by `****`: what
+/// reports and errors show.
+pub fn masked_uri(uri: &str) -> String {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return uri.to_string();
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            let shown = match user_info.contains(':') {
+                true => format!("{user}:****"),
+                false => user.to_string(),
+            };
+            format!("{scheme}://{shown}@{host}{tail}")
+        }
+        None => uri.to_string(),
+    }
+}
+
+/// Is `source` a connection string rather than a folder?
+pub fn is_uri(source: &str) -> bool {
+    source.starts_with("mongodb://") || source.starts_with("mongodb+srv://")
+}
+
+impl Project {
+    /// Makes branch `branch` from the server at `uri`, limited to the
+    /// namespaces in `only` (all when empty) and without those in `exclude`.
+    pub async fn import_uri(
+        &mut self,
+        uri: &str,
+        branch: &str,
+        only: &[String],
+        exclude: &[String],
+    ) -> Result<ImportReport> {
+        let name = BranchName::parse(branch).map_err(Error::InvalidName)?;
+        self.journal_begin("import", name.as_str())?;
+        let imported = match self.lease("import").await {
+            Ok(lease) => {
+                let imported = self.import_uri_leased(uri, &name, only, exclude).await;
+                lease.release().await;
+                imported
+            }
+            Err(e) => Err(e),
+        };
+        self.journal_end()?;
+        imported
+    }
+
+    async fn import_uri_leased(
+        &mut self,
+        uri: &str,
+        name: &BranchName,
+        only: &[String],
+        exclude: &[String],
+    ) -> Result<ImportReport> {
+        let row = self.new_branch_row(name, None)?;
+        let shown = masked_uri(uri);
+        let source = |message: String| Error::ImportSource {
+            uri: shown.clone(),
+            message: message.lines().next().unwrap_or_default().to_string(),
+        };
+        let mut options = ClientOptions::parse(uri)
+            .await
+            .map_err(|e| source(e.to_string()))?;
+        if options.server_selection_timeout.is_none() {
+            options.server_selection_timeout = Some(std::time::Duration::from_secs(10));
+        }
+        let client = mongodb::Client::with_options(options).map_err(|e| source(e.to_string()))?;
+        let answered = client
+            .database("admin")
+            .run_command(doc! { "ping": 1 })
+            .await;
+        if let Err(e) = answered {
+            snapshot::close(client).await;
+            return Err(source(e.to_string()));
+        }
+        let store = self.store().await?;
+        let known = KnownChunks::new([]);
+        let bar = self.progress.task(&format!("importing {shown}"));
+        let (captured, consistency) = if snapshot::supports_snapshot_reads(&client).await {
+            let captured = match client.start_session().snapshot(true).await {
+                Ok(mut session) => {
+                    snapshot::capture(
+                        &client,
+                        &store,
+                        ReadMode::Session(&mut session),
+                        &known,
+                        &bar,
+                    )
+                    .await
+                }
+                Err(e) => Err(snapshot::SnapshotError::Engine {
+                    op: "starting a snapshot session on",
+                    object: shown.clone(),
+                    source: e,
+                }),
+            };
+            (captured, "snapshot-read")
+        } else {
+            let captured = snapshot::capture(&client, &store, ReadMode::Plain, &known, &bar).await;
+            (captured, "plain")
+        };
+        bar.finish();
+        snapshot::close(client).await;
+        let mut captured = captured?;
+        for o in only {
+            let there = captured.databases.iter().any(|d| {
+                d.collections.iter().any(|c| {
+                    namespace_matches(std::slice::from_ref(o), &format!("{}.{}", d.name, c.name))
+                })
+            });
+            if !there {
+                return Err(Error::NoNamespace {
+                    ns: o.clone(),
+                    version: shown.clone(),
+                });
+            }
+        }
+        for d in &mut captured.databases {
+            let db = d.name.clone();
+            d.collections.retain(|c| {
+                let ns = format!("{db}.{}", c.name);
+                (only.is_empty() || namespace_matches(only, &ns))
+                    && !namespace_matches(exclude, &ns)
+            });
+        }
+        captured.databases.retain(|d| !d.collections.is_empty());
+        let collections = captured.databases.iter().map(|d| d.collections.len()).sum();
+        let documents = captured
+            .databases
+            .iter()
+            .flat_map(|d| &d.collections)
+            .map(|c| c.documents)
+            .sum();
+        let bytes = captured
+            .databases
+            .iter()
+            .flat_map(|d| &d.collections)
+            .map(|c| c.bytes)
+            .sum();
+        let id = self
+            .record_import(
+                row,
+                captured.databases,
+                captured.written_bytes,
+                format!("imported from {shown} ({consistency})"),
+                captured.engine_version,
+            )
+            .await?;
+        Ok(ImportReport {
+            branch: name.to_string(),
+            version: id.to_string(),
+            source: shown.into(),
+            collections,
+            documents,
+            bytes,
+            consistency: consistency.into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            masked_uri("mongodb://app:s3cret@db.example:27017/shop?authSource=admin"),
+            "mongodb://app:****@db.example:27017/shop?authSource=admin"
+        );
+        assert_eq!(masked_uri("mongodb://host:1/?x=1"), "mongodb://host:1/?x=1");
+        assert_eq!(
+            masked_uri("mongodb+srv://u:p@cluster"),
+            "mongodb+srv://u:****@cluster"
+        );
+        assert_eq!(masked_uri("mongodb://u@h"), "mongodb://u@h");
+    }
+}
