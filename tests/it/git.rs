@@ -157,8 +157,14 @@ fn core_hooks_path_is_honoured() {
     );
     assert!(p.dir.join(".githooks/post-checkout").exists());
     assert!(!p.dir.join(".git/hooks/post-checkout").exists());
-    p.git_ok(&["checkout", "-q", "-b", "via-hooks-path"]);
-    assert_eq!(db_head(&p), "via-hooks-path");
+    let switched = p.git_ok(&["checkout", "-q", "-b", "via-hooks-path"]);
+    // The hook's own output (on git's stderr) says why, should it not act.
+    assert_eq!(
+        db_head(&p),
+        "via-hooks-path",
+        "hook output: {}",
+        switched.stderr
+    );
 }
 
 #[test]
