@@ -64,11 +64,17 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<i32> {
     let changed = view.changed;
     let _ = view.finish(&mut out);
     out.finish();
-    match diffed {
-        Ok(()) | Err(crate::core::Error::Diff(DiffError::Closed)) => {}
-        Err(e) => return Err(e),
-    }
+    unless_closed(diffed)?;
     Ok(i32::from(args.exit_code && changed))
+}
+
+/// A reader that stopped reading (the pager quit) ends the output; that is
+/// not a failure.
+pub fn unless_closed(shown: Result<()>) -> Result<()> {
+    match shown {
+        Err(crate::core::Error::Diff(DiffError::Closed)) => Ok(()),
+        other => other,
+    }
 }
 
 /// What one namespace's changes add up to.

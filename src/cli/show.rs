@@ -4,7 +4,7 @@
 use crate::core::{Result, ShowReport};
 use crate::diff::DiffError;
 
-use super::diff::{Renderer, View};
+use super::diff::{unless_closed, Renderer, View};
 use super::pager::Output;
 use super::{human_bytes, Ctx, Format};
 
@@ -28,27 +28,19 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         Format::Json => serde_json::to_string(&report).unwrap_or_default(),
         Format::Human => header(&report),
     };
-    let mut shown = out.line(&header).map_err(|_| DiffError::Closed);
-    if shown.is_ok() {
-        shown = project
-            .diff_with_parent(id, &args.namespaces, &mut |change| {
-                view.take(change, &mut out).map_err(|_| DiffError::Closed)
-            })
-            .await
-            .map_err(|e| match e {
-                crate::core::Error::Diff(d) => d,
-                other => DiffError::Malformed {
-                    ns: String::new(),
-                    message: other.to_string(),
-                },
-            });
-    }
+    let shown = match out.line(&header) {
+        Ok(()) => {
+            project
+                .diff_with_parent(id, &args.namespaces, &mut |change| {
+                    view.take(change, &mut out).map_err(|_| DiffError::Closed)
+                })
+                .await
+        }
+        Err(_) => Err(DiffError::Closed.into()),
+    };
     let _ = view.finish(&mut out);
     out.finish();
-    match shown {
-        Ok(()) | Err(DiffError::Closed) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    unless_closed(shown)
 }
 
 fn header(r: &ShowReport) -> String {

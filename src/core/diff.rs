@@ -20,15 +20,6 @@ pub enum DiffEnd {
     Version(VersionId),
 }
 
-impl DiffEnd {
-    pub fn label(&self) -> String {
-        match self {
-            DiffEnd::Live => "HEAD (live)".into(),
-            DiffEnd::Version(v) => v.short(),
-        }
-    }
-}
-
 /// One namespace of a version, as `show` lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct NamespaceInfo {
