@@ -125,9 +125,38 @@ pub fn namespace_matches(patterns: &[String], ns: &str) -> bool {
     })
 }
 
+/// Does a command limited to `only` (every namespace when empty) and
+/// leaving out `exclude` take namespace `ns`?
+pub fn namespace_kept(only: &[String], exclude: &[String], ns: &str) -> bool {
+    (only.is_empty() || namespace_matches(only, ns)) && !namespace_matches(exclude, ns)
+}
+
+/// The first pattern of `only` that none of `namespaces` falls under: a
+/// namespace the user named that is not there.
+pub fn unmatched_pattern<'p>(only: &'p [String], namespaces: &[String]) -> Option<&'p String> {
+    only.iter().find(|o| {
+        !namespaces
+            .iter()
+            .any(|ns| namespace_matches(std::slice::from_ref(*o), ns))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespaces_select_a_database_or_one_collection() {
+        let only = vec!["app".to_string(), "other.c".to_string()];
+        assert!(namespace_kept(&only, &[], "app.users"));
+        assert!(namespace_kept(&only, &[], "other.c"));
+        assert!(!namespace_kept(&only, &[], "other.cc"));
+        assert!(!namespace_kept(&only, &[], "apple.x"));
+        assert!(namespace_kept(&[], &[], "any.thing"));
+        assert!(!namespace_kept(&[], &only, "app.users"), "excluded");
+        let there = ["app.users".to_string()];
+        assert_eq!(unmatched_pattern(&only, &there), Some(&only[1]));
+    }
 
     #[test]
     fn accepts_what_git_accepts() {

@@ -21,11 +21,8 @@ pub struct Args {
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut project = ctx.open(false).await?;
-    let dir = if args.folder.is_absolute() {
-        args.folder.clone()
-    } else {
-        ctx.dir.join(&args.folder)
-    };
+    // Relative to the folder argon works in (-C); an absolute one stays as it is.
+    let dir = ctx.dir.join(&args.folder);
     let report = project.export(&args.rev, &dir, &args.namespaces).await?;
     ctx.out.emit(&report, || human(&report));
     Ok(())

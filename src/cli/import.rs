@@ -1,8 +1,6 @@
 //! `argon import DIR --branch NAME [--ns NS]... [--exclude NS]...`.
 
-use std::path::PathBuf;
-
-use crate::core::{is_uri, ImportReport, Result};
+use crate::core::{is_uri, ImportReport, ImportSource, Result};
 
 use super::{human_bytes, short, Ctx};
 
@@ -26,20 +24,14 @@ pub struct Args {
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut project = ctx.open(true).await?;
-    let report = if is_uri(&args.source) {
-        project
-            .import_uri(&args.source, &args.branch, &args.namespaces, &args.exclude)
-            .await?
-    } else {
-        let folder = PathBuf::from(&args.source);
-        let folder = match folder.is_absolute() {
-            true => folder,
-            false => ctx.dir.join(folder),
-        };
-        project
-            .import_dump(&folder, &args.branch, &args.namespaces, &args.exclude)
-            .await?
+    let folder = ctx.dir.join(&args.source);
+    let source = match is_uri(&args.source) {
+        true => ImportSource::Server(&args.source),
+        false => ImportSource::Dump(&folder),
     };
+    let report = project
+        .import(source, &args.branch, &args.namespaces, &args.exclude)
+        .await?;
     ctx.out.emit(&report, || human(&report));
     Ok(())
 }

@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{Error, Project, Result};
 use crate::mount::render::metadata_json;
-use crate::names::namespace_matches;
+use crate::names::{namespace_kept, unmatched_pattern};
 use crate::store::chunks::{fetch_chunk, TRANSFER_PARALLEL};
 
 /// Bytes written to a `.bson` file at a time.
@@ -25,11 +25,6 @@ pub struct ExportReport {
     pub bytes: u64,
 }
 
-/// Does namespace `ns` fall under one of `only`? All do when `only` is empty.
-fn selected(only: &[String], ns: &str) -> bool {
-    only.is_empty() || namespace_matches(only, ns)
-}
-
 impl Project {
     /// Writes version `rev` into `dir` as mongodump does: `<db>/<coll>.bson`
     /// and `<db>/<coll>.metadata.json` (views: the metadata only). `dir`
@@ -39,18 +34,12 @@ impl Project {
     pub async fn export(&mut self, rev: &str, dir: &Path, only: &[String]) -> Result<ExportReport> {
         let id = self.resolve(rev)?;
         let manifest = self.manifest(id).await?;
-        for o in only {
-            let known = manifest.databases.iter().any(|d| {
-                d.collections
-                    .iter()
-                    .any(|c| selected(std::slice::from_ref(o), &format!("{}.{}", d.name, c.name)))
+        let there: Vec<String> = manifest.namespaces().map(|(ns, _)| ns).collect();
+        if let Some(o) = unmatched_pattern(only, &there) {
+            return Err(Error::NoNamespace {
+                ns: o.clone(),
+                version: id.short(),
             });
-            if !known {
-                return Err(Error::NoNamespace {
-                    ns: o.clone(),
-                    version: id.short(),
-                });
-            }
         }
         let in_use = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
         if in_use || (dir.exists() && !dir.is_dir()) {
@@ -78,10 +67,16 @@ impl Project {
             bytes: 0,
         };
         let bar = self.progress.task(&format!("exporting {}", id.short()));
-        bar.set_total(manifest.collections().map(|c| c.bytes).sum());
+        bar.set_total(
+            manifest
+                .namespaces()
+                .filter(|(ns, _)| namespace_kept(only, &[], ns))
+                .map(|(_, c)| c.bytes)
+                .sum(),
+        );
         for db in &manifest.databases {
             for c in &db.collections {
-                if !selected(only, &format!("{}.{}", db.name, c.name)) {
+                if !namespace_kept(only, &[], &format!("{}.{}", db.name, c.name)) {
                     continue;
                 }
                 let folder = partial.path().join(&db.name);

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::report::version_row_of;
 use super::{Error, Project, Result};
-use crate::names::{namespace_matches, BranchName};
+use crate::names::{namespace_kept, unmatched_pattern, BranchName};
 use crate::snapshot::{CaptureMethod, CollectionEntry, DatabaseEntry, Manifest, MANIFEST_FORMAT};
 use crate::store::chunks::{ChunkWriter, KnownChunks};
 use crate::store::{Hash, ObjectKey, VersionId};
@@ -185,12 +185,20 @@ fn read_documents(
     Ok(count)
 }
 
+/// Where `import` reads from.
+pub enum ImportSource<'a> {
+    /// A mongodump folder.
+    Dump(&'a Path),
+    /// A MongoDB connection string (`import_live.rs`).
+    Server(&'a str),
+}
+
 impl Project {
-    /// Makes branch `branch` from the mongodump folder `dir`, limited to the
-    /// namespaces in `only` (all when empty) and without those in `exclude`.
-    pub async fn import_dump(
+    /// Makes branch `branch` from `source`, limited to the namespaces in
+    /// `only` (all when empty) and without those in `exclude`.
+    pub async fn import(
         &mut self,
-        dir: &Path,
+        source: ImportSource<'_>,
         branch: &str,
         only: &[String],
         exclude: &[String],
@@ -201,7 +209,12 @@ impl Project {
             Ok(lease) => {
                 // The lease keeps a gc elsewhere from collecting the new
                 // chunks before the version that holds them is written.
-                let imported = self.import_leased(dir, &name, only, exclude).await;
+                let imported = match source {
+                    ImportSource::Dump(dir) => self.import_dump(dir, &name, only, exclude).await,
+                    ImportSource::Server(uri) => {
+                        self.import_server(uri, &name, only, exclude).await
+                    }
+                };
                 lease.release().await;
                 imported
             }
@@ -211,7 +224,7 @@ impl Project {
         imported
     }
 
-    async fn import_leased(
+    async fn import_dump(
         &mut self,
         dir: &Path,
         name: &BranchName,
@@ -220,21 +233,14 @@ impl Project {
     ) -> Result<ImportReport> {
         let row = self.new_branch_row(name, None)?;
         let mut dumped = scan(dir)?;
-        for o in only {
-            if !dumped
-                .iter()
-                .any(|d| namespace_matches(std::slice::from_ref(o), &d.ns()))
-            {
-                return Err(Error::NoNamespace {
-                    ns: o.clone(),
-                    version: dir.display().to_string(),
-                });
-            }
+        let there: Vec<String> = dumped.iter().map(Dumped::ns).collect();
+        if let Some(o) = unmatched_pattern(only, &there) {
+            return Err(Error::NoNamespace {
+                ns: o.clone(),
+                version: dir.display().to_string(),
+            });
         }
-        dumped.retain(|d| {
-            (only.is_empty() || namespace_matches(only, &d.ns()))
-                && !namespace_matches(exclude, &d.ns())
-        });
+        dumped.retain(|d| namespace_kept(only, exclude, &d.ns()));
         let store = self.store().await?;
         let total: u64 = dumped
             .iter()

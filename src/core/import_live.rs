@@ -7,7 +7,7 @@ use mongodb::options::ClientOptions;
 
 use super::import::ImportReport;
 use super::{Error, Project, Result};
-use crate::names::{namespace_matches, BranchName};
+use crate::names::{namespace_kept, unmatched_pattern, BranchName};
 use crate::snapshot::{self, KnownChunks, ReadMode};
 
 /// `uri` with the password of its user info replaced by `****`: what
@@ -37,30 +37,8 @@ pub fn is_uri(source: &str) -> bool {
 }
 
 impl Project {
-    /// Makes branch `branch` from the server at `uri`, limited to the
-    /// namespaces in `only` (all when empty) and without those in `exclude`.
-    pub async fn import_uri(
-        &mut self,
-        uri: &str,
-        branch: &str,
-        only: &[String],
-        exclude: &[String],
-    ) -> Result<ImportReport> {
-        let name = BranchName::parse(branch).map_err(Error::InvalidName)?;
-        self.journal_begin("import", name.as_str())?;
-        let imported = match self.lease("import").await {
-            Ok(lease) => {
-                let imported = self.import_uri_leased(uri, &name, only, exclude).await;
-                lease.release().await;
-                imported
-            }
-            Err(e) => Err(e),
-        };
-        self.journal_end()?;
-        imported
-    }
-
-    async fn import_uri_leased(
+    /// `import` from the server at `uri` (under the journal and a lease).
+    pub(super) async fn import_server(
         &mut self,
         uri: &str,
         name: &BranchName,
@@ -117,26 +95,25 @@ impl Project {
         bar.finish();
         snapshot::close(client).await;
         let mut captured = captured?;
-        for o in only {
-            let there = captured.databases.iter().any(|d| {
-                d.collections.iter().any(|c| {
-                    namespace_matches(std::slice::from_ref(o), &format!("{}.{}", d.name, c.name))
-                })
+        let there: Vec<String> = captured
+            .databases
+            .iter()
+            .flat_map(|d| {
+                d.collections
+                    .iter()
+                    .map(move |c| format!("{}.{}", d.name, c.name))
+            })
+            .collect();
+        if let Some(o) = unmatched_pattern(only, &there) {
+            return Err(Error::NoNamespace {
+                ns: o.clone(),
+                version: shown.clone(),
             });
-            if !there {
-                return Err(Error::NoNamespace {
-                    ns: o.clone(),
-                    version: shown.clone(),
-                });
-            }
         }
         for d in &mut captured.databases {
             let db = d.name.clone();
-            d.collections.retain(|c| {
-                let ns = format!("{db}.{}", c.name);
-                (only.is_empty() || namespace_matches(only, &ns))
-                    && !namespace_matches(exclude, &ns)
-            });
+            d.collections
+                .retain(|c| namespace_kept(only, exclude, &format!("{db}.{}", c.name)));
         }
         captured.databases.retain(|d| !d.collections.is_empty());
         let collections = captured.databases.iter().map(|d| d.collections.len()).sum();

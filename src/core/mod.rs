@@ -34,7 +34,7 @@ pub use fetch::FetchReport;
 pub use follow::{FollowReport, HooksStatus};
 pub use fsck::FsckReport;
 pub use gc::{GcOptions, GcPlan, GcReport, LocalGcReport, TagInfo, DEFAULT_GRACE};
-pub use import::ImportReport;
+pub use import::{ImportReport, ImportSource};
 pub use import_live::is_uri;
 pub use init::{init, InitOptions, InitReport};
 pub(crate) use project::random_uid;

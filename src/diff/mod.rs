@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use mongodb::bson::RawDocumentBuf;
 
+use crate::names::{namespace_kept, unmatched_pattern};
 use crate::store::manifest::{CollectionEntry, Manifest};
 use crate::store::{Store, StoreError};
 
@@ -104,19 +105,7 @@ pub enum Change {
 pub type Sink<'s> = dyn FnMut(Change) -> Result<()> + Send + 's;
 
 fn namespaces(m: &Manifest) -> BTreeMap<String, &CollectionEntry> {
-    m.databases
-        .iter()
-        .flat_map(|d| {
-            d.collections
-                .iter()
-                .map(move |c| (format!("{}.{}", d.name, c.name), c))
-        })
-        .collect()
-}
-
-/// Does namespace `ns` fall under one of `only`? All do when `only` is empty.
-fn selected(only: &[String], ns: &str) -> bool {
-    only.is_empty() || crate::names::namespace_matches(only, ns)
+    m.namespaces().collect()
 }
 
 /// Sends every change from `old` to `new` (limited to the namespaces in
@@ -129,14 +118,9 @@ pub async fn diff(
     sink: &mut Sink<'_>,
 ) -> Result<()> {
     let (before, after) = (namespaces(old.manifest), namespaces(new.manifest));
-    for o in only {
-        if !before
-            .keys()
-            .chain(after.keys())
-            .any(|ns| selected(std::slice::from_ref(o), ns))
-        {
-            return Err(DiffError::NoSuchNamespace(o.clone()));
-        }
+    let either: Vec<String> = before.keys().chain(after.keys()).cloned().collect();
+    if let Some(o) = unmatched_pattern(only, &either) {
+        return Err(DiffError::NoSuchNamespace(o.clone()));
     }
     // A collection that went while another with the same documents came was renamed.
     let mut renamed: BTreeMap<String, String> = BTreeMap::new();
@@ -168,7 +152,7 @@ pub async fn diff(
     all.sort();
     all.dedup();
     for ns in all {
-        if !selected(only, ns) || renamed.values().any(|from| from == ns) {
+        if !namespace_kept(only, &[], ns) || renamed.values().any(|from| from == ns) {
             continue;
         }
         let collection = |change| Change::Collection {
@@ -247,16 +231,6 @@ fn index_changes(old: &[serde_json::Value], new: &[serde_json::Value]) -> Vec<Co
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn namespaces_select_a_database_or_one_collection() {
-        let only = vec!["app".to_string(), "other.c".to_string()];
-        assert!(selected(&only, "app.users"));
-        assert!(selected(&only, "other.c"));
-        assert!(!selected(&only, "other.cc"));
-        assert!(!selected(&only, "apple.x"));
-        assert!(selected(&[], "any.thing"));
-    }
 
     #[test]
     fn indexes_are_matched_by_name() {

@@ -148,6 +148,15 @@ impl Manifest {
         self.collections().count() as u64
     }
 
+    /// Every collection with its namespace (`db.collection`), in order.
+    pub fn namespaces(&self) -> impl Iterator<Item = (String, &CollectionEntry)> {
+        self.databases.iter().flat_map(|d| {
+            d.collections
+                .iter()
+                .map(move |c| (format!("{}.{}", d.name, c.name), c))
+        })
+    }
+
     pub fn collections(&self) -> impl Iterator<Item = &CollectionEntry> {
         self.databases.iter().flat_map(|d| d.collections.iter())
     }
