@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{Error, Project, Result, VersionInfo};
 use crate::diff::{self, Side, Sink};
-use crate::snapshot::{self, CaptureMethod, Manifest, ReadMode, MANIFEST_FORMAT};
+use crate::snapshot::{self, CaptureMethod, KnownChunks, Manifest, ReadMode, MANIFEST_FORMAT};
 use crate::store::{SpoolBackend, Store, VersionId};
 
 /// One end of a diff.
@@ -99,7 +99,15 @@ impl Project {
         sink: &mut Sink<'_>,
     ) -> Result<()> {
         let old = self.load(old).await?;
-        let new = self.load(new).await?;
+        let new = match new {
+            // The old side's chunks are in the store already: the live
+            // capture neither checks nor spools them (and reads no manifest).
+            DiffEnd::Live => {
+                self.capture_live(KnownChunks::new(old.manifest.chunk_ids()))
+                    .await?
+            }
+            end => self.load(end).await?,
+        };
         self.compare(&old, &new, only, sink).await
     }
 
@@ -173,19 +181,18 @@ impl Project {
                 store: self.store().await?,
                 _spool: None,
             }),
-            DiffEnd::Live => self.capture_live().await,
+            DiffEnd::Live => self.capture_live(KnownChunks::new([])).await,
         }
     }
 
     /// HEAD's data as it is now, read like a save reads it (collections in
-    /// parallel, chunks its latest version has are not stored again) but into
-    /// a spool that is thrown away: nothing reaches the store.
-    async fn capture_live(&mut self) -> Result<Loaded> {
+    /// parallel, `known` chunks not stored again) but into a spool that is
+    /// thrown away: nothing reaches the store.
+    async fn capture_live(&mut self, known: KnownChunks) -> Result<Loaded> {
         let b = self.head_branch()?;
         if !self.is_running(&b).await? {
             return Err(Error::HeadStashed(b.name));
         }
-        let (_, known) = self.parent_manifest(&b).await?;
         let store = self.store().await?;
         let spool_dir = tempfile::TempDir::new_in(self.tmp_dir()?)
             .map_err(Error::io("creating a spool for HEAD's live data"))?;

@@ -184,7 +184,7 @@ impl Project {
 
     /// The manifest of `b`'s latest version, and its chunks: those a save
     /// need not send.
-    pub(super) async fn parent_manifest(
+    async fn parent_manifest(
         &mut self,
         b: &BranchRow,
     ) -> Result<(Option<Manifest>, snapshot::KnownChunks)> {
