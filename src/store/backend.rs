@@ -35,6 +35,71 @@ pub trait Backend: Send + Sync {
     }
 }
 
+/// Implements the listed `Backend` methods of a layer (a decorator) by
+/// handing them, unchanged, to the backend in its field `$inner`: a layer
+/// spells out only the operations it changes.
+macro_rules! forward_to_inner {
+    ($inner:ident: $($method:ident),+ $(,)?) => {
+        $( $crate::store::forward_to_inner!(@ $inner $method); )+
+    };
+    (@ $inner:ident put_bytes) => {
+        fn put_bytes(
+            &self,
+            key: $crate::store::ObjectKey,
+            bytes: Vec<u8>,
+        ) -> $crate::store::BoxFuture<'_, $crate::store::Result<()>> {
+            self.$inner.put_bytes(key, bytes)
+        }
+    };
+    (@ $inner:ident exists) => {
+        fn exists(
+            &self,
+            key: $crate::store::ObjectKey,
+        ) -> $crate::store::BoxFuture<'_, $crate::store::Result<bool>> {
+            self.$inner.exists(key)
+        }
+    };
+    (@ $inner:ident list_versions) => {
+        fn list_versions(
+            &self,
+        ) -> $crate::store::BoxFuture<'_, $crate::store::Result<Vec<$crate::store::VersionId>>> {
+            self.$inner.list_versions()
+        }
+    };
+    (@ $inner:ident list_tags) => {
+        fn list_tags(&self) -> $crate::store::BoxFuture<'_, $crate::store::Result<Vec<String>>> {
+            self.$inner.list_tags()
+        }
+    };
+    (@ $inner:ident list_folder) => {
+        fn list_folder(
+            &self,
+            folder: &'static str,
+        ) -> $crate::store::BoxFuture<'_, $crate::store::Result<Vec<String>>> {
+            self.$inner.list_folder(folder)
+        }
+    };
+    (@ $inner:ident check) => {
+        fn check(&self) -> $crate::store::BoxFuture<'_, $crate::store::Result<()>> {
+            self.$inner.check()
+        }
+    };
+    (@ $inner:ident list_chunks) => {
+        fn list_chunks(
+            &self,
+        ) -> $crate::store::BoxFuture<'_, $crate::store::Result<Vec<$crate::store::StoredChunk>>>
+        {
+            self.$inner.list_chunks()
+        }
+    };
+    (@ $inner:ident remove_temporaries) => {
+        fn remove_temporaries(&self) -> $crate::store::BoxFuture<'_, $crate::store::Result<usize>> {
+            self.$inner.remove_temporaries()
+        }
+    };
+}
+pub(crate) use forward_to_inner;
+
 /// A chunk as listed by the store.
 #[derive(Debug, Clone)]
 pub struct StoredChunk {

@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::{Backend, BoxFuture, ChunkId, ObjectKey, Result, StoredChunk, VersionId};
+use super::forward_to_inner;
+use super::{Backend, BoxFuture, ChunkId, ObjectKey, Result};
 use crate::sync::lock;
 
 /// Least-recently-used entries with a byte ceiling.
@@ -166,9 +167,16 @@ impl CachingBackend {
 }
 
 impl Backend for CachingBackend {
-    fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> BoxFuture<'_, Result<()>> {
-        self.inner.put_bytes(key, bytes)
-    }
+    forward_to_inner!(
+        inner: put_bytes,
+        exists,
+        list_versions,
+        list_tags,
+        list_folder,
+        check,
+        list_chunks,
+        remove_temporaries,
+    );
 
     fn get_bytes(&self, key: ObjectKey) -> BoxFuture<'_, Result<Vec<u8>>> {
         Box::pin(async move {
@@ -184,39 +192,11 @@ impl Backend for CachingBackend {
         })
     }
 
-    fn exists(&self, key: ObjectKey) -> BoxFuture<'_, Result<bool>> {
-        self.inner.exists(key)
-    }
-
-    fn list_versions(&self) -> BoxFuture<'_, Result<Vec<VersionId>>> {
-        self.inner.list_versions()
-    }
-
-    fn list_tags(&self) -> BoxFuture<'_, Result<Vec<String>>> {
-        self.inner.list_tags()
-    }
-
-    fn list_folder(&self, folder: &'static str) -> BoxFuture<'_, Result<Vec<String>>> {
-        self.inner.list_folder(folder)
-    }
-
-    fn check(&self) -> BoxFuture<'_, Result<()>> {
-        self.inner.check()
-    }
-
-    fn list_chunks(&self) -> BoxFuture<'_, Result<Vec<StoredChunk>>> {
-        self.inner.list_chunks()
-    }
-
     fn delete(&self, key: ObjectKey) -> BoxFuture<'_, Result<()>> {
         if let ObjectKey::Chunk(id) = key {
             self.disk.forget(id);
         }
         self.inner.delete(key)
-    }
-
-    fn remove_temporaries(&self) -> BoxFuture<'_, Result<usize>> {
-        self.inner.remove_temporaries()
     }
 }
 

@@ -8,7 +8,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::{Backend, BoxFuture, ObjectKey, Result, StoreError, StoredChunk, VersionId};
+use super::forward_to_inner;
+use super::{Backend, BoxFuture, ObjectKey, Result, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Operation {
@@ -95,6 +96,15 @@ impl FaultyBackend {
 }
 
 impl Backend for FaultyBackend {
+    forward_to_inner!(
+        inner: exists,
+        list_versions,
+        list_tags,
+        list_folder,
+        check,
+        list_chunks,
+        remove_temporaries,
+    );
     fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
             self.call(Operation::of_put(&key), &key)?;
@@ -110,39 +120,11 @@ impl Backend for FaultyBackend {
         })
     }
 
-    fn exists(&self, key: ObjectKey) -> BoxFuture<'_, Result<bool>> {
-        self.inner.exists(key)
-    }
-
-    fn list_versions(&self) -> BoxFuture<'_, Result<Vec<VersionId>>> {
-        self.inner.list_versions()
-    }
-
-    fn list_tags(&self) -> BoxFuture<'_, Result<Vec<String>>> {
-        self.inner.list_tags()
-    }
-
-    fn list_folder(&self, folder: &'static str) -> BoxFuture<'_, Result<Vec<String>>> {
-        self.inner.list_folder(folder)
-    }
-
-    fn check(&self) -> BoxFuture<'_, Result<()>> {
-        self.inner.check()
-    }
-
-    fn list_chunks(&self) -> BoxFuture<'_, Result<Vec<StoredChunk>>> {
-        self.inner.list_chunks()
-    }
-
     fn delete(&self, key: ObjectKey) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
             self.call(Some(Operation::Delete), &key)?;
             self.inner.delete(key).await
         })
-    }
-
-    fn remove_temporaries(&self) -> BoxFuture<'_, Result<usize>> {
-        self.inner.remove_temporaries()
     }
 }
 

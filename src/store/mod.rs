@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::config::{StoreConfig, StoreUrl};
 use crate::names::ProjectName;
 
+pub(crate) use backend::forward_to_inner;
 pub use backend::{Backend, BoxFuture, StoredChunk};
 pub use cache::{CachingBackend, Lru};
 pub use key::{

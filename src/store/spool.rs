@@ -10,9 +10,8 @@ use std::sync::Arc;
 
 use futures_util::{StreamExt, TryStreamExt};
 
-use super::{
-    Backend, BoxFuture, LocalBackend, ObjectKey, Result, StoreError, StoredChunk, VersionId,
-};
+use super::forward_to_inner;
+use super::{Backend, BoxFuture, LocalBackend, ObjectKey, Result, StoreError, StoredChunk};
 
 /// Uploads in flight at once when the spool is emptied.
 const UPLOADS_AT_ONCE: usize = 8;
@@ -54,6 +53,7 @@ impl SpoolBackend {
 }
 
 impl Backend for SpoolBackend {
+    forward_to_inner!(store: list_versions, list_tags, list_folder, check);
     fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> BoxFuture<'_, Result<()>> {
         match key {
             // Chunks wait in the spool; anything else (never written during a
@@ -76,22 +76,6 @@ impl Backend for SpoolBackend {
         Box::pin(async move {
             Ok(self.spool.exists(key.clone()).await? || self.store.exists(key).await?)
         })
-    }
-
-    fn list_versions(&self) -> BoxFuture<'_, Result<Vec<VersionId>>> {
-        self.store.list_versions()
-    }
-
-    fn list_tags(&self) -> BoxFuture<'_, Result<Vec<String>>> {
-        self.store.list_tags()
-    }
-
-    fn list_folder(&self, folder: &'static str) -> BoxFuture<'_, Result<Vec<String>>> {
-        self.store.list_folder(folder)
-    }
-
-    fn check(&self) -> BoxFuture<'_, Result<()>> {
-        self.store.check()
     }
 
     fn list_chunks(&self) -> BoxFuture<'_, Result<Vec<StoredChunk>>> {
