@@ -1,8 +1,8 @@
-//! `argon export REV DIR [--ns NS...]`.
+//! `argon export REV (DIR | --archive FILE [--gzip]) [--ns NS...]`.
 
 use std::path::PathBuf;
 
-use crate::core::{ExportReport, Result};
+use crate::core::{ExportReport, ExportTo, Result};
 
 use super::{human_bytes, short, Ctx};
 
@@ -12,8 +12,14 @@ pub struct Args {
     rev: String,
     /// The folder to write: <db>/<collection>.bson and .metadata.json, as
     /// mongodump writes them (it must not exist, or be empty)
-    #[arg(value_name = "DIR")]
-    folder: PathBuf,
+    #[arg(value_name = "DIR", required_unless_present = "archive")]
+    folder: Option<PathBuf>,
+    /// Write one mongodump archive file instead (as 'mongodump --archive=FILE'); it must not exist
+    #[arg(long, value_name = "FILE", conflicts_with = "folder")]
+    archive: Option<PathBuf>,
+    /// Compress the archive with gzip (as 'mongodump --archive --gzip')
+    #[arg(long, requires = "archive")]
+    gzip: bool,
     /// Only this namespace (DB or DB.COLLECTION); repeat for more
     #[arg(long = "ns", value_name = "NS")]
     namespaces: Vec<String>,
@@ -22,20 +28,38 @@ pub struct Args {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut project = ctx.open(false).await?;
     // Relative to the folder argon works in (-C); an absolute one stays as it is.
-    let dir = ctx.dir.join(&args.folder);
-    let report = project.export(&args.rev, &dir, &args.namespaces).await?;
-    ctx.out.emit(&report, || human(&report));
+    let folder = args.folder.as_ref().map(|f| ctx.dir.join(f));
+    let archive = args.archive.as_ref().map(|f| ctx.dir.join(f));
+    let to = match (&archive, &folder) {
+        (Some(file), _) => ExportTo::Archive {
+            file,
+            gzip: args.gzip,
+        },
+        (None, Some(dir)) => ExportTo::Folder(dir),
+        // clap requires one of the two.
+        (None, None) => ExportTo::Folder(&ctx.dir),
+    };
+    let is_archive = archive.is_some();
+    let report = project.export(&args.rev, to, &args.namespaces).await?;
+    ctx.out.emit(&report, || human(&report, is_archive));
     Ok(())
 }
 
-fn human(r: &ExportReport) -> String {
+fn human(r: &ExportReport, archive: bool) -> String {
+    let restore = match archive {
+        true => format!("mongorestore --archive={}", r.path.display()),
+        false => format!("mongorestore --dir {}", r.path.display()),
+    };
     format!(
-        "Exported {} to {}: {} collection(s), {} documents, {}\n(mongorestore --dir {} restores it)",
+        "Exported {} to {}: {} collection(s), {} documents, {}\n({restore} restores it{})",
         short(&r.version),
         r.path.display(),
         r.collections,
         r.documents,
         human_bytes(r.bytes),
-        r.path.display()
+        match archive {
+            true => "; add --gzip if it was written with --gzip",
+            false => "",
+        }
     )
 }

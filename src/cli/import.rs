@@ -1,4 +1,6 @@
-//! `argon import DIR --branch NAME [--ns NS]... [--exclude NS]...`.
+//! `argon import SOURCE --branch NAME [--ns NS]... [--exclude NS]...`.
+
+use std::path::PathBuf;
 
 use crate::core::{is_uri, ImportReport, ImportSource, Result};
 
@@ -7,10 +9,20 @@ use super::{human_bytes, short, Ctx};
 #[derive(clap::Args)]
 pub struct Args {
     /// A MongoDB connection string (mongodb://...; read only, at one point in
-    /// time where the server allows it), or a mongodump folder: one folder
-    /// per database holding <collection>.bson (or .bson.gz) and .metadata.json
-    #[arg(value_name = "SOURCE")]
-    source: String,
+    /// time where the server allows it); a mongodump folder (one folder per
+    /// database holding <collection>.bson or .bson.gz, and .metadata.json);
+    /// a mongodump archive file (gzip or not); or a folder of
+    /// <db>/<collection>.json or .jsonl fixtures in extended JSON
+    #[arg(value_name = "SOURCE", required_unless_present = "archive")]
+    source: Option<String>,
+    /// A mongodump archive file (as 'mongorestore --archive=FILE'): the same
+    /// as giving it as SOURCE
+    #[arg(long, value_name = "FILE", conflicts_with = "source")]
+    archive: Option<PathBuf>,
+    /// Accepted as mongorestore spells it: gzip is recognised by a file's
+    /// first bytes, with or without it
+    #[arg(long)]
+    gzip: bool,
     /// The new branch (it must not exist)
     #[arg(long, short = 'b', value_name = "NAME")]
     branch: String,
@@ -24,10 +36,17 @@ pub struct Args {
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut project = ctx.open(true).await?;
-    let folder = ctx.dir.join(&args.source);
-    let source = match is_uri(&args.source) {
-        true => ImportSource::Server(&args.source),
-        false => ImportSource::Dump(&folder),
+    let _ = args.gzip;
+    // Relative to the folder argon works in (-C); an absolute one stays as it is.
+    let path = match (&args.archive, &args.source) {
+        (Some(file), _) => ctx.dir.join(file),
+        (None, Some(source)) => ctx.dir.join(source),
+        (None, None) => ctx.dir.clone(),
+    };
+    let source = match args.source.as_deref() {
+        Some(uri) if is_uri(uri) => ImportSource::Server(uri),
+        _ if args.archive.is_some() || path.is_file() => ImportSource::Archive(&path),
+        _ => ImportSource::Folder(&path),
     };
     let report = project
         .import(source, &args.branch, &args.namespaces, &args.exclude)
@@ -43,7 +62,7 @@ fn human(r: &ImportReport) -> String {
         match r.consistency.as_str() {
             "plain" => "each collection as it was when read: the server has no snapshot reads",
             "snapshot-read" => "one point in time",
-            _ => "the dump",
+            _ => "what it holds",
         },
         r.branch,
         short(&r.version),

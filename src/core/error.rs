@@ -98,7 +98,7 @@ pub enum Error {
     LoginRefused { container: String },
     #[error("{} is not empty", .0.display())]
     ExportTarget(PathBuf),
-    #[error("{} is not a mongodump folder (no <db>/<collection>.bson or .metadata.json in it)", .0.display())]
+    #[error("{} is not a mongodump folder or archive, nor a fixture folder", .0.display())]
     NotADump(PathBuf),
     #[error("{} cannot be imported: {message}", .path.display())]
     BadDump { path: PathBuf, message: String },
@@ -163,8 +163,8 @@ impl Error {
                 many => format!("the most similar commands are: {}", many.join(", ")),
             }),
             Error::ExportTarget(_) => Some("export into a new or empty folder".into()),
-            Error::NotADump(_) => Some("give the folder mongodump wrote (its --out), which holds one folder per database".into()),
-            Error::BadDump { .. } => Some("nothing was imported; dump the collection again".into()),
+            Error::NotADump(_) => Some("give the folder mongodump wrote (its --out: one folder per database holding <collection>.bson), the file 'mongodump --archive' wrote, or a folder of <db>/<collection>.json fixtures".into()),
+            Error::BadDump { .. } => Some("nothing was imported; dump the data again (a damaged or cut-off file cannot be read past the damage)".into()),
             Error::ImportSource { .. } => Some(
                 "check the connection string, its credentials, and that the server answers from this machine; nothing was imported".into(),
             ),

@@ -3,7 +3,7 @@
 //! that data. Documents go through the same chunk pipeline a save uses; the
 //! branch exists only once its version is whole.
 
-use std::io::Read;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
@@ -18,8 +18,6 @@ use crate::store::{Hash, ObjectKey, VersionId};
 
 /// Bytes of whole documents handed to the chunk pipeline at a time.
 const BATCH_BYTES: usize = 1 << 20;
-/// Largest document a dump may hold (MongoDB's limit, with room for nesting).
-const MAX_DOCUMENT_BYTES: usize = 64 << 20;
 
 /// What `import` made.
 #[derive(Debug, Clone, Serialize)]
@@ -30,165 +28,70 @@ pub struct ImportReport {
     pub collections: usize,
     pub documents: u64,
     pub bytes: u64,
-    /// How consistent the data is: `dump` (what the folder holds),
-    /// `snapshot-read` (a live server read at one point in time) or `plain`
-    /// (a live server without snapshot reads: each collection as it was when read).
+    /// How consistent the data is: `dump` (what the folder or archive
+    /// holds), `snapshot-read` (a live server read at one point in time) or
+    /// `plain` (a live server without snapshot reads: each collection as it
+    /// was when read).
     pub consistency: String,
+    /// Times a live read was cut off (a network fault) and resumed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub resumed: u32,
 }
 
-/// One collection of a dump folder.
-struct Dumped {
-    db: String,
-    name: String,
-    metadata: Option<PathBuf>,
-    /// The `.bson` stream, gzip-compressed when it ends in `.gz`.
-    bson: Option<PathBuf>,
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
-impl Dumped {
-    fn ns(&self) -> String {
-        format!("{}.{}", self.db, self.name)
-    }
-}
-
-/// The collections of the mongodump folder `dir`: one folder per database.
-fn scan(dir: &Path) -> Result<Vec<Dumped>> {
-    let not_a_dump = || Error::NotADump(dir.to_path_buf());
-    let entries = std::fs::read_dir(dir).map_err(|_| not_a_dump())?;
-    let mut found: std::collections::BTreeMap<(String, String), Dumped> = Default::default();
-    for db in entries.filter_map(|e| e.ok()) {
-        if !db.path().is_dir() {
-            continue;
-        }
-        let db_name = db.file_name().to_string_lossy().into_owned();
-        let files = std::fs::read_dir(db.path())
-            .map_err(Error::io(format!("reading {}", db.path().display())))?;
-        for f in files.filter_map(|e| e.ok()) {
-            let file = f.file_name().to_string_lossy().into_owned();
-            let (name, is_metadata) = if let Some(n) = file.strip_suffix(".metadata.json.gz") {
-                (n, true)
-            } else if let Some(n) = file.strip_suffix(".metadata.json") {
-                (n, true)
-            } else if let Some(n) = file.strip_suffix(".bson.gz") {
-                (n, false)
-            } else if let Some(n) = file.strip_suffix(".bson") {
-                (n, false)
-            } else {
-                continue;
-            };
-            if name.starts_with("system.") || name.is_empty() {
-                continue;
-            }
-            let entry = found
-                .entry((db_name.clone(), name.to_string()))
-                .or_insert_with(|| Dumped {
-                    db: db_name.clone(),
-                    name: name.to_string(),
-                    metadata: None,
-                    bson: None,
-                });
-            match is_metadata {
-                true => entry.metadata = Some(f.path()),
-                false => entry.bson = Some(f.path()),
+impl From<argon_dump::Error> for Error {
+    fn from(e: argon_dump::Error) -> Error {
+        match e {
+            argon_dump::Error::NotADump(path) => Error::NotADump(path),
+            argon_dump::Error::Damaged { path, message } => Error::BadDump { path, message },
+            argon_dump::Error::Io { path, source } => {
+                Error::io(format!("reading {}", path.display()))(source)
             }
         }
     }
-    if found.is_empty() {
-        return Err(not_a_dump());
-    }
-    Ok(found.into_values().collect())
 }
 
-fn open(path: &Path) -> Result<Box<dyn Read + Send>> {
-    let file =
-        std::fs::File::open(path).map_err(Error::io(format!("reading {}", path.display())))?;
-    let file = std::io::BufReader::with_capacity(BATCH_BYTES, file);
-    Ok(match path.extension().is_some_and(|e| e == "gz") {
-        true => Box::new(flate2::read::MultiGzDecoder::new(file)),
-        false => Box::new(file),
-    })
+/// A collection entry for imported documents, before its chunks are known.
+fn entry_of(name: &str, meta: argon_dump::Metadata) -> CollectionEntry {
+    CollectionEntry {
+        name: name.to_string(),
+        kind: meta.kind,
+        options: meta.options,
+        indexes: meta.indexes,
+        documents: 0,
+        bytes: 0,
+        chunks: Vec::new(),
+        doc_starts: Vec::new(),
+    }
 }
 
-/// A `.metadata.json`: options, indexes and type, as mongodump writes them.
-fn metadata(path: Option<&Path>) -> Result<(serde_json::Value, Vec<serde_json::Value>, String)> {
-    let Some(path) = path else {
-        return Ok((serde_json::json!({}), Vec::new(), "collection".into()));
-    };
-    let mut text = String::new();
-    open(path)?
-        .read_to_string(&mut text)
-        .map_err(Error::io(format!("reading {}", path.display())))?;
-    let bad = |message: String| Error::BadDump {
-        path: path.to_path_buf(),
-        message,
-    };
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let options = v
-        .get("options")
-        .cloned()
-        .unwrap_or_else(|| serde_json::json!({}));
-    let indexes = match v.get("indexes") {
-        Some(serde_json::Value::Array(ix)) => ix.clone(),
-        None => Vec::new(),
-        Some(_) => return Err(bad("'indexes' is not a list".into())),
-    };
-    let kind = v
-        .get("type")
-        .and_then(|t| t.as_str())
-        .unwrap_or("collection")
-        .to_string();
-    Ok((options, indexes, kind))
+/// Adds `entry` of database `db` to `databases`, kept in (db, name) order
+/// by the callers.
+fn push_entry(databases: &mut Vec<DatabaseEntry>, db: &str, entry: CollectionEntry) {
+    match databases.last_mut() {
+        Some(last) if last.name == db => last.collections.push(entry),
+        _ => databases.push(DatabaseEntry {
+            name: db.to_string(),
+            collections: vec![entry],
+        }),
+    }
 }
 
-/// Reads whole BSON documents from `from` in batches; counts them.
-fn read_documents(
-    from: &mut dyn Read,
-    path: &Path,
-    mut batch: impl FnMut(Vec<u8>) -> bool,
-) -> Result<u64> {
-    let bad = |message: String| Error::BadDump {
-        path: path.to_path_buf(),
-        message,
-    };
-    let mut count = 0u64;
-    let mut out = Vec::with_capacity(BATCH_BYTES + 1024);
-    let mut len = [0u8; 4];
-    loop {
-        match from.read_exact(&mut len) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(bad(e.to_string())),
-        }
-        let n = i32::from_le_bytes(len);
-        if !(5..=MAX_DOCUMENT_BYTES as i32).contains(&n) {
-            return Err(bad(format!("document {} has a bad length {n}", count + 1)));
-        }
-        let at = out.len();
-        out.extend_from_slice(&len);
-        out.resize(at + n as usize, 0);
-        from.read_exact(&mut out[at + 4..])
-            .map_err(|_| bad(format!("it ends inside document {}: truncated", count + 1)))?;
-        if out[at + n as usize - 1] != 0 {
-            return Err(bad(format!(
-                "document {} does not end where its length says",
-                count + 1
-            )));
-        }
-        count += 1;
-        if out.len() >= BATCH_BYTES && !batch(std::mem::take(&mut out)) {
-            break;
-        }
-    }
-    if !out.is_empty() {
-        batch(out);
-    }
-    Ok(count)
+/// Namespaces an import leaves out whatever it is asked: the server's own.
+fn is_system(db: &str, collection: &str) -> bool {
+    db.is_empty() || collection.starts_with("system.")
 }
 
 /// Where `import` reads from.
 pub enum ImportSource<'a> {
-    /// A mongodump folder.
-    Dump(&'a Path),
+    /// A folder: mongodump's `<db>/<coll>.bson[.gz]` + `.metadata.json`,
+    /// or extended-JSON fixtures `<db>/<coll>.json|.jsonl`.
+    Folder(&'a Path),
+    /// A mongodump archive file (gzip-compressed or not).
+    Archive(&'a Path),
     /// A MongoDB connection string (`import_live.rs`).
     Server(&'a str),
 }
@@ -210,7 +113,12 @@ impl Project {
                 // The lease keeps a gc elsewhere from collecting the new
                 // chunks before the version that holds them is written.
                 let imported = match source {
-                    ImportSource::Dump(dir) => self.import_dump(dir, &name, only, exclude).await,
+                    ImportSource::Folder(dir) => {
+                        self.import_folder(dir, &name, only, exclude).await
+                    }
+                    ImportSource::Archive(file) => {
+                        self.import_archive(file, &name, only, exclude).await
+                    }
                     ImportSource::Server(uri) => {
                         self.import_server(uri, &name, only, exclude).await
                     }
@@ -224,7 +132,7 @@ impl Project {
         imported
     }
 
-    async fn import_dump(
+    async fn import_folder(
         &mut self,
         dir: &Path,
         name: &BranchName,
@@ -232,8 +140,8 @@ impl Project {
         exclude: &[String],
     ) -> Result<ImportReport> {
         let row = self.new_branch_row(name, None)?;
-        let mut dumped = scan(dir)?;
-        let there: Vec<String> = dumped.iter().map(Dumped::ns).collect();
+        let mut dumped = argon_dump::scan(dir)?;
+        let there: Vec<String> = dumped.iter().map(argon_dump::Dumped::ns).collect();
         if let Some(o) = unmatched_pattern(only, &there) {
             return Err(Error::NoNamespace {
                 ns: o.clone(),
@@ -242,53 +150,26 @@ impl Project {
         }
         dumped.retain(|d| namespace_kept(only, exclude, &d.ns()));
         let store = self.store().await?;
-        let total: u64 = dumped
-            .iter()
-            .filter_map(|d| d.bson.as_ref()?.metadata().ok().map(|m| m.len()))
-            .sum();
         let bar = self.progress.task(&format!("importing {}", dir.display()));
-        bar.set_total(total);
+        bar.set_total(dumped.iter().map(argon_dump::Dumped::data_len).sum());
         let mut databases: Vec<DatabaseEntry> = Vec::new();
-        let mut report = ImportReport {
-            branch: name.to_string(),
-            version: String::new(),
-            source: dir.to_path_buf(),
-            collections: 0,
-            documents: 0,
-            bytes: 0,
-            consistency: "dump".into(),
-        };
         let mut written_bytes = 0u64;
-        for d in &dumped {
-            let (options, indexes, kind) = metadata(d.metadata.as_deref())?;
-            let mut entry = CollectionEntry {
-                name: d.name.clone(),
-                kind,
-                options,
-                indexes,
-                documents: 0,
-                bytes: 0,
-                chunks: Vec::new(),
-                doc_starts: Vec::new(),
-            };
-            if let (Some(path), false) = (&d.bson, entry.kind == "view") {
+        for d in dumped {
+            let (db, ns) = (d.db.clone(), d.ns());
+            let mut entry = entry_of(&d.name, d.read_metadata()?);
+            if entry.kind != "view" {
                 let writer = ChunkWriter::start(store.clone(), KnownChunks::new([]));
-                let path = path.clone();
                 let bar_in = bar.clone();
                 // The file is read on a blocking thread; batches of whole
                 // documents go to the pipeline, which hashes, compresses and uploads.
                 let (documents, writer) = tokio::task::spawn_blocking(move || {
-                    let read = open(&path).and_then(|mut f| {
-                        read_documents(&mut f, &path, |b| {
-                            bar_in.advance(b.len() as u64);
-                            writer.push(b)
-                        })
-                    });
+                    let read =
+                        d.read_documents(BATCH_BYTES, |n| bar_in.advance(n), |b| writer.push(b));
                     (read, writer)
                 })
                 .await
                 .map_err(|e| Error::io("reading the dump")(std::io::Error::other(e)))?;
-                let stream = writer.finish(&d.ns()).await;
+                let stream = writer.finish(&ns).await;
                 entry.documents = documents?;
                 let stream = stream?;
                 entry.bytes = stream.bytes;
@@ -296,26 +177,143 @@ impl Project {
                 entry.doc_starts = stream.doc_starts;
                 written_bytes += stream.written;
             }
-            report.collections += 1;
-            report.documents += entry.documents;
-            report.bytes += entry.bytes;
-            match databases.last_mut() {
-                Some(db) if db.name == d.db => db.collections.push(entry),
-                _ => databases.push(DatabaseEntry {
-                    name: d.db.clone(),
-                    collections: vec![entry],
-                }),
-            }
+            push_entry(&mut databases, &db, entry);
         }
         bar.finish();
+        self.record_dump_import(row, databases, written_bytes, dir).await
+    }
+
+    async fn import_archive(
+        &mut self,
+        file: &Path,
+        name: &BranchName,
+        only: &[String],
+        exclude: &[String],
+    ) -> Result<ImportReport> {
+        let row = self.new_branch_row(name, None)?;
+        let (mut reader, prelude) = argon_dump::archive::open(file, BATCH_BYTES)?;
+        let there: Vec<String> = prelude
+            .collections
+            .iter()
+            .filter(|c| !is_system(&c.db, &c.collection))
+            .map(|c| c.ns())
+            .collect();
+        if let Some(o) = unmatched_pattern(only, &there) {
+            return Err(Error::NoNamespace {
+                ns: o.clone(),
+                version: file.display().to_string(),
+            });
+        }
+        let (only, exclude) = (only.to_vec(), exclude.to_vec());
+        let kept = move |db: &str, coll: &str| {
+            !is_system(db, coll) && namespace_kept(&only, &exclude, &format!("{db}.{coll}"))
+        };
+        let store = self.store().await?;
+        let bar = self.progress.task(&format!("importing {}", file.display()));
+        bar.set_total(
+            prelude
+                .collections
+                .iter()
+                .filter(|c| kept(&c.db, &c.collection))
+                .map(|c| c.size)
+                .sum(),
+        );
+        // Collections may interleave in an archive: one chunk pipeline per
+        // collection, fed as its segments come. The archive is read on a
+        // blocking thread.
+        type Streams = BTreeMap<(String, String), (ChunkWriter, u64)>;
+        let listed: Vec<(String, String)> = prelude
+            .collections
+            .iter()
+            .map(|c| (c.db.clone(), c.collection.clone()))
+            .collect();
+        let kept_in = kept.clone();
+        let bar_in = bar.clone();
+        let store_in = store.clone();
+        let (read, streams) = tokio::task::spawn_blocking(move || {
+            let mut streams: Streams = BTreeMap::new();
+            let read = (|| -> argon_dump::Result<()> {
+                while let Some(event) = reader.next_event()? {
+                    let argon_dump::archive::Event::Documents {
+                        db,
+                        collection,
+                        bytes,
+                        count,
+                    } = event
+                    else {
+                        continue;
+                    };
+                    if !kept_in(&db, &collection) {
+                        continue;
+                    }
+                    bar_in.advance(bytes.len() as u64);
+                    let (writer, documents) = streams.entry((db, collection)).or_insert_with(|| {
+                        (
+                            ChunkWriter::start(store_in.clone(), KnownChunks::new([])),
+                            0,
+                        )
+                    });
+                    *documents += count;
+                    writer.push(bytes);
+                }
+                Ok(())
+            })();
+            (read, streams)
+        })
+        .await
+        .map_err(|e| Error::io("reading the archive")(std::io::Error::other(e)))?;
+        read?;
+        // Every kept collection the archive lists, and any it holds
+        // documents of without listing them, in (db, name) order.
+        let mut names: Vec<(String, String)> = listed
+            .into_iter()
+            .filter(|(db, c)| kept(db, c))
+            .chain(streams.keys().cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        let mut streams = streams;
+        let mut databases: Vec<DatabaseEntry> = Vec::new();
+        let mut written_bytes = 0u64;
+        for (db, coll) in names {
+            let mut entry = entry_of(&coll, prelude.metadata_of(&db, &coll, file)?);
+            if let Some((writer, documents)) = streams.remove(&(db.clone(), coll.clone())) {
+                let stream = writer.finish(&format!("{db}.{coll}")).await?;
+                entry.documents = documents;
+                entry.bytes = stream.bytes;
+                entry.chunks = stream.chunks;
+                entry.doc_starts = stream.doc_starts;
+                written_bytes += stream.written;
+            }
+            push_entry(&mut databases, &db, entry);
+        }
+        bar.finish();
+        self.record_dump_import(row, databases, written_bytes, file)
+            .await
+    }
+
+    /// Records a folder's or an archive's import and reports it.
+    async fn record_dump_import(
+        &mut self,
+        row: crate::meta::BranchRow,
+        databases: Vec<DatabaseEntry>,
+        written_bytes: u64,
+        source: &Path,
+    ) -> Result<ImportReport> {
+        let entries = || databases.iter().flat_map(|d| &d.collections);
+        let mut report = ImportReport {
+            branch: row.name.clone(),
+            version: String::new(),
+            source: source.to_path_buf(),
+            collections: entries().count(),
+            documents: entries().map(|c| c.documents).sum(),
+            bytes: entries().map(|c| c.bytes).sum(),
+            consistency: "dump".into(),
+            resumed: 0,
+        };
+        let message = format!("imported from {}", source.display());
         let id = self
-            .record_import(
-                row,
-                databases,
-                written_bytes,
-                format!("imported from {}", dir.display()),
-                None,
-            )
+            .record_import(row, databases, written_bytes, message, None)
             .await?;
         report.version = id.to_string();
         Ok(report)

@@ -146,6 +146,7 @@ impl Project {
             documents,
             bytes,
             consistency: consistency.into(),
+            resumed: 0,
         })
     }
 }

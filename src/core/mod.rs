@@ -29,7 +29,7 @@ pub use crate::progress::Progress;
 pub use clean::ChangeCheck;
 pub use diff::{DiffEnd, NamespaceInfo, ShowReport};
 pub use error::{Error, Result};
-pub use export::ExportReport;
+pub use export::{ExportReport, ExportTo};
 pub use fetch::FetchReport;
 pub use follow::{FollowReport, HooksStatus};
 pub use fsck::FsckReport;
