@@ -226,9 +226,11 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             break
         }
         'argon;export' {
+            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'Write one mongodump archive file instead (as ''mongodump --archive=FILE''); it must not exist')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Only this namespace (DB or DB.COLLECTION); repeat for more')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if argon was started in DIR')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--gzip', '--gzip', [CompletionResultType]::ParameterName, 'Compress the archive with gzip (as ''mongodump --archive --gzip'')')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -238,12 +240,14 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             break
         }
         'argon;import' {
+            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'A mongodump archive file (as ''mongorestore --archive=FILE''): the same as giving it as SOURCE')
             [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'The new branch (it must not exist)')
             [CompletionResult]::new('--branch', '--branch', [CompletionResultType]::ParameterName, 'The new branch (it must not exist)')
             [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'Only this namespace (DB or DB.COLLECTION); repeat for more')
             [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave this namespace out (DB or DB.COLLECTION); repeat for more')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if argon was started in DIR')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--gzip', '--gzip', [CompletionResultType]::ParameterName, 'Accepted as mongorestore spells it: gzip is recognised by a file''s first bytes, with or without it')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

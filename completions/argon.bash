@@ -357,12 +357,16 @@ _argon() {
             return 0
             ;;
         argon__subcmd__export)
-            opts="-C -y -h -V --ns --format --yes --help --version"
+            opts="-C -y -h -V --archive --gzip --ns --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ns)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -611,12 +615,16 @@ _argon() {
             return 0
             ;;
         argon__subcmd__import)
-            opts="-b -C -y -h -V --branch --ns --exclude --format --yes --help --version"
+            opts="-b -C -y -h -V --archive --gzip --branch --ns --exclude --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --branch)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

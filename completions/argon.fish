@@ -163,19 +163,23 @@ complete -c argon -n "__fish_argon_using_subcommand show" -l no-pager -d 'Write 
 complete -c argon -n "__fish_argon_using_subcommand show" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c argon -n "__fish_argon_using_subcommand show" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand export" -l archive -d 'Write one mongodump archive file instead (as \'mongodump --archive=FILE\'); it must not exist' -r -F
 complete -c argon -n "__fish_argon_using_subcommand export" -l ns -d 'Only this namespace (DB or DB.COLLECTION); repeat for more' -r
 complete -c argon -n "__fish_argon_using_subcommand export" -s C -d 'Run as if argon was started in DIR' -r -F
 complete -c argon -n "__fish_argon_using_subcommand export" -l format -d 'Output format' -r -f -a "human\t''
 json\t''"
+complete -c argon -n "__fish_argon_using_subcommand export" -l gzip -d 'Compress the archive with gzip (as \'mongodump --archive --gzip\')'
 complete -c argon -n "__fish_argon_using_subcommand export" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand export" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand export" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand import" -l archive -d 'A mongodump archive file (as \'mongorestore --archive=FILE\'): the same as giving it as SOURCE' -r -F
 complete -c argon -n "__fish_argon_using_subcommand import" -s b -l branch -d 'The new branch (it must not exist)' -r
 complete -c argon -n "__fish_argon_using_subcommand import" -l ns -d 'Only this namespace (DB or DB.COLLECTION); repeat for more' -r
 complete -c argon -n "__fish_argon_using_subcommand import" -l exclude -d 'Leave this namespace out (DB or DB.COLLECTION); repeat for more' -r
 complete -c argon -n "__fish_argon_using_subcommand import" -s C -d 'Run as if argon was started in DIR' -r -F
 complete -c argon -n "__fish_argon_using_subcommand import" -l format -d 'Output format' -r -f -a "human\t''
 json\t''"
+complete -c argon -n "__fish_argon_using_subcommand import" -l gzip -d 'Accepted as mongorestore spells it: gzip is recognised by a file\'s first bytes, with or without it'
 complete -c argon -n "__fish_argon_using_subcommand import" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand import" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand import" -s V -l version -d 'Print version'

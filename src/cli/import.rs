@@ -56,8 +56,13 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
 }
 
 fn human(r: &ImportReport) -> String {
+    let resumed = match r.resumed {
+        0 => String::new(),
+        n if r.consistency == "plain" => format!("\n(the connection was cut {n} time(s); each collection cut off was read again, and the chunks already sent were not sent again)"),
+        n => format!("\n(the connection was cut {n} time(s); each read resumed where it stopped, at the same point in time)"),
+    };
     format!(
-        "Imported {} ({}): branch '{}' at version {} ({} collection(s), {} documents, {})\n'argon checkout {}' starts it",
+        "Imported {} ({}): branch '{}' at version {} ({} collection(s), {} documents, {}){resumed}\n'argon checkout {}' starts it",
         r.source.display(),
         match r.consistency.as_str() {
             "plain" => "each collection as it was when read: the server has no snapshot reads",

@@ -115,6 +115,9 @@ impl Project {
                         .map_err(Error::io(format!("replacing {}", dir.display())))?;
                 }
                 let done = partial.keep();
+                // A temporary folder is private (0700); an export is not, as
+                // mongodump's own output is not.
+                set_mode(&done, 0o755)?;
                 std::fs::rename(&done, dir)
                     .map_err(Error::io(format!("moving the export to {}", dir.display())))?;
             }
@@ -137,7 +140,10 @@ impl Project {
                 let partial = tempfile::Builder::new()
                     .prefix(".argon-export-")
                     .tempfile_in(&parent)
-                    .map_err(Error::io(format!("creating a file in {}", parent.display())))?;
+                    .map_err(Error::io(format!(
+                        "creating a file in {}",
+                        parent.display()
+                    )))?;
                 let writing = format!("writing {}", file.display());
                 let sink = ArchiveSink::start(&partial, gzip, &prelude)
                     .map_err(Error::io(writing.clone()))?;
@@ -157,6 +163,7 @@ impl Project {
                     }
                 }
                 sink.finish().await.map_err(Error::io(writing))?;
+                set_mode(partial.path(), 0o644)?;
                 partial.persist_noclobber(file).map_err(|e| {
                     Error::io(format!("moving the export to {}", file.display()))(e.error)
                 })?;
@@ -166,6 +173,13 @@ impl Project {
         report.path = target.to_path_buf();
         Ok(report)
     }
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(Error::io(
+        format!("setting the permissions of {}", path.display()),
+    ))
 }
 
 /// A collection's stored bytes, chunk after chunk, fetched in parallel.
@@ -232,10 +246,17 @@ struct ArchiveSink {
 }
 
 impl ArchiveSink {
-    fn start(file: &tempfile::NamedTempFile, gzip: bool, prelude: &Prelude) -> std::io::Result<Self> {
+    fn start(
+        file: &tempfile::NamedTempFile,
+        gzip: bool,
+        prelude: &Prelude,
+    ) -> std::io::Result<Self> {
         let out = std::io::BufWriter::with_capacity(WRITE_BUFFER, file.reopen()?);
         let out = match gzip {
-            true => ArchiveFile::Gzip(flate2::write::GzEncoder::new(out, flate2::Compression::fast())),
+            true => ArchiveFile::Gzip(flate2::write::GzEncoder::new(
+                out,
+                flate2::Compression::fast(),
+            )),
             false => ArchiveFile::Plain(out),
         };
         let mut writer = ArchiveWriter::start(out, prelude)?;

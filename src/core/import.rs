@@ -180,7 +180,8 @@ impl Project {
             push_entry(&mut databases, &db, entry);
         }
         bar.finish();
-        self.record_dump_import(row, databases, written_bytes, dir).await
+        self.record_dump_import(row, databases, written_bytes, dir)
+            .await
     }
 
     async fn import_archive(
@@ -247,12 +248,13 @@ impl Project {
                         continue;
                     }
                     bar_in.advance(bytes.len() as u64);
-                    let (writer, documents) = streams.entry((db, collection)).or_insert_with(|| {
-                        (
-                            ChunkWriter::start(store_in.clone(), KnownChunks::new([])),
-                            0,
-                        )
-                    });
+                    let (writer, documents) =
+                        streams.entry((db, collection)).or_insert_with(|| {
+                            (
+                                ChunkWriter::start(store_in.clone(), KnownChunks::new([])),
+                                0,
+                            )
+                        });
                     *documents += count;
                     writer.push(bytes);
                 }

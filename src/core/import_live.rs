@@ -10,6 +10,10 @@ use super::{Error, Project, Result};
 use crate::names::{namespace_kept, unmatched_pattern, BranchName};
 use crate::snapshot::{self, KnownChunks, ReadMode};
 
+/// Times one collection's read is resumed after a network fault before the
+/// import gives up (waits of 0.5 s, 1 s, 2 s, 4 s, 8 s between them).
+const RESUME_ATTEMPTS: u32 = 5;
+
 /// `uri` with the password of its user info replaced by `****`: what
 /// reports and errors show.
 pub fn masked_uri(uri: &str) -> String {
@@ -72,12 +76,13 @@ impl Project {
         let (captured, consistency) = if snapshot::supports_snapshot_reads(&client).await {
             let captured = match client.start_session().snapshot(true).await {
                 Ok(mut session) => {
-                    snapshot::capture(
+                    snapshot::capture_resuming(
                         &client,
                         &store,
                         ReadMode::Session(&mut session),
                         &known,
                         &bar,
+                        RESUME_ATTEMPTS,
                     )
                     .await
                 }
@@ -89,7 +94,15 @@ impl Project {
             };
             (captured, "snapshot-read")
         } else {
-            let captured = snapshot::capture(&client, &store, ReadMode::Plain, &known, &bar).await;
+            let captured = snapshot::capture_resuming(
+                &client,
+                &store,
+                ReadMode::Plain,
+                &known,
+                &bar,
+                RESUME_ATTEMPTS,
+            )
+            .await;
             (captured, "plain")
         };
         bar.finish();
@@ -116,6 +129,7 @@ impl Project {
                 .retain(|c| namespace_kept(only, exclude, &format!("{db}.{}", c.name)));
         }
         captured.databases.retain(|d| !d.collections.is_empty());
+        let resumed = captured.resumed;
         let collections = captured.databases.iter().map(|d| d.collections.len()).sum();
         let documents = captured
             .databases
@@ -146,7 +160,7 @@ impl Project {
             documents,
             bytes,
             consistency: consistency.into(),
-            resumed: 0,
+            resumed,
         })
     }
 }

@@ -31,16 +31,38 @@ pub struct Captured {
     pub engine_version: Option<String>,
     /// Compressed bytes of the chunks this capture added to the store.
     pub written_bytes: u64,
+    /// Reads cut off by a network fault and resumed.
+    pub resumed: u32,
 }
 
 /// Reads every user collection of the engine into `store` (only chunks it
-/// lacks are uploaded) and returns the manifest's contents.
+/// lacks are uploaded) and returns the manifest's contents. A network
+/// fault fails it: the engines argon runs are local, and a save must not
+/// wait on one that is going away.
 pub async fn capture(
     client: &Client,
     store: &Arc<Store>,
     mode: ReadMode<'_>,
     known: &KnownChunks,
     progress: &Task,
+) -> Result<Captured> {
+    capture_resuming(client, store, mode, known, progress, 0).await
+}
+
+/// [`capture`] of a server across a network, resuming each collection's
+/// read up to `attempts` times when a network fault cuts it off. Through a
+/// snapshot session the read goes on where it stopped (the same point in
+/// time, the same natural order); without one the collection is read again
+/// from its start, since a cursor resumed by position could then see a
+/// document twice or miss one as writes move it. Either way the chunks
+/// already sent are in the store and are not sent again.
+pub async fn capture_resuming(
+    client: &Client,
+    store: &Arc<Store>,
+    mode: ReadMode<'_>,
+    known: &KnownChunks,
+    progress: &Task,
+    attempts: u32,
 ) -> Result<Captured> {
     let collections = list_collections(client).await?;
     let mut total = 0u64;
@@ -56,7 +78,9 @@ pub async fn capture(
         ReadMode::Session(session) => {
             for c in collections {
                 let mut reader = Reader::Session(&mut *session);
-                entries.push(capture_one(client, store, c, &mut reader, known, progress).await?);
+                entries.push(
+                    capture_one(client, store, c, &mut reader, known, progress, attempts).await?,
+                );
             }
         }
         ReadMode::Plain => {
@@ -72,7 +96,8 @@ pub async fn capture(
                 );
                 tasks.push(tokio::spawn(async move {
                     let _permit = limit.acquire_owned().await;
-                    capture_one(&client, &store, c, &mut Reader::Plain, &known, &progress).await
+                    let mut reader = Reader::Plain;
+                    capture_one(&client, &store, c, &mut reader, &known, &progress, attempts).await
                 }));
             }
             for t in tasks {
@@ -83,9 +108,10 @@ pub async fn capture(
             }
         }
     }
-    let written_bytes = entries.iter().map(|(_, _, w)| *w).sum();
+    let written_bytes = entries.iter().map(|c| c.written).sum();
+    let resumed = entries.iter().map(|c| c.resumed).sum();
     let mut databases: Vec<DatabaseEntry> = Vec::new();
-    for (db, entry, _) in entries {
+    for CapturedCollection { db, entry, .. } in entries {
         match databases.last_mut() {
             Some(last) if last.name == db => last.collections.push(entry),
             _ => databases.push(DatabaseEntry {
@@ -98,7 +124,32 @@ pub async fn capture(
         databases,
         engine_version: engine_version(client).await,
         written_bytes,
+        resumed,
     })
+}
+
+/// One collection's part of a capture.
+struct CapturedCollection {
+    db: String,
+    entry: CollectionEntry,
+    /// Compressed bytes this collection added to the store.
+    written: u64,
+    resumed: u32,
+}
+
+/// Documents per reply in a read that may be resumed.
+const RESUMABLE_BATCH_DOCUMENTS: u32 = 2_000;
+
+/// Is `e` a connection cut off or unreachable, rather than the server
+/// refusing the read?
+fn is_network_fault(e: &mongodb::error::Error) -> bool {
+    use mongodb::error::ErrorKind;
+    matches!(
+        e.kind.as_ref(),
+        ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::ServerSelection { .. }
+    )
 }
 
 enum Reader<'a> {
@@ -106,17 +157,30 @@ enum Reader<'a> {
     Session(&'a mut ClientSession),
 }
 
-/// Reads a collection's documents in natural order, handing raw BSON to `sink`
-/// in batches of about PIPE_BATCH_BYTES. Returns the number of documents.
+/// Reads a collection's documents in natural order after the first `skip`,
+/// handing raw BSON to `sink` in batches of about PIPE_BATCH_BYTES.
+/// `flushed` counts the documents handed over, so a read cut off part way
+/// knows where it stopped.
 async fn read_documents(
     coll: &mongodb::Collection<RawDocumentBuf>,
     reader: &mut Reader<'_>,
     progress: &Task,
+    skip: u64,
+    resumable: bool,
+    flushed: &mut u64,
     mut sink: impl FnMut(Vec<u8>) -> bool,
-) -> std::result::Result<u64, mongodb::error::Error> {
-    let find = coll
+) -> std::result::Result<(), mongodb::error::Error> {
+    let mut find = coll
         .find(doc! {})
         .hint(mongodb::options::Hint::Keys(doc! { "$natural": 1 }));
+    if skip > 0 {
+        find = find.skip(skip);
+    }
+    if resumable {
+        // A read resumes from the last reply it received whole: smaller
+        // replies than the server's 16 MiB leave less to read again.
+        find = find.batch_size(RESUMABLE_BATCH_DOCUMENTS);
+    }
     let mut batch = Vec::with_capacity(PIPE_BATCH_BYTES);
     let (mut docs, mut unreported) = (0u64, 0u64);
     macro_rules! take {
@@ -127,8 +191,10 @@ async fn read_documents(
             if batch.len() >= PIPE_BATCH_BYTES {
                 progress.advance(unreported);
                 unreported = 0;
+                *flushed += docs;
+                docs = 0;
                 if !sink(std::mem::take(&mut batch)) {
-                    return Ok(docs);
+                    return Ok(());
                 }
             }
         }};
@@ -148,10 +214,11 @@ async fn read_documents(
         }
     }
     progress.advance(unreported);
+    *flushed += docs;
     if !batch.is_empty() {
         sink(batch);
     }
-    Ok(docs)
+    Ok(())
 }
 
 async fn capture_one(
@@ -161,7 +228,8 @@ async fn capture_one(
     reader: &mut Reader<'_>,
     known: &KnownChunks,
     progress: &Task,
-) -> Result<(String, CollectionEntry, u64)> {
+    attempts: u32,
+) -> Result<CapturedCollection> {
     let full = format!("{}.{}", info.db, info.name);
     let indexes = if info.kind == "view" {
         Vec::new()
@@ -192,22 +260,67 @@ async fn capture_one(
         doc_starts: Vec::new(),
     };
     if info.kind == "view" {
-        return Ok((info.db, entry, 0));
+        return Ok(CapturedCollection {
+            db: info.db,
+            entry,
+            written: 0,
+            resumed: 0,
+        });
     }
 
     // Reader (here) -> batches -> the store's chunk pipeline (chunker,
     // hasher, compressor, parallel uploads of what the store lacks).
-    let writer = ChunkWriter::start(store.clone(), known.clone());
+    let mut writer = ChunkWriter::start(store.clone(), known.clone());
     let coll = client
         .database(&info.db)
         .collection::<RawDocumentBuf>(&info.name);
-    let read = read_documents(&coll, reader, progress, |batch| writer.push(batch)).await;
+    let mut flushed = 0u64;
+    let mut resumed = 0u32;
+    let read = loop {
+        let skip = match reader {
+            Reader::Session(_) => flushed,
+            Reader::Plain => 0,
+        };
+        let resumable = attempts > 0;
+        let read = read_documents(
+            &coll,
+            reader,
+            progress,
+            skip,
+            resumable,
+            &mut flushed,
+            |b| writer.push(b),
+        )
+        .await;
+        match read {
+            Err(e) if resumed < attempts && is_network_fault(&e) => {
+                resumed += 1;
+                if let Reader::Plain = reader {
+                    // Read again from the start into a new stream. The old
+                    // one is finished first: its chunks must be in the store
+                    // before the new stream, which shares `known`, skips them.
+                    let old = std::mem::replace(
+                        &mut writer,
+                        ChunkWriter::start(store.clone(), known.clone()),
+                    );
+                    old.finish(&full).await?;
+                    flushed = 0;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250 << resumed.min(5))).await;
+            }
+            other => break other.map(|()| flushed),
+        }
+    };
     let stream = writer.finish(&full).await;
     entry.documents = read.map_err(engine("reading documents of", full.clone()))?;
     let stream = stream?;
-    let written = stream.written;
     entry.bytes = stream.bytes;
     entry.chunks = stream.chunks;
     entry.doc_starts = stream.doc_starts;
-    Ok((info.db, entry, written))
+    Ok(CapturedCollection {
+        db: info.db,
+        entry,
+        written: stream.written,
+        resumed,
+    })
 }

@@ -21,7 +21,7 @@ pub use crate::store::manifest::{
     CaptureMethod, ChunkRef, CollectionEntry, DatabaseEntry, Manifest, MANIFEST_FORMAT,
 };
 use crate::store::StoreError;
-pub use capture::{capture, Captured, ReadMode};
+pub use capture::{capture, capture_resuming, Captured, ReadMode};
 pub use change::{change_token, ChangeToken};
 pub use chunks::DocSplitter;
 pub use restore::restore;

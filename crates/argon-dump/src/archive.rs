@@ -206,10 +206,9 @@ impl<R: Read> ArchiveReader<R> {
                     string(&header, "collection").map_err(|m| self.damaged(m))?,
                 );
                 if self.ended.contains(&key) {
-                    return Err(self.damaged(format!(
-                        "{}.{} continues after its end",
-                        key.0, key.1
-                    )));
+                    return Err(
+                        self.damaged(format!("{}.{} continues after its end", key.0, key.1))
+                    );
                 }
                 if !header.get_bool("EOF").unwrap_or(false) {
                     self.open.entry(key.clone()).or_insert_with(|| (crc(), 0));
@@ -266,10 +265,9 @@ impl<R: Read> ArchiveReader<R> {
                         break;
                     }
                     Ok(Next::End) => {
-                        return Err(self.damaged(format!(
-                            "it ends inside {}.{}: truncated",
-                            key.0, key.1
-                        )))
+                        return Err(
+                            self.damaged(format!("it ends inside {}.{}: truncated", key.0, key.1))
+                        )
                     }
                     Err(m) => {
                         return Err(self.damaged(format!("in {}.{}: {m}", key.0, key.1)));
@@ -292,9 +290,7 @@ impl<R: Read> ArchiveReader<R> {
 
     fn at_end(&self) -> Result<()> {
         if let Some((db, coll)) = self.open.keys().next() {
-            return Err(self.damaged(format!(
-                "it ends before {db}.{coll} does: truncated"
-            )));
+            return Err(self.damaged(format!("it ends before {db}.{coll} does: truncated")));
         }
         if let Some((db, coll)) = self.expected.iter().find(|k| !self.ended.contains(k)) {
             return Err(self.damaged(format!(
@@ -383,7 +379,9 @@ impl<W: Write> ArchiveWriter<W> {
     /// anywhere; by [`ArchiveWriter::end`] the bytes must be whole documents.
     pub fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         let Some((db, collection, digest, started)) = &mut self.current else {
-            return Err(std::io::Error::other("archive: documents before a namespace"));
+            return Err(std::io::Error::other(
+                "archive: documents before a namespace",
+            ));
         };
         if bytes.is_empty() {
             return Ok(());
@@ -453,26 +451,46 @@ mod tests {
             d.finalize() as i64
         };
         let mut a = vec![0x6d, 0xe2, 0x99, 0x81];
-        a.extend(raw(&doc! { "concurrent_collections": 4i32, "version": "0.1",
-            "server_version": "7.0.12", "tool_version": "100.9.4" }));
+        a.extend(raw(
+            &doc! { "concurrent_collections": 4i32, "version": "0.1",
+            "server_version": "7.0.12", "tool_version": "100.9.4" },
+        ));
         for (coll, meta) in [
-            ("users", r#"{"indexes":[{"v":{"$numberInt":"2"},"key":{"_id":{"$numberInt":"1"}},"name":"_id_"}],"uuid":"","collectionName":"users","type":"collection"}"#),
-            ("orders", r#"{"options":{},"indexes":[],"collectionName":"orders"}"#),
-            ("empty", r#"{"options":{},"indexes":[],"collectionName":"empty","type":"collection"}"#),
-            ("recent", r#"{"options":{"viewOn":"orders","pipeline":[]},"indexes":[],"collectionName":"recent","type":"view"}"#),
+            (
+                "users",
+                r#"{"indexes":[{"v":{"$numberInt":"2"},"key":{"_id":{"$numberInt":"1"}},"name":"_id_"}],"uuid":"","collectionName":"users","type":"collection"}"#,
+            ),
+            (
+                "orders",
+                r#"{"options":{},"indexes":[],"collectionName":"orders"}"#,
+            ),
+            (
+                "empty",
+                r#"{"options":{},"indexes":[],"collectionName":"empty","type":"collection"}"#,
+            ),
+            (
+                "recent",
+                r#"{"options":{"viewOn":"orders","pipeline":[]},"indexes":[],"collectionName":"recent","type":"view"}"#,
+            ),
         ] {
-            a.extend(raw(&doc! { "db": "shop", "collection": coll, "metadata": meta, "size": 10i32 }));
+            a.extend(raw(
+                &doc! { "db": "shop", "collection": coll, "metadata": meta, "size": 10i32 },
+            ));
         }
         a.extend([0xff; 4]);
         let segment = |a: &mut Vec<u8>, coll: &str, docs: &[Document]| {
-            a.extend(raw(&doc! { "db": "shop", "collection": coll, "EOF": false, "CRC": 0i64 }));
+            a.extend(raw(
+                &doc! { "db": "shop", "collection": coll, "EOF": false, "CRC": 0i64 },
+            ));
             for d in docs {
                 a.extend(raw(d));
             }
             a.extend([0xff; 4]);
         };
         let eof = |a: &mut Vec<u8>, coll: &str, crc: i64| {
-            a.extend(raw(&doc! { "db": "shop", "collection": coll, "EOF": true, "CRC": crc }));
+            a.extend(raw(
+                &doc! { "db": "shop", "collection": coll, "EOF": true, "CRC": crc },
+            ));
             a.extend([0xff; 4]);
         };
         segment(&mut a, "users", &users[..1]);
@@ -485,19 +503,29 @@ mod tests {
     }
 
     fn docs(n: i32, tag: &str) -> Vec<Document> {
-        (0..n).map(|i| doc! { "_id": i, "tag": tag, "pad": "x".repeat(40) }).collect()
+        (0..n)
+            .map(|i| doc! { "_id": i, "tag": tag, "pad": "x".repeat(40) })
+            .collect()
     }
 
-    /// Every namespace's documents, in order, and the order namespaces ended.
-    fn read_all(bytes: &[u8], batch: usize) -> Result<(Prelude, BTreeMap<String, Vec<u8>>, Vec<String>)> {
+    /// The prelude, every namespace's documents, and the order namespaces ended.
+    type ReadBack = (Prelude, BTreeMap<String, Vec<u8>>, Vec<String>);
+
+    fn read_all(bytes: &[u8], batch: usize) -> Result<ReadBack> {
         let (mut r, prelude) = ArchiveReader::new(bytes, Path::new("t.archive"), batch)?;
         let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut ended = Vec::new();
         while let Some(e) = r.next_event()? {
             match e {
-                Event::Documents { db, collection, bytes, .. } => {
-                    data.entry(format!("{db}.{collection}")).or_default().extend(bytes)
-                }
+                Event::Documents {
+                    db,
+                    collection,
+                    bytes,
+                    ..
+                } => data
+                    .entry(format!("{db}.{collection}"))
+                    .or_default()
+                    .extend(bytes),
                 Event::End { db, collection } => ended.push(format!("{db}.{collection}")),
             }
         }
@@ -511,11 +539,25 @@ mod tests {
         let (prelude, data, ended) = read_all(&archive, 100).unwrap();
         assert_eq!(prelude.server_version, "7.0.12");
         assert_eq!(prelude.collections.len(), 4);
-        let users_meta = prelude.metadata_of("shop", "users", Path::new("t")).unwrap();
+        let users_meta = prelude
+            .metadata_of("shop", "users", Path::new("t"))
+            .unwrap();
         assert_eq!(users_meta.indexes.len(), 1);
-        assert_eq!(prelude.metadata_of("shop", "recent", Path::new("t")).unwrap().kind, "view");
-        assert_eq!(data["shop.users"], users.iter().flat_map(raw).collect::<Vec<_>>());
-        assert_eq!(data["shop.orders"], orders.iter().flat_map(raw).collect::<Vec<_>>());
+        assert_eq!(
+            prelude
+                .metadata_of("shop", "recent", Path::new("t"))
+                .unwrap()
+                .kind,
+            "view"
+        );
+        assert_eq!(
+            data["shop.users"],
+            users.iter().flat_map(raw).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            data["shop.orders"],
+            orders.iter().flat_map(raw).collect::<Vec<_>>()
+        );
         assert!(!data.contains_key("shop.empty"));
         assert_eq!(ended, ["shop.orders", "shop.empty", "shop.users"]);
     }
@@ -541,7 +583,8 @@ mod tests {
         w.write(&all[7..]).unwrap();
         w.begin("shop", "empty").unwrap();
         w.begin("shop", "orders").unwrap();
-        w.write(&orders.iter().flat_map(raw).collect::<Vec<_>>()).unwrap();
+        w.write(&orders.iter().flat_map(raw).collect::<Vec<_>>())
+            .unwrap();
         let bytes = w.finish().unwrap();
         assert_eq!(&bytes[..4], &MAGIC);
         let (read_prelude, data, ended) = read_all(&bytes, 1 << 20).unwrap();
@@ -558,7 +601,10 @@ mod tests {
         let prelude_end = archive.windows(4).position(|w| w == [0xff; 4]).unwrap() + 4;
         for cut in (prelude_end..archive.len()).step_by(13) {
             let e = read_all(&archive[..cut], 64).unwrap_err().to_string();
-            assert!(e.contains("truncated") || e.contains("ends"), "cut at {cut}: {e}");
+            assert!(
+                e.contains("truncated") || e.contains("ends"),
+                "cut at {cut}: {e}"
+            );
         }
         // One flipped byte inside a document's string: the CRC says so.
         let mut flipped = archive.clone();

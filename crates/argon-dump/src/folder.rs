@@ -53,11 +53,17 @@ pub struct Metadata {
     pub kind: String,
 }
 
+/// Without metadata a collection is a plain one with the index every
+/// collection has, on `_id` (what a server creates, and mongodump lists).
 impl Default for Metadata {
     fn default() -> Self {
         Metadata {
             options: serde_json::json!({}),
-            indexes: Vec::new(),
+            indexes: vec![serde_json::json!({
+                "v": { "$numberInt": "2" },
+                "key": { "_id": { "$numberInt": "1" } },
+                "name": "_id_"
+            })],
             kind: "collection".into(),
         }
     }
@@ -79,7 +85,12 @@ impl Metadata {
         let indexes = match v.get("indexes") {
             Some(serde_json::Value::Array(ix)) => ix.clone(),
             None | Some(serde_json::Value::Null) => Vec::new(),
-            Some(_) => return Err(Error::damaged(path, "'indexes' in its metadata is not a list")),
+            Some(_) => {
+                return Err(Error::damaged(
+                    path,
+                    "'indexes' in its metadata is not a list",
+                ))
+            }
         };
         let kind = v
             .get("type")
@@ -252,7 +263,10 @@ fn json_to_bson(
         Ok(bson::Bson::Document(d)) => d
             .to_writer(out)
             .map_err(|e| Error::damaged(path, format!("{}: {e}", what()))),
-        Ok(_) => Err(Error::damaged(path, format!("{} is not a document", what()))),
+        Ok(_) => Err(Error::damaged(
+            path,
+            format!("{} is not a document", what()),
+        )),
         Err(e) => Err(Error::damaged(
             path,
             format!("{} is not extended JSON: {e}", what()),
@@ -330,10 +344,14 @@ mod tests {
 
     fn all(d: &Dumped) -> Vec<bson::Document> {
         let mut bytes = Vec::new();
-        d.read_documents(64, |_| {}, |b| {
-            bytes.extend(b);
-            true
-        })
+        d.read_documents(
+            64,
+            |_| {},
+            |b| {
+                bytes.extend(b);
+                true
+            },
+        )
         .unwrap();
         let mut docs = Vec::new();
         let mut at = 0;
@@ -365,7 +383,11 @@ mod tests {
             .iter()
             .map(|d| bson::Bson::Document(d.clone()).into_canonical_extjson())
             .collect();
-        write(&dir, "app/c.json", serde_json::to_string(&json).unwrap().as_bytes());
+        write(
+            &dir,
+            "app/c.json",
+            serde_json::to_string(&json).unwrap().as_bytes(),
+        );
         let lines: Vec<String> = json.iter().map(|v| v.to_string()).collect();
         write(&dir, "app/d.jsonl", lines.join("\n").as_bytes());
         write(
@@ -396,9 +418,11 @@ mod tests {
 
     #[test]
     fn a_fixture_that_is_not_a_document_is_named() {
-        let e = read_json_lines(&b"{\"a\":1}\n[1,2]\n"[..], Path::new("f.jsonl"), 1, |_| true)
-            .unwrap_err()
-            .to_string();
+        let e = read_json_lines(&b"{\"a\":1}\n[1,2]\n"[..], Path::new("f.jsonl"), 1, |_| {
+            true
+        })
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("line 2 is not a document"), "{e}");
     }
 }
