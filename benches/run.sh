@@ -100,6 +100,27 @@ mount_read_s=$(secs "$t0" "$t1")
 "$ARGON" umount "$WORK/mnt" >/dev/null 2>&1 || kill "$mount_pid"
 wait "$mount_pid" 2>/dev/null || true
 rm -rf "$WORK/export"
+# The same version as one mongodump archive, plain and gzip-compressed.
+t0=$(now); "$ARGON" export main --archive "$WORK/main.archive" >/dev/null; t1=$(now)
+archive_s=$(secs "$t0" "$t1")
+t0=$(now); "$ARGON" export main --archive "$WORK/main.archive.gz" --gzip >/dev/null; t1=$(now)
+archive_gz_s=$(secs "$t0" "$t1")
+rm -f "$WORK/main.archive.gz"
+
+# Imports into a second project with its own, empty store (every chunk is
+# new there, as for a user's first import): from the archive, and from the
+# running engine (read only, through a snapshot session where it has one).
+mkdir -p "$WORK/app2"
+# shellcheck disable=SC2086
+(cd "$WORK/app2" && "$ARGON" init --name bench2 --image "$ARGON_TEST_IMAGE" --port "$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" \
+  --store "file://$WORK/store2" --command $ARGON_TEST_ENGINE_COMMAND >/dev/null)
+t0=$(now); "$ARGON" -C "$WORK/app2" import --archive "$WORK/main.archive" -b from-archive >/dev/null; t1=$(now)
+import_archive_s=$(secs "$t0" "$t1")
+rm -f "$WORK/main.archive"
+t0=$(now); import_live_rss=$(peak_rss "$ARGON" -C "$WORK/app2" import "$URI" -b live); t1=$(now)
+import_live_s=$(secs "$t0" "$t1")
+import_live_bytes=$("$ARGON" -C "$WORK/app2" log live -n 1 --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["bytes"])')
+import_live_consistency=$("$ARGON" -C "$WORK/app2" log live -n 1 --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["message"].rsplit("(", 1)[-1].rstrip(")"))')
 
 # Incremental saves: 1% of the documents of one collection of five change, ten times.
 inc_times=(); inc_written=()
@@ -240,6 +261,10 @@ argon benchmark ($(nproc) cores, dataset ${data_mb} MB of BSON in 5 collections,
   restore:  ${restore_s} s = ${restore_mbps} MB/s (new branch from a version); peak RSS ${restore_rss} MiB
             the engine taking a plain client insert of the same documents (indexes first): ${engine_write_mbps} MB/s; ratio $(ratio "$restore_mbps" "$engine_write_mbps")
   export to a mongodump folder: ${export_s} s = $(python3 -c "print(f'{$bytes/1048576/$export_s:.1f}')") MB/s; the same .bson files read through argon mount: $(python3 -c "print(f'{$bytes/1048576/$mount_read_s:.1f}')") MB/s; ratio $(ratio "$mount_read_s" "$export_s")
+  export to a mongodump archive: ${archive_s} s = $(python3 -c "print(f'{$bytes/1048576/$archive_s:.1f}')") MB/s (ratio $(ratio "$mount_read_s" "$archive_s") against the mount's read); with --gzip: $(python3 -c "print(f'{$bytes/1048576/$archive_gz_s:.1f}')") MB/s
+  import into an empty store, from that archive: $(python3 -c "print(f'{$bytes/1048576/$import_archive_s:.1f}')") MB/s
+            from the running engine: ${import_live_s} s = $(python3 -c "print(f'{$import_live_bytes/1048576/$import_live_s:.1f}')") MB/s, peak RSS ${import_live_rss} MiB ($import_live_consistency)
+            against the engine serving a plain client read of every collection: ratio $(python3 -c "print(f'{($import_live_bytes/1048576/$import_live_s)/($bytes/1048576/$engine_read_s):.2f}')")
   incremental save (1% of one collection of five changed), median of 10:
             ${inc_time} s = $(ratio "$inc_time" "$save_s") of the full save's time; $(python3 -c "print(f'{$inc_bytes/1048576:.2f}')") MiB written = $(python3 -c "print(f'{$inc_bytes/$first_written:.3f}')") of the full save's bytes
   store after 1 full + 10 incremental saves: $(python3 -c "print(f'{$store_bytes/1048576:.1f}')") MiB = $(python3 -c "print(f'{$store_bytes/(10*$first_written):.3f}')") of 10 full saves ($(python3 -c "print(f'{$first_written/1048576:.1f}')") MiB each)

@@ -25,6 +25,7 @@ fi
 echo "[quickstart] installing argon (cargo install)" >&2
 cargo install --path "$ROOT" --locked --quiet
 cargo install --path "$ROOT/plugins/argon-seed" --locked --quiet
+cargo install --path "$ROOT/plugins/argon-web" --locked --quiet
 install -m 755 "$ROOT/plugins/argon-exec" "$HOME/.cargo/bin/argon-exec"
 export PATH="$HOME/.cargo/bin:$PATH"
 

@@ -56,6 +56,12 @@ if ! command -v tmux >/dev/null 2>&1; then
   apt_install tmux
 fi
 
+# --- A real browser (tests of argon web drive it through chromedriver) --------
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+  log "installing chromium and chromium-driver"
+  apt_install chromium chromium-driver
+fi
+
 # --- MongoDB-protocol server binary and image --------------------------------
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v secantusd-rs >/dev/null 2>&1; then

@@ -2,6 +2,7 @@
 //! Docker, snapshots and the store. Functions return reports; printing is the CLI's job.
 
 mod branch;
+mod browse;
 mod checkout;
 mod clean;
 mod diff;
@@ -26,6 +27,7 @@ mod status;
 pub mod trust;
 
 pub use crate::progress::Progress;
+pub use browse::{CollectionInfo, DocumentPage};
 pub use clean::ChangeCheck;
 pub use diff::{DiffEnd, NamespaceInfo, ShowReport};
 pub use error::{Error, Result};

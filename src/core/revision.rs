@@ -94,8 +94,17 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
         "yesterday" => return Ok(now - Duration::days(1)),
         _ => {}
     }
+    // No version is saved in the future: a time after now is a typo (or a
+    // wrong clock), not "the latest version".
+    let not_future = |at: DateTime<Utc>| match at > now + Duration::minutes(1) {
+        true => Err(format!(
+            "'{text}' is in the future (it is now {})",
+            now.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
+        )),
+        false => Ok(at),
+    };
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
-        return Ok(dt.with_timezone(&Utc));
+        return not_future(dt.with_timezone(&Utc));
     }
     for fmt in [
         "%Y-%m-%d %H:%M:%S",
@@ -104,14 +113,17 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
         "%Y-%m-%dT%H:%M",
     ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(t, fmt) {
-            return local_to_utc(naive, text);
+            return local_to_utc(naive, text).and_then(not_future);
         }
     }
     if let Ok(date) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         // git reads a bare date as the end of that day would surprise users less
-        // than midnight: "main@{2026-11-27}" means "as of that day".
+        // than midnight: "main@{2026-11-27}" means "as of that day" (today:
+        // as of now).
+        let start = date.and_hms_opt(0, 0, 0).ok_or("invalid date")?;
+        not_future(local_to_utc(start, text)?)?;
         let end = date.and_hms_opt(23, 59, 59).ok_or("invalid date")?;
-        return local_to_utc(end, text);
+        return Ok(local_to_utc(end, text)?.min(now));
     }
     let words: Vec<&str> = t.split_whitespace().collect();
     let relative = match words.as_slice() {
@@ -208,6 +220,18 @@ mod tests {
             .at
             .is_some());
         assert_eq!(parse("@{1 day ago}", now()).unwrap().base, Base::Head);
+        // No version is saved in the future; a bare date of today means now.
+        let e = parse("main@{2099-01-01 10:00}", now())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is in the future"), "{e}");
+        assert!(parse("main@{2099-01-01}", now()).is_err());
+        let today = now()
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d")
+            .to_string();
+        let r = parse(&format!("main@{{{today}}}"), now()).unwrap();
+        assert!(r.at.unwrap() <= now());
     }
 
     #[test]

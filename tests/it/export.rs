@@ -574,3 +574,46 @@ fn seed_and_import_read_folders_and_archives_alike() {
     let d = f.run(&["diff", "--no-pager", "--exit-code", "main", "imported"]);
     assert_eq!(d.code, 0, "{}{}", d.stdout, d.stderr);
 }
+
+#[test]
+fn a_live_import_with_a_login_never_shows_the_password() {
+    let source = Project::new("import-auth-source", Backend::File).with_auth();
+    source.ok(&["checkout", "-b", "main"]);
+    source
+        .mongo()
+        .insert("app", "users", (0..10).map(|i| doc! { "_id": i }).collect());
+    let uri = source.ok(&["uri"]).trim().to_string();
+    let password = uri
+        .split("argon:")
+        .nth(1)
+        .unwrap()
+        .split('@')
+        .next()
+        .unwrap()
+        .to_string();
+    let p = Project::new("import-auth", Backend::File);
+
+    // Wrong credentials: one line with a hint, the password masked, no branch.
+    let wrong = uri.replace(&password, "not-the-password");
+    let r = p.run(&["import", &wrong, "-b", "refused"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("error: cannot import from mongodb://argon:****@")
+            && r.stderr.contains("hint:")
+            && !r.stderr.contains("not-the-password"),
+        "{}",
+        r.stderr
+    );
+    assert!(!p.ok(&["branch"]).contains("refused"));
+
+    // The right ones: imported, and neither the report nor the version's
+    // message holds the password.
+    let report = p.ok(&["import", &uri, "-b", "copy"]);
+    assert!(!report.contains(&password), "{report}");
+    assert!(report.contains("argon:****@"), "{report}");
+    let shown = p.ok(&["show", "copy", "--stat"]);
+    assert!(!shown.contains(&password), "{shown}");
+    let toml = std::fs::read_to_string(p.dir.join("argon.toml")).unwrap();
+    assert!(!toml.contains(&password));
+}

@@ -20,3 +20,4 @@ mod prompts;
 mod remote;
 mod safety;
 mod store;
+mod web;

@@ -1,0 +1,19 @@
+// Copy buttons, and keeping up with the CLI: the page asks the server for
+// the project's state every second and reloads when it changed.
+document.querySelectorAll("button[data-copy]").forEach(function (b) {
+  b.addEventListener("click", function () {
+    navigator.clipboard.writeText(b.getAttribute("data-copy"));
+    b.textContent = "copied";
+  });
+});
+(function () {
+  var body = document.body;
+  var state = body.getAttribute("data-state");
+  if (!state) return;
+  setInterval(function () {
+    fetch("/state", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (s) { if (s && s !== state) location.reload(); })
+      .catch(function () {});
+  }, 1000);
+})();

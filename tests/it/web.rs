@@ -1,0 +1,387 @@
+//! `argon web`: the dashboard, driven in a real browser (Debian's chromium
+//! through chromedriver, both installed by scripts/test-services.sh).
+
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mongodb::bson::doc;
+use serde_json::{json, Value};
+
+use crate::harness::{free_port, Backend, Project};
+
+/// One HTTP/1.1 exchange on a fresh connection: (status, body).
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let body = match head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        true => dechunk(rest),
+        false => rest.to_string(),
+    };
+    (status, body)
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+    out
+}
+
+/// A W3C WebDriver session on a chromedriver this test started.
+struct Browser {
+    driver: Child,
+    port: u16,
+    session: String,
+}
+
+impl Browser {
+    fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (scripts/test-services.sh installs it)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": { "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                "--disable-dev-shm-usage", "--window-size=1280,1000"] } } } });
+        let (status, body) = http(port, "POST", "/session", Some(&caps));
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let session = v["value"]["sessionId"].as_str().unwrap().to_string();
+        Browser {
+            driver,
+            port,
+            session,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        let (status, text) = http(self.port, method, &path, body.as_ref());
+        assert_eq!(status, 200, "{method} {path}: {text}");
+        serde_json::from_str::<Value>(&text).unwrap()["value"].clone()
+    }
+
+    fn go(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.call(
+            "POST",
+            "/element",
+            Some(json!({ "using": "css selector", "value": css })),
+        );
+        v.as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn text(&self, css: &str) -> String {
+        let id = self.find(css);
+        self.call("GET", &format!("/element/{id}/text"), None)
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let id = self.find(css);
+        self.call("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    fn type_in(&self, css: &str, text: &str) {
+        let id = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn source(&self) -> String {
+        self.call("GET", "/source", None)
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// `css`'s text, or None while the page has no such element.
+    fn try_text(&self, css: &str) -> Option<String> {
+        let path = format!("/session/{}/element", self.session);
+        let (status, body) = http(
+            self.port,
+            "POST",
+            &path,
+            Some(&json!({ "using": "css selector", "value": css })),
+        );
+        if status != 200 {
+            return None;
+        }
+        let v: Value = serde_json::from_str(&body).ok()?;
+        let id = v["value"]
+            .as_object()?
+            .values()
+            .next()?
+            .as_str()?
+            .to_string();
+        let path = format!("/session/{}/element/{id}/text", self.session);
+        let (status, body) = http(self.port, "GET", &path, None);
+        let v: Value = serde_json::from_str(&body).ok()?;
+        (status == 200).then(|| v["value"].as_str().map(str::to_string))?
+    }
+
+    /// Waits up to `secs` for `css`'s text to contain `want`.
+    fn wait_text(&self, css: &str, want: &str, secs: u64) -> Duration {
+        let start = Instant::now();
+        loop {
+            if self.try_text(css).is_some_and(|t| t.contains(want)) {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "{css} never showed '{want}': {:?}",
+                self.try_text(css)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn screenshot(&self, name: &str) {
+        let b64 = self.call("GET", "/screenshot", None);
+        let png = decode_base64(b64.as_str().unwrap());
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), png).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = http(
+            self.port,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            None,
+        );
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = s
+        .bytes()
+        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+        .collect();
+    let mut out = Vec::new();
+    for group in clean.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in group.iter().enumerate() {
+            n |= (value(*c) as u32) << (18 - 6 * i);
+        }
+        for i in 0..group.len() - 1 {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    out
+}
+
+/// `argon web` running for `p`: its address (with the token) and port.
+struct Web {
+    child: Child,
+    url: String,
+    port: u16,
+}
+
+impl Web {
+    fn start(p: &Project) -> Web {
+        let port = free_port();
+        let mut child = p
+            .command(&["web", "--port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("argon web: ")
+            .unwrap_or_else(|| panic!("argon web printed '{line}'"))
+            .to_string();
+        assert!(
+            url.starts_with(&format!("http://127.0.0.1:{port}/?token=")),
+            "{url}"
+        );
+        Web { child, url, port }
+    }
+}
+
+impl Drop for Web {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
+    let p = Project::new("web", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    let m = p.mongo();
+    m.insert(
+        "app",
+        "users",
+        (0..45)
+            .map(|i| doc! { "_id": i, "name": if i == 0 { "ada lovelace".to_string() } else { format!("user {i}") } })
+            .collect(),
+    );
+    let first = p.commit("first users");
+    m.insert("app", "orders", vec![doc! { "_id": 1, "total": 12.5 }]);
+    p.commit("an order");
+    p.ok(&["tag", "v1"]);
+    p.ok(&["checkout", "-b", "feature"]);
+    p.mongo()
+        .insert("app", "orders", vec![doc! { "_id": 2, "total": 3 }]);
+    p.ok(&["checkout", "main"]);
+
+    let web = Web::start(&p);
+    // Without the token, or with a wrong one: refused.
+    assert_eq!(http(web.port, "GET", "/", None).0, 401);
+    assert_eq!(http(web.port, "GET", "/state", None).0, 401);
+    assert_eq!(http(web.port, "GET", "/?token=wrong", None).0, 401);
+    assert_eq!(http(web.port, "POST", "/action/stash", None).0, 401);
+
+    let b = Browser::start();
+    b.go(&web.url);
+    assert_eq!(b.text("#head-branch"), "main");
+    let table = b.text("#branches");
+    assert!(
+        table.contains("main") && table.contains("feature"),
+        "{table}"
+    );
+    let history = b.source();
+    assert!(
+        history.contains("id=\"history-graph\"") && history.contains("[v1]"),
+        "the graph with its tag"
+    );
+    b.screenshot("branch-view.png");
+
+    // A version's page, and its documents read from the store.
+    b.go(&web
+        .url
+        .replace("/?token", &format!("/version/{first}?token")));
+    assert!(b.text("#collections").contains("app.users"));
+    b.click("#collections a");
+    assert!(b.text("#documents").contains("ada lovelace"));
+    b.click("#next");
+    assert!(
+        b.text(".pager").contains("documents 21–40 of 45"),
+        "{}",
+        b.text(".pager")
+    );
+
+    // A checkout in a terminal shows on the open page within about two seconds.
+    b.go(&web.url);
+    p.ok(&["checkout", "feature"]);
+    let took = b.wait_text("#head-branch", "feature", 10);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // A new branch from a version, then checkout, stash and pop, from the page.
+    b.go(&web
+        .url
+        .replace("/?token", &format!("/version/{first}?token")));
+    b.type_in("#from-version-name", "from-first");
+    b.click("#from-version");
+    b.wait_text("#head-branch", "from-first", 60);
+    assert_eq!(p.json(&["status"])["head"], "from-first");
+    assert_eq!(
+        p.mongo().count("app", "orders"),
+        0,
+        "the first version's data"
+    );
+    b.click("#checkout-main");
+    b.wait_text("#head-branch", "main", 60);
+    b.click("#stash");
+    b.wait_text("tr.head", "stashed", 60);
+    b.click("#stash-pop");
+    b.wait_text("tr.head", "running", 60);
+
+    // Delete asks for the branch's name; a wrong one deletes nothing.
+    b.type_in("#confirm-feature", "nope");
+    b.click("#delete-feature");
+    assert!(b.text("#error").contains("confirmation does not match"));
+    assert!(p.ok(&["branch"]).contains("feature"));
+    b.go(&web.url);
+    b.type_in("#confirm-feature", "feature");
+    b.click("#delete-feature");
+    b.wait_text("#branches", "main", 30);
+    assert!(!b.text("#branches").contains("feature"));
+    assert!(!p.ok(&["branch"]).contains("feature"));
+
+    // Bad input: the CLI's message and hint in the page.
+    b.type_in("#new-name", "bad..name");
+    b.click("#create");
+    let e = b.text("#error");
+    assert!(
+        e.starts_with("error: ") && e.contains("bad..name") && e.contains("hint:"),
+        "{e}"
+    );
+    b.go(&web.url);
+    b.type_in("#new-name", "later");
+    b.type_in("#new-rev", "main@{2099-01-01 10:00}");
+    b.click("#create");
+    assert!(
+        b.text("#error").contains("is in the future"),
+        "{}",
+        b.text("#error")
+    );
+    b.go(&web.url.replace("/?token", "/version/nosuchrev?token"));
+    assert!(b.text("#error").contains("nosuchrev"));
+}
