@@ -11,43 +11,60 @@ use serde_json::{json, Value};
 
 use crate::harness::{free_port, Backend, Project};
 
-/// One HTTP/1.1 exchange on a fresh connection: (status, body).
+/// One HTTP/1.1 exchange on a fresh connection: (status, body). The body
+/// is read as far as Content-Length says (or to its last chunk): a server
+/// may keep the connection open.
 fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
-        s,
+        &s,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
         payload.len()
     )
     .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
-    let body = match head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        true => dechunk(rest),
-        false => rest.to_string(),
-    };
-    (status, body)
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
+    let mut r = std::io::BufReader::new(s);
+    let mut status_line = String::new();
+    r.read_line(&mut status_line).unwrap();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    let (mut length, mut chunked) = (None, false);
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap() == 0 || line.trim().is_empty() {
             break;
         }
-        out.push_str(&after[..n]);
-        rest = &after[n + 2..];
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse::<usize>().ok();
+        }
+        chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
     }
-    out
+    let mut out = Vec::new();
+    if chunked {
+        loop {
+            let mut size = String::new();
+            r.read_line(&mut size).unwrap();
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            let mut chunk = vec![0u8; n + 2];
+            r.read_exact(&mut chunk).unwrap();
+            out.extend_from_slice(&chunk[..n]);
+        }
+    } else if let Some(n) = length {
+        out.resize(n, 0);
+        r.read_exact(&mut out).unwrap();
+    } else {
+        let _ = r.read_to_end(&mut out);
+    }
+    (status, String::from_utf8_lossy(&out).to_string())
 }
 
 /// A W3C WebDriver session on a chromedriver this test started.
@@ -176,8 +193,9 @@ impl Browser {
             }
             assert!(
                 start.elapsed() < Duration::from_secs(secs),
-                "{css} never showed '{want}': {:?}",
-                self.try_text(css)
+                "{css} never showed '{want}': {:?} (error box: {:?})",
+                self.try_text(css),
+                self.try_text("#error")
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -235,6 +253,7 @@ struct Web {
     child: Child,
     url: String,
     port: u16,
+    _output: std::io::BufReader<std::process::ChildStdout>,
 }
 
 impl Web {
@@ -247,9 +266,8 @@ impl Web {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut output = std::io::BufReader::new(child.stdout.take().unwrap());
+        output.read_line(&mut line).unwrap();
         let url = line
             .trim()
             .strip_prefix("argon web: ")
@@ -259,7 +277,12 @@ impl Web {
             url.starts_with(&format!("http://127.0.0.1:{port}/?token=")),
             "{url}"
         );
-        Web { child, url, port }
+        Web {
+            child,
+            url,
+            port,
+            _output: output,
+        }
     }
 }
 

@@ -80,10 +80,10 @@ pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next
 fn refused() -> Response {
     (
         StatusCode::UNAUTHORIZED,
-        html::page_plain(
+        axum::response::Html(html::page_plain(
             "argon web: token needed",
             "<p class=\"error\">This page needs the access token: open the address <code>argon web</code> printed (it ends in <code>?token=…</code>).</p>",
-        ),
+        )),
     )
         .into_response()
 }

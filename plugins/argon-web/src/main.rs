@@ -38,6 +38,14 @@ fn random_hex(bytes: usize) -> std::io::Result<String> {
     Ok(hex::encode(buf))
 }
 
+/// Prints a line to stdout, ignoring a closed pipe.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(1)
@@ -116,8 +124,8 @@ async fn main() -> ExitCode {
     };
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(args.port);
     let url = format!("http://127.0.0.1:{port}/?token={}", app.token);
-    println!("argon web: {url}");
-    println!("(Ctrl-C stops it)");
+    // Whoever started us may stop reading our output: that is no reason to stop serving.
+    say(&format!("argon web: {url}\n(Ctrl-C stops it)"));
     if args.open {
         let _ = std::process::Command::new("xdg-open")
             .arg(&url)
@@ -133,7 +141,7 @@ async fn main() -> ExitCode {
         .await;
     match served {
         Ok(()) => {
-            println!("argon web: stopped");
+            say("argon web: stopped");
             ExitCode::SUCCESS
         }
         Err(e) => fail(format!("serving: {e}")),

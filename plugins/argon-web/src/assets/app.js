@@ -10,7 +10,17 @@ document.querySelectorAll("button[data-copy]").forEach(function (b) {
   var body = document.body;
   var state = body.getAttribute("data-state");
   if (!state) return;
+  // While an action runs, its own answer (the new page, or its error) must
+  // not be replaced by a reload: polling stops at the first submit.
+  var busy = false;
+  document.querySelectorAll("form").forEach(function (f) {
+    f.addEventListener("submit", function () {
+      busy = true;
+      f.querySelectorAll("button").forEach(function (b) { b.disabled = true; b.textContent += "…"; });
+    });
+  });
   setInterval(function () {
+    if (busy) return;
     fetch("/state", { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (s) { if (s && s !== state) location.reload(); })
