@@ -579,10 +579,12 @@ fn seed_and_import_read_folders_and_archives_alike() {
 fn a_live_import_with_a_login_never_shows_the_password() {
     let source = Project::new("import-auth-source", Backend::File).with_auth();
     source.ok(&["checkout", "-b", "main"]);
-    source
-        .mongo()
-        .insert("app", "users", (0..10).map(|i| doc! { "_id": i }).collect());
     let uri = source.ok(&["uri"]).trim().to_string();
+    crate::harness::Mongo::connect_uri(&uri).insert(
+        "app",
+        "users",
+        (0..10).map(|i| doc! { "_id": i }).collect(),
+    );
     let password = uri
         .split("argon:")
         .nth(1)
