@@ -60,6 +60,51 @@ pub(crate) fn read_one(
     Ok(Next::Document)
 }
 
+/// Whole documents gathered into batches of about `batch_bytes` for a sink
+/// that returns `false` when it wants no more: the one way every reader
+/// here hands documents on.
+pub(crate) struct Batches<F> {
+    out: Vec<u8>,
+    count: u64,
+    batch_bytes: usize,
+    sink: F,
+}
+
+impl<F: FnMut(Vec<u8>) -> bool> Batches<F> {
+    pub(crate) fn new(batch_bytes: usize, sink: F) -> Self {
+        Batches {
+            out: Vec::with_capacity(batch_bytes + 1024),
+            count: 0,
+            batch_bytes,
+            sink,
+        }
+    }
+
+    /// Where the next whole document is appended.
+    pub(crate) fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    /// Documents handed on so far, plus the one being read (1-based).
+    pub(crate) fn ordinal(&self) -> u64 {
+        self.count + 1
+    }
+
+    /// Counts the document just appended; `false` once the sink wants no more.
+    pub(crate) fn added(&mut self) -> bool {
+        self.count += 1;
+        self.out.len() < self.batch_bytes || (self.sink)(std::mem::take(&mut self.out))
+    }
+
+    /// Hands on what is left; returns how many documents there were.
+    pub(crate) fn finish(mut self) -> u64 {
+        if !self.out.is_empty() {
+            (self.sink)(std::mem::take(&mut self.out));
+        }
+        self.count
+    }
+}
+
 /// Reads a `.bson` stream (documents back to back, as mongodump writes a
 /// collection) and hands whole documents to `batch` about `batch_bytes` at
 /// a time; `batch` returns `false` to stop early. Returns how many
@@ -68,24 +113,21 @@ pub fn read_bson_stream(
     from: &mut dyn Read,
     path: &Path,
     batch_bytes: usize,
-    mut batch: impl FnMut(Vec<u8>) -> bool,
+    batch: impl FnMut(Vec<u8>) -> bool,
 ) -> Result<u64> {
-    let mut count = 0u64;
-    let mut out = Vec::with_capacity(batch_bytes + 1024);
+    let mut batches = Batches::new(batch_bytes, batch);
     loop {
-        match read_one(from, &mut out, false, count + 1) {
-            Ok(Next::Document) => count += 1,
+        let ordinal = batches.ordinal();
+        match read_one(from, batches.buffer(), false, ordinal) {
+            Ok(Next::Document) => {}
             Ok(_) => break,
             Err(message) => return Err(Error::damaged(path, message)),
         }
-        if out.len() >= batch_bytes && !batch(std::mem::take(&mut out)) {
-            return Ok(count);
+        if !batches.added() {
+            break;
         }
     }
-    if !out.is_empty() {
-        batch(out);
-    }
-    Ok(count)
+    Ok(batches.finish())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
-use crate::documents::read_bson_stream;
+use crate::documents::{read_bson_stream, Batches};
 use crate::{Error, Result};
 
 /// How a collection's documents are stored in a folder.
@@ -278,7 +278,7 @@ fn read_json_array(
     mut from: impl Read,
     path: &Path,
     batch_bytes: usize,
-    mut batch: impl FnMut(Vec<u8>) -> bool,
+    batch: impl FnMut(Vec<u8>) -> bool,
 ) -> Result<u64> {
     let mut text = String::new();
     from.read_to_string(&mut text).map_err(Error::io(path))?;
@@ -289,29 +289,23 @@ fn read_json_array(
         one @ serde_json::Value::Object(_) => vec![one],
         _ => return Err(Error::damaged(path, "expected a JSON array of documents")),
     };
-    let mut out = Vec::new();
-    let mut count = 0u64;
+    let mut batches = Batches::new(batch_bytes, batch);
     for (i, v) in items.into_iter().enumerate() {
-        json_to_bson(v, &mut out, path, || format!("item {}", i + 1))?;
-        count += 1;
-        if out.len() >= batch_bytes && !batch(std::mem::take(&mut out)) {
-            return Ok(count);
+        json_to_bson(v, batches.buffer(), path, || format!("item {}", i + 1))?;
+        if !batches.added() {
+            break;
         }
     }
-    if !out.is_empty() {
-        batch(out);
-    }
-    Ok(count)
+    Ok(batches.finish())
 }
 
 fn read_json_lines(
     from: impl BufRead,
     path: &Path,
     batch_bytes: usize,
-    mut batch: impl FnMut(Vec<u8>) -> bool,
+    batch: impl FnMut(Vec<u8>) -> bool,
 ) -> Result<u64> {
-    let mut out = Vec::new();
-    let mut count = 0u64;
+    let mut batches = Batches::new(batch_bytes, batch);
     for (i, line) in from.lines().enumerate() {
         let line = line.map_err(Error::io(path))?;
         if line.trim().is_empty() {
@@ -320,16 +314,12 @@ fn read_json_lines(
         let line_no = || format!("line {}", i + 1);
         let v = serde_json::from_str(&line)
             .map_err(|e| Error::damaged(path, format!("{}: {e}", line_no())))?;
-        json_to_bson(v, &mut out, path, line_no)?;
-        count += 1;
-        if out.len() >= batch_bytes && !batch(std::mem::take(&mut out)) {
-            return Ok(count);
+        json_to_bson(v, batches.buffer(), path, line_no)?;
+        if !batches.added() {
+            break;
         }
     }
-    if !out.is_empty() {
-        batch(out);
-    }
-    Ok(count)
+    Ok(batches.finish())
 }
 
 #[cfg(test)]
