@@ -42,6 +42,30 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+impl ImportReport {
+    /// What importing `databases` as `branch` from `source` made; `version`
+    /// is filled in once it is recorded.
+    pub(super) fn of(
+        branch: &str,
+        source: PathBuf,
+        databases: &[DatabaseEntry],
+        consistency: &str,
+        resumed: u32,
+    ) -> ImportReport {
+        let entries = || databases.iter().flat_map(|d| &d.collections);
+        ImportReport {
+            branch: branch.to_string(),
+            version: String::new(),
+            source,
+            collections: entries().count(),
+            documents: entries().map(|c| c.documents).sum(),
+            bytes: entries().map(|c| c.bytes).sum(),
+            consistency: consistency.into(),
+            resumed,
+        }
+    }
+}
+
 impl From<argon_dump::Error> for Error {
     fn from(e: argon_dump::Error) -> Error {
         match e {
@@ -302,17 +326,7 @@ impl Project {
         written_bytes: u64,
         source: &Path,
     ) -> Result<ImportReport> {
-        let entries = || databases.iter().flat_map(|d| &d.collections);
-        let mut report = ImportReport {
-            branch: row.name.clone(),
-            version: String::new(),
-            source: source.to_path_buf(),
-            collections: entries().count(),
-            documents: entries().map(|c| c.documents).sum(),
-            bytes: entries().map(|c| c.bytes).sum(),
-            consistency: "dump".into(),
-            resumed: 0,
-        };
+        let mut report = ImportReport::of(&row.name, source.to_path_buf(), &databases, "dump", 0);
         let message = format!("imported from {}", source.display());
         let id = self
             .record_import(row, databases, written_bytes, message, None)

@@ -129,20 +129,13 @@ impl Project {
                 .retain(|c| namespace_kept(only, exclude, &format!("{db}.{}", c.name)));
         }
         captured.databases.retain(|d| !d.collections.is_empty());
-        let resumed = captured.resumed;
-        let collections = captured.databases.iter().map(|d| d.collections.len()).sum();
-        let documents = captured
-            .databases
-            .iter()
-            .flat_map(|d| &d.collections)
-            .map(|c| c.documents)
-            .sum();
-        let bytes = captured
-            .databases
-            .iter()
-            .flat_map(|d| &d.collections)
-            .map(|c| c.bytes)
-            .sum();
+        let mut report = ImportReport::of(
+            name.as_str(),
+            shown.clone().into(),
+            &captured.databases,
+            consistency,
+            captured.resumed,
+        );
         let id = self
             .record_import(
                 row,
@@ -152,16 +145,8 @@ impl Project {
                 captured.engine_version,
             )
             .await?;
-        Ok(ImportReport {
-            branch: name.to_string(),
-            version: id.to_string(),
-            source: shown.into(),
-            collections,
-            documents,
-            bytes,
-            consistency: consistency.into(),
-            resumed,
-        })
+        report.version = id.to_string();
+        Ok(report)
     }
 }
 
