@@ -14,6 +14,10 @@ pub const DEFAULT_IMAGE: &str = "mongo:7.0";
 pub const DEFAULT_DATA_DIR: &str = "/data/db";
 pub const DEFAULT_ENGINE_PORT: u16 = 27017;
 pub const DEFAULT_SERVE_PORT: u16 = 27018;
+pub const DEFAULT_PROXY: bool = true;
+pub const DEFAULT_WARM: u32 = 2;
+/// Each warm branch holds an engine's memory.
+pub const MAX_WARM: u32 = 16;
 
 /// `argon.toml` as written on disk. Every field is optional; unknown keys are errors.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -70,6 +74,12 @@ pub enum IndexTiming {
 #[serde(deny_unknown_fields)]
 pub struct ServeSection {
     pub port: Option<u16>,
+    /// HEAD is served through argon's proxy on the stable port (see src/proxy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<bool>,
+    /// How many branches besides HEAD stay warm (paused) after a switch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm: Option<u32>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -153,6 +163,12 @@ pub struct Config {
     pub name: ProjectName,
     pub engine: EngineConfig,
     pub serve_port: u16,
+    /// HEAD's engine sits on a private port behind argon's proxy on the
+    /// stable port, rather than on the stable port itself.
+    pub serve_proxy: bool,
+    /// Branches kept warm (engine paused on its private port) besides HEAD:
+    /// a switch to one is an unpause and a retarget. Only with the proxy.
+    pub serve_warm: u32,
     pub store: StoreConfig,
     pub git: GitConfig,
 }
@@ -222,6 +238,20 @@ fn env(var: &'static str) -> Option<String> {
     std::env::var(var).ok().filter(|v| !v.is_empty())
 }
 
+/// A yes/no environment setting, when set.
+fn env_bool(var: &'static str) -> Result<Option<bool>, ConfigError> {
+    match env(var).as_deref() {
+        None => Ok(None),
+        Some("1" | "true" | "yes") => Ok(Some(true)),
+        Some("0" | "false" | "no") => Ok(Some(false)),
+        Some(v) => Err(ConfigError::InvalidEnv {
+            var,
+            value: v.to_string(),
+            message: "not true or false".into(),
+        }),
+    }
+}
+
 impl Config {
     /// Loads the project at `root` (which holds `argon.toml`) and applies environment and flags.
     pub fn load(root: &Path) -> Result<Config, ConfigError> {
@@ -287,20 +317,26 @@ impl Config {
             return Err(invalid("engine.port must be between 1 and 65535".into()));
         }
 
-        let auth = match env("ARGON_ENGINE_AUTH") {
-            Some(v) => match v.as_str() {
-                "1" | "true" | "yes" => true,
-                "0" | "false" | "no" => false,
-                _ => {
-                    return Err(ConfigError::InvalidEnv {
-                        var: "ARGON_ENGINE_AUTH",
-                        value: v.clone(),
-                        message: "not true or false".into(),
-                    })
-                }
-            },
-            None => engine.auth.unwrap_or(false),
+        let auth = env_bool("ARGON_ENGINE_AUTH")?
+            .or(engine.auth)
+            .unwrap_or(false);
+        let serve_proxy = env_bool("ARGON_PROXY")?
+            .or(serve.proxy)
+            .unwrap_or(DEFAULT_PROXY);
+        let serve_warm = match env("ARGON_WARM") {
+            Some(v) => v.parse().map_err(|_| ConfigError::InvalidEnv {
+                var: "ARGON_WARM",
+                value: v.clone(),
+                message: "not a count of branches".into(),
+            })?,
+            None => serve.warm.unwrap_or(DEFAULT_WARM),
         };
+        if serve_warm > MAX_WARM {
+            return Err(invalid(format!(
+                "serve.warm {serve_warm} is more than {MAX_WARM}: each warm branch keeps an engine in memory"
+            )));
+        }
+        let serve_warm = if serve_proxy { serve_warm } else { 0 };
 
         let serve_port = match env("ARGON_PORT") {
             Some(v) => v.parse().map_err(|_| ConfigError::InvalidEnv {
@@ -347,6 +383,8 @@ impl Config {
                 auth,
             },
             serve_port,
+            serve_proxy,
+            serve_warm,
             store: StoreConfig {
                 url,
                 endpoint,

@@ -24,6 +24,7 @@ pub(crate) mod private;
 pub mod progress;
 #[cfg(test)]
 mod proptests;
+pub mod proxy;
 pub mod runtime;
 pub mod snapshot;
 pub mod store;

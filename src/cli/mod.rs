@@ -140,8 +140,18 @@ enum Command {
     /// argon's own: gives a new engine its first user, from inside its container
     #[command(name = "__engine-login", hide = true)]
     EngineLogin,
+    /// argon's own: the proxy serving HEAD on the stable port (see src/proxy)
+    #[command(name = "__proxy", hide = true)]
+    Proxy(ProxyArgs),
     #[command(external_subcommand)]
     External(Vec<OsString>),
+}
+
+#[derive(clap::Args)]
+pub struct ProxyArgs {
+    listen: std::net::SocketAddr,
+    control: std::path::PathBuf,
+    project_file: std::path::PathBuf,
 }
 
 /// Where command output goes, in the chosen format.
@@ -360,6 +370,9 @@ async fn dispatch(ctx: &Ctx, command: Command) -> i32 {
         Command::GenerateDocs(args) => docs::run(ctx, args),
         Command::Branches => branch::names(ctx).await,
         Command::EngineLogin => uri::engine_login().await,
+        Command::Proxy(args) => {
+            crate::proxy::serve(args.listen, args.control, args.project_file).await
+        }
         Command::External(args) => return plugin::run(ctx, args).await,
     };
     match result {

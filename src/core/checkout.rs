@@ -23,7 +23,24 @@ impl Project {
     /// Saves and stops HEAD before switching to `target`. A HEAD found not
     /// running (stashed, or stopped outside argon: `docker stop`, a crash) is
     /// read from its volume unless argon stopped it after a save.
-    async fn leave_head(&mut self, target: &str) -> Result<LeftHead> {
+    async fn leave_head(&mut self, target: &str, keep_warm: bool) -> Result<LeftHead> {
+        if self.row.head.is_none() {
+            return self.leave_head_held(target, keep_warm).await;
+        }
+        // Through the proxy, HEAD's clients are closed and new ones wait:
+        // from here on no client write reaches the branch being left.
+        self.route_hold().await?;
+        let left = self.leave_head_held(target, keep_warm).await;
+        if left.is_err() {
+            // HEAD is as it was: its clients are served again.
+            let _ = self.repair_route(true).await;
+        }
+        left
+    }
+
+    /// `leave_head` with HEAD's clients held. `keep_warm`: a running HEAD is
+    /// paused rather than stopped (`[serve] warm`), to come back fast.
+    async fn leave_head_held(&mut self, target: &str, keep_warm: bool) -> Result<LeftHead> {
         let none = LeftHead {
             name: self.row.head.clone(),
             branch: None,
@@ -48,7 +65,10 @@ impl Project {
                 ..none
             });
         }
-        let saved = self.stop_and_save(&b, &message).await?;
+        let saved = match keep_warm && self.config.serve_warm > 0 {
+            true => self.save_and_pause(&b, &message).await?,
+            false => self.stop_and_save(&b, &message).await?,
+        };
         let b = self.branch(&b.name)?;
         Ok(LeftHead {
             branch: Some(b),
@@ -62,7 +82,36 @@ impl Project {
     /// Brings the branch that was left back up after a failed switch.
     async fn return_to(&mut self, left: LeftHead) {
         if let (Some(prev), true) = (left.branch, left.was_running) {
-            let _ = self.start_branch(&prev, None).await;
+            let _ = self.enter(&prev).await;
+        }
+    }
+
+    /// Serves branch `b` as HEAD's engine: a warm one is woken, any other
+    /// started (restored from the store when it has no local data). Returns
+    /// the version restored, if any.
+    async fn enter(&mut self, b: &BranchRow) -> Result<Option<VersionId>> {
+        if self.is_warm(b).await? {
+            match self.wake_warm(b).await {
+                Ok(()) => return Ok(None),
+                Err(e) => {
+                    // Its volume holds its data: a cold start serves it.
+                    self.progress.notice(&format!(
+                        "could not wake warm branch '{}' ({e}); starting it",
+                        b.name
+                    ));
+                    self.stop_branch(b).await?;
+                    self.meta.set_branch_warm(&b.name, false)?;
+                }
+            }
+        }
+        self.start_branch(b, None).await
+    }
+
+    /// After a switch: only the `[serve] warm` most recent branches stay warm.
+    async fn cool_after_switch(&mut self) {
+        if let Err(e) = self.cool_extra_warm().await {
+            self.progress
+                .notice(&format!("could not stop a warm branch's engine: {e}"));
         }
     }
 
@@ -84,11 +133,12 @@ impl Project {
             };
             return Ok(self.resumed(name, restored));
         }
-        let left = self.leave_head(name).await?;
-        match self.start_branch(&target, None).await {
+        let left = self.leave_head(name, true).await?;
+        match self.enter(&target).await {
             Ok(restored) => {
                 crate::fault::point("switch:started").await;
                 self.set_head(name)?;
+                self.cool_after_switch().await;
                 Ok(CheckoutReport {
                     branch: name.to_string(),
                     previous: left.name,
@@ -127,7 +177,8 @@ impl Project {
         }
         // Resolve before saving: `main~1` means what `argon log main` shows now.
         let from_rev = rev.map(|r| self.resolve(r)).transpose()?;
-        let left = self.leave_head(name.as_str()).await?;
+        // From HEAD's current state, HEAD's volume is copied: it stops.
+        let left = self.leave_head(name.as_str(), from_rev.is_some()).await?;
         let from = from_rev.or_else(|| left.branch.as_ref().and_then(|p| p.head_version));
         // From HEAD's current state, its stopped volume is copied locally instead of restored.
         let copy_from = match (
@@ -160,6 +211,7 @@ impl Project {
             Ok(restored) => {
                 crate::fault::point("switch:started").await;
                 self.set_head(name.as_str())?;
+                self.cool_after_switch().await;
                 Ok(CheckoutReport {
                     branch: name.to_string(),
                     copied_from: copy_from.and(left.name.clone()),
@@ -209,7 +261,15 @@ impl Project {
 
     async fn stash_push_journalled(&mut self, message: Option<&str>) -> Result<SaveReport> {
         let b = self.running_head().await?;
-        let saved = self.stop_and_save(&b, message.unwrap_or("stash")).await?;
+        self.route_hold().await?;
+        let saved = match self.stop_and_save(&b, message.unwrap_or("stash")).await {
+            Ok(saved) => saved,
+            Err(e) => {
+                let _ = self.repair_route(true).await;
+                return Err(e);
+            }
+        };
+        self.route_closed().await?;
         Ok(saved.report(b))
     }
 
@@ -262,11 +322,25 @@ impl Project {
         let target = self.resolve(rev)?;
         let b = self.head_branch()?;
         let message = format!("reset: moving to {rev}");
-        let saved = if self.is_running(&b).await? {
-            self.stop_and_save(&b, &message).await?.row
+        self.route_hold().await?;
+        let saved = self.reset_hard_held(&b, target, &message).await;
+        if saved.is_err() {
+            let _ = self.repair_route(true).await;
+        }
+        saved
+    }
+
+    async fn reset_hard_held(
+        &mut self,
+        b: &BranchRow,
+        target: VersionId,
+        message: &str,
+    ) -> Result<ResetReport> {
+        let saved = if self.is_running(b).await? {
+            self.stop_and_save(b, message).await?.row
         } else {
-            self.stop_branch(&b).await?;
-            self.ensure_saved(&b, &message).await?
+            self.stop_branch(b).await?;
+            self.ensure_saved(b, message).await?
         };
         let left = self.branch(&b.name)?;
         let saved_id = saved.as_ref().map(|v| v.id).or(left.head_version);

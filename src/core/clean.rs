@@ -85,8 +85,11 @@ impl Project {
             return self.record_clean(&b.name, None);
         };
         state.verified = false;
-        let now = match snapshot::connect(&self.stable_endpoint(), self.login.as_ref()).await {
-            Ok(client) => snapshot::change_token(&client).await,
+        let now = match self.engine_endpoint(b).await {
+            Ok(endpoint) => match snapshot::connect(&endpoint, self.login.as_ref()).await {
+                Ok(client) => snapshot::change_token(&client).await,
+                Err(_) => None,
+            },
             Err(_) => None,
         };
         state.engine = now.filter(|t| t.no_writes_yet() && t.catalog == state.catalog);
@@ -104,7 +107,8 @@ impl Project {
             return state.filter(|s| s.verified).map(|_| false);
         }
         let state = state?;
-        let client = snapshot::connect(&self.stable_endpoint(), self.login.as_ref())
+        let endpoint = self.engine_endpoint(b).await.ok()?;
+        let client = snapshot::connect(&endpoint, self.login.as_ref())
             .await
             .ok()?;
         let now = snapshot::change_token(&client).await?;

@@ -198,7 +198,8 @@ impl Project {
             .map_err(Error::io("creating a spool for HEAD's live data"))?;
         let spool = SpoolBackend::new(spool_dir.path().join("spool"), store.backend());
         let spooled = Arc::new(Store::new(Arc::new(spool)));
-        let client = snapshot::connect(&self.stable_endpoint(), self.login.as_ref()).await?;
+        let endpoint = self.engine_endpoint(&b).await?;
+        let client = snapshot::connect(&endpoint, self.login.as_ref()).await?;
         let bar = self.progress.task("reading HEAD's live data");
         let captured = snapshot::capture(&client, &spooled, ReadMode::Plain, &known, &bar).await;
         bar.finish();

@@ -23,6 +23,8 @@ pub enum Error {
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
+    Proxy(#[from] crate::proxy::ProxyError),
+    #[error(transparent)]
     Snapshot(#[from] SnapshotError),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -125,6 +127,7 @@ impl Error {
         match self {
             Error::Config(e) => e.hint(),
             Error::Runtime(e) => e.hint(),
+            Error::Proxy(e) => e.hint(),
             Error::Git(e) => e.hint(),
             Error::Store(e) | Error::Snapshot(SnapshotError::Store(e)) | Error::Diff(DiffError::Store(e)) => e.hint(),
             Error::Diff(DiffError::NoSuchNamespace(_)) => Some(

@@ -59,7 +59,10 @@ pub fn init(dir: &Path, opts: InitOptions) -> Result<InitReport> {
             restore_indexes: None,
             auth: opts.auth.then_some(true),
         }),
-        serve: Some(config::ServeSection { port: Some(port) }),
+        serve: Some(config::ServeSection {
+            port: Some(port),
+            ..Default::default()
+        }),
         store: opts.store.clone().map(|url| config::StoreSection {
             url: Some(url),
             ..Default::default()

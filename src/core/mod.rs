@@ -22,6 +22,7 @@ mod report;
 mod resolve;
 pub mod revision;
 mod save;
+pub mod serve;
 mod start;
 mod status;
 pub mod trust;

@@ -179,6 +179,9 @@ impl Project {
             self.lock = None;
             return Err(e);
         }
+        // Best effort: a command that needs the engine host reports it down.
+        let recovered = self.recovered.is_some();
+        let _ = self.repair_route(recovered).await;
         Ok(())
     }
 
@@ -386,9 +389,11 @@ impl Project {
             }
             if rt.engine_state(name).await? == Some(ContainerState::Running) {
                 head_running = true;
-                if let Ok(client) =
-                    snapshot::connect(&self.stable_endpoint(), self.login.as_ref()).await
-                {
+            }
+        }
+        if let (Some(b), true) = (&head, head_running) {
+            if let Ok(endpoint) = self.engine_endpoint(b).await {
+                if let Ok(client) = snapshot::connect(&endpoint, self.login.as_ref()).await {
                     snapshot::fsync_unlock(&client).await;
                 }
             }
@@ -444,8 +449,12 @@ impl Project {
     pub(super) async fn branch_state(&mut self, b: &BranchRow) -> Result<BranchState> {
         let name = self.objects().engine(&b.uid);
         let has_volume = b.volume.is_some();
+        let is_head = self.row.head.as_deref() == Some(b.name.as_str());
         Ok(match self.runtime().await?.engine_state(&name).await? {
-            Some(ContainerState::Running) | Some(ContainerState::Paused) => BranchState::Running,
+            Some(ContainerState::Running) | Some(ContainerState::Paused) if is_head => {
+                BranchState::Running
+            }
+            Some(ContainerState::Running) | Some(ContainerState::Paused) => BranchState::Warm,
             _ if has_volume => BranchState::Stashed,
             _ => BranchState::Archived,
         })

@@ -14,6 +14,9 @@ use crate::store::VersionId;
 pub enum BranchState {
     /// Its container is up.
     Running,
+    /// Not HEAD, but its engine is kept paused on a private port, so that a
+    /// switch to it is an unpause (see `[serve] warm`).
+    Warm,
     /// Stopped; its data is kept in a local volume, so resuming is a container start.
     Stashed,
     /// Only in the store; checking it out restores its latest version.
@@ -24,6 +27,7 @@ impl BranchState {
     pub fn as_str(&self) -> &'static str {
         match self {
             BranchState::Running => "running",
+            BranchState::Warm => "warm",
             BranchState::Stashed => "stashed",
             BranchState::Archived => "archived",
         }
@@ -82,6 +86,8 @@ pub struct StatusReport {
     pub changed: Option<bool>,
     pub image: String,
     pub store: String,
+    /// The proxy on the stable port; null when HEAD publishes it itself.
+    pub proxy: Option<super::serve::ProxyInfo>,
 }
 
 /// What a checkout did.

@@ -59,7 +59,8 @@ impl Project {
 
     async fn save_leased(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
         // Taken before the capture: writes during it make the next check capture again.
-        let client = snapshot::connect(&self.stable_endpoint(), self.login.as_ref()).await?;
+        let endpoint = self.engine_endpoint(b).await?;
+        let client = snapshot::connect(&endpoint, self.login.as_ref()).await?;
         let now = snapshot::change_token(&client).await;
         let store = self.store().await?;
         let tmp = self.tmp_dir()?;
@@ -95,12 +96,13 @@ impl Project {
     /// branch ends stopped and verified: its volume equals its latest version.
     /// When the save fails the branch is running again, untouched.
     pub(super) async fn stop_and_save(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
-        let client = snapshot::connect(&self.stable_endpoint(), self.login.as_ref()).await?;
+        let endpoint = self.engine_endpoint(b).await?;
+        let client = snapshot::connect(&endpoint, self.login.as_ref()).await?;
         // Recovery unlocks the engine if argon dies while it is fenced.
         self.journal_begin("save", &b.name)?;
         if snapshot::fsync_lock(&client).await {
             crate::fault::point("save:fenced").await;
-            let saved = match self.save_fenced(b, &client, message).await {
+            let saved = match self.save_fenced(b, &client, message, false).await {
                 Ok(saved) => saved,
                 Err(e) => {
                     snapshot::fsync_unlock(&client).await;
@@ -131,16 +133,53 @@ impl Project {
         }
     }
 
+    /// Leaves the running HEAD `b` warm: with its clients already closed by
+    /// the proxy (`route_hold`), its state is recorded under `fsyncLock`
+    /// where the engine has it (unchanged by the counters, else a capture),
+    /// then its engine is paused on its private port, the same process, so
+    /// its counters still vouch for the recorded state when it is woken.
+    /// Never `verified`: a write the fence held lands when it lifts, and the
+    /// counters see it. When the save fails the branch is running, untouched.
+    pub(super) async fn save_and_pause(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
+        let endpoint = self.engine_endpoint(b).await?;
+        let client = snapshot::connect(&endpoint, self.login.as_ref()).await?;
+        self.journal_begin("save", &b.name)?;
+        let fenced = snapshot::fsync_lock(&client).await;
+        crate::fault::point("save:fenced").await;
+        let saved = self.save_fenced(b, &client, message, true).await;
+        if fenced {
+            snapshot::fsync_unlock(&client).await;
+        }
+        snapshot::close(client).await;
+        let paused = match &saved {
+            Ok(_) => {
+                let container = self.objects().engine(&b.uid);
+                self.runtime().await?.pause_engine(&container).await
+            }
+            Err(_) => Ok(()),
+        };
+        self.journal_end()?;
+        let saved = saved?;
+        paused?;
+        self.meta.set_branch_warm(&b.name, true)?;
+        Ok(saved)
+    }
+
     /// The fenced part of `stop_and_save`: unchanged by the counters read
     /// under the fence, else a capture while writes wait.
+    /// `keeps_running`: the engine is paused, not stopped, after the save
+    /// (a warm branch), so its counters stay the reference.
     async fn save_fenced(
         &mut self,
         b: &BranchRow,
         client: &mongodb::Client,
         message: &str,
+        keeps_running: bool,
     ) -> Result<Saved> {
         let lease = self.lease("save").await?;
-        let saved = self.save_fenced_leased(b, client, message).await;
+        let saved = self
+            .save_fenced_leased(b, client, message, keeps_running)
+            .await;
         lease.release().await;
         saved
     }
@@ -150,6 +189,7 @@ impl Project {
         b: &BranchRow,
         client: &mongodb::Client,
         message: &str,
+        keeps_running: bool,
     ) -> Result<Saved> {
         let now = snapshot::change_token(client).await;
         if let (Some(state), Some(now)) = (CleanState::of(b), &now) {
@@ -167,8 +207,8 @@ impl Project {
         bar.finish();
         // Verified only once the engine is stopped (`mark_verified`).
         let reference = now.map(|t| Reference {
-            catalog: t.catalog,
-            engine: None,
+            catalog: t.catalog.clone(),
+            engine: keeps_running.then_some(t),
             verified: false,
         });
         self.record_capture(
@@ -411,9 +451,11 @@ impl Project {
         // Flush what the engine holds in memory, so the files copied below hold
         // every write acknowledged before the pause (an engine may refuse: the
         // copy is then as of its last flush, still crash-consistent).
-        if let Ok(client) = snapshot::connect(&self.stable_endpoint(), self.login.as_ref()).await {
-            snapshot::fsync(&client).await;
-            snapshot::close(client).await;
+        if let Ok(endpoint) = self.engine_endpoint(b).await {
+            if let Ok(client) = snapshot::connect(&endpoint, self.login.as_ref()).await {
+                snapshot::fsync(&client).await;
+                snapshot::close(client).await;
+            }
         }
         let result = async {
             let copy = DataCopy {

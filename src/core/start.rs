@@ -11,14 +11,35 @@ use crate::snapshot;
 use crate::store::VersionId;
 
 impl Project {
-    /// Starts branch `b` on the stable port, restoring its latest version into a
-    /// new volume when it has no local data.
+    /// Starts branch `b` and serves it on the stable port (through the proxy,
+    /// or published there), restoring its latest version into a new volume
+    /// when it has no local data.
     pub(super) async fn start_branch(
         &mut self,
         b: &BranchRow,
         copy_from: Option<&str>,
     ) -> Result<Option<VersionId>> {
-        let endpoint = self.stable_endpoint();
+        // With the proxy, clients wait for the engine rather than being refused.
+        self.route_hold().await?;
+        let started = self.start_head_engine(b, copy_from).await;
+        let routed = match &started {
+            Ok(_) => {
+                let b = self.branch(&b.name)?;
+                self.route_to(&b).await
+            }
+            Err(_) => self.route_closed().await,
+        };
+        let restored = started?;
+        routed?;
+        Ok(restored)
+    }
+
+    async fn start_head_engine(
+        &mut self,
+        b: &BranchRow,
+        copy_from: Option<&str>,
+    ) -> Result<Option<VersionId>> {
+        let endpoint = self.head_publish_endpoint()?;
         if !endpoint.is_free() {
             return Err(runtime::RuntimeError::PortInUse {
                 port: endpoint.port,

@@ -93,6 +93,7 @@ impl Project {
             changed,
             image: self.config.engine.image.clone(),
             store: self.config.store.url.to_string(),
+            proxy: self.proxy_info().await,
         })
     }
 
@@ -101,7 +102,7 @@ impl Project {
             .branches()
             .await?
             .into_iter()
-            .filter(|b| b.state == BranchState::Stashed)
+            .filter(|b| matches!(b.state, BranchState::Stashed | BranchState::Warm))
             .collect())
     }
 }

@@ -257,6 +257,36 @@ impl Meta {
             .map_err(sql("moving a branch"))
     }
 
+    /// Records that `name` was left warm now (`true`), or is not warm any more.
+    pub fn set_branch_warm(&self, name: &str, warm: bool) -> Result<()> {
+        let project = self.project;
+        let at = warm.then(|| Utc::now().to_rfc3339());
+        self.conn
+            .execute(
+                "UPDATE branches SET left_warm_at = ?3 WHERE project_id = ?1 AND name = ?2",
+                params![project, name, at],
+            )
+            .map(|_| ())
+            .map_err(sql("recording a warm branch"))
+    }
+
+    /// The branches recorded warm, the most recently left first.
+    pub fn warm_branches(&self) -> Result<Vec<String>> {
+        let project = self.project;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name FROM branches WHERE project_id = ?1 AND left_warm_at IS NOT NULL
+                 ORDER BY left_warm_at DESC",
+            )
+            .map_err(sql("listing warm branches"))?;
+        let rows = stmt
+            .query_map(params![project], |row| row.get(0))
+            .map_err(sql("listing warm branches"))?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(sql("listing warm branches"))
+    }
+
     pub fn set_branch_clean(&self, name: &str, clean: Option<&str>) -> Result<()> {
         let project = self.project;
         self.conn

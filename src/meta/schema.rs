@@ -53,4 +53,9 @@ CREATE TABLE tags (
     r#"
 ALTER TABLE branches ADD COLUMN clean TEXT;
 "#,
+    // When a branch was last left warm (its engine paused, not stopped): the
+    // most recently left stay warm, the others are stopped.
+    r#"
+ALTER TABLE branches ADD COLUMN left_warm_at TEXT;
+"#,
 ];

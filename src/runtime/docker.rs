@@ -341,6 +341,23 @@ impl DockerHost {
         }
     }
 
+    async fn published_port(&self, name: &str, engine_port: u16) -> Result<Option<u16>> {
+        let info = match self.docker.inspect_container(name, None).await {
+            Ok(info) => info,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(docker("inspecting container", name)(e)),
+        };
+        let key = format!("{engine_port}/tcp");
+        Ok(info
+            .host_config
+            .and_then(|h| h.port_bindings)
+            .and_then(|mut b| b.remove(&key))
+            .flatten()
+            .and_then(|bindings| bindings.into_iter().next())
+            .and_then(|b| b.host_port)
+            .and_then(|p| p.parse().ok()))
+    }
+
     /// Every container carrying `label=value` (stopped ones too unless
     /// `running_only`), with its branch and role labels.
     async fn containers_labelled(
@@ -475,6 +492,13 @@ impl EngineHost for DockerHost {
     }
     fn release_network<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(DockerHost::release_network(self, name))
+    }
+    fn published_port<'a>(
+        &'a self,
+        engine: &'a str,
+        engine_port: u16,
+    ) -> BoxFuture<'a, Result<Option<u16>>> {
+        Box::pin(self.published_port(engine, engine_port))
     }
     fn pause_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.pause(engine))

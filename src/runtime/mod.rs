@@ -246,6 +246,13 @@ pub trait EngineHost: Send + Sync {
     /// about 30 bridge networks, so a project with nothing running gives its
     /// network back (`create_engine` makes it again).
     fn release_network<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// The host port `engine` publishes its `engine_port` on; `None` when
+    /// there is no such engine or it publishes nothing.
+    fn published_port<'a>(
+        &'a self,
+        engine: &'a str,
+        engine_port: u16,
+    ) -> BoxFuture<'a, Result<Option<u16>>>;
     /// Freezes an engine: its clients wait, nothing it holds is lost.
     fn pause_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;
     fn resume_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;

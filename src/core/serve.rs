@@ -1,0 +1,208 @@
+//! Serving HEAD to clients: through argon's proxy on the stable port (HEAD's
+//! engine on a private port behind it), and keeping recently left branches
+//! warm, their engines paused, so that switching back is an unpause and a
+//! retarget. Without the proxy (`[serve] proxy = false`) HEAD's engine
+//! publishes the stable port itself and nothing stays warm.
+
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use super::{Error, Project, Result};
+use crate::meta::BranchRow;
+use crate::proxy::{Proxy, Route};
+use crate::runtime::{self, ContainerState, Endpoint};
+
+/// What `argon status` says of the proxy on the stable port.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProxyInfo {
+    pub running: bool,
+    pub pid: Option<u32>,
+    /// Where it sends clients: "serve ADDR", "hold" or "close".
+    pub route: Option<String>,
+    pub clients: usize,
+}
+
+impl Project {
+    /// The proxy of this project, when HEAD is served through one.
+    pub(super) fn proxy(&self) -> Option<Proxy> {
+        self.config.serve_proxy.then(|| {
+            Proxy::new(
+                SocketAddr::new(self.serve_address(), self.config.serve_port),
+                &self.state_dir.join("proxy"),
+                &self.row.key,
+                self.config.root.join(crate::config::CONFIG_FILE),
+            )
+        })
+    }
+
+    /// The address clients reach HEAD at: with the proxy, this machine (the
+    /// engine host's address when that is one of this machine's, as a
+    /// loopback alias is); without it, the engine host's.
+    pub(super) fn serve_address(&self) -> std::net::IpAddr {
+        let local = std::net::TcpListener::bind((self.engine_address, 0)).is_ok();
+        match self.config.serve_proxy && !local {
+            true => std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            false => self.engine_address,
+        }
+    }
+
+    /// Where argon itself reaches branch `b`'s running engine: its private
+    /// port behind the proxy, else the stable port. Never through the proxy,
+    /// which holds clients while a switch is under way.
+    pub(super) async fn engine_endpoint(&mut self, b: &BranchRow) -> Result<Endpoint> {
+        if !self.config.serve_proxy {
+            return Ok(self.stable_endpoint());
+        }
+        let container = self.objects().engine(&b.uid);
+        let port = self
+            .runtime()
+            .await?
+            .published_port(&container, self.config.engine.port)
+            .await?;
+        match port {
+            Some(port) => Ok(Endpoint::new(self.engine_address, port)),
+            None => Err(Error::HeadStashed(b.name.clone())),
+        }
+    }
+
+    /// Where the engine of a branch about to become HEAD is published.
+    pub(super) fn head_publish_endpoint(&self) -> Result<Endpoint> {
+        match self.config.serve_proxy {
+            true => Endpoint::free_on(self.engine_address)
+                .map_err(Error::io("finding a free port for HEAD's engine")),
+            false => Ok(self.stable_endpoint()),
+        }
+    }
+
+    /// Sends clients on the stable port to `b`'s running engine.
+    pub(super) async fn route_to(&mut self, b: &BranchRow) -> Result<()> {
+        let Some(proxy) = self.proxy() else {
+            return Ok(());
+        };
+        let endpoint = self.engine_endpoint(b).await?;
+        let addr = SocketAddr::new(self.engine_address, endpoint.port);
+        Ok(proxy.route(Route::Serve(addr)).await?)
+    }
+
+    /// Closes every client of HEAD and holds new ones until `route_to` (or
+    /// `route_closed`): from here on HEAD's engine gets no client writes.
+    pub(super) async fn route_hold(&self) -> Result<()> {
+        match self.proxy() {
+            Some(proxy) => Ok(proxy.route(Route::Hold).await?),
+            None => Ok(()),
+        }
+    }
+
+    /// HEAD is stashed: clients on the stable port are closed at once.
+    pub(super) async fn route_closed(&self) -> Result<()> {
+        match self.proxy() {
+            Some(proxy) => Ok(proxy.route(Route::Closed).await?),
+            None => Ok(()),
+        }
+    }
+
+    /// Brings the proxy in line with HEAD after a crash, a reboot or a
+    /// `kill`: serving HEAD's engine when it runs, closed when it does not.
+    /// Called with the project lock held, so no switch is under way;
+    /// `recovered`: a killed operation was just repaired, so even a proxy
+    /// that answers may point at an engine recovery removed.
+    pub(super) async fn repair_route(&mut self, recovered: bool) -> Result<()> {
+        let Some(proxy) = self.proxy() else {
+            return Ok(());
+        };
+        // A proxy that answers and is not left holding (by a killed switch) is in line.
+        if !recovered && proxy.status().await.is_some_and(|s| s.route != Route::Hold) {
+            return Ok(());
+        }
+        let head = match &self.row.head {
+            Some(h) => self.meta.branch(h)?,
+            None => None,
+        };
+        let running = match &head {
+            Some(b) => {
+                let container = self.objects().engine(&b.uid);
+                self.runtime().await?.engine_state(&container).await?
+                    == Some(ContainerState::Running)
+            }
+            None => false,
+        };
+        match head {
+            Some(b) if running => self.route_to(&b).await,
+            _ => Ok(proxy.route(Route::Closed).await?),
+        }
+    }
+
+    /// The proxy's state, for `argon status` (`None` without a proxy).
+    pub(super) async fn proxy_info(&self) -> Option<ProxyInfo> {
+        let proxy = self.proxy()?;
+        Some(match proxy.status().await {
+            Some(s) => ProxyInfo {
+                running: true,
+                pid: Some(s.pid),
+                route: Some(match s.route {
+                    Route::Serve(addr) => format!("serve {addr}"),
+                    Route::Hold => "hold".into(),
+                    Route::Closed => "close".into(),
+                }),
+                clients: s.clients,
+            },
+            None => ProxyInfo {
+                running: false,
+                pid: None,
+                route: None,
+                clients: 0,
+            },
+        })
+    }
+
+    /// Is `b` warm: not HEAD, its engine kept (paused) on its private port?
+    pub(super) async fn is_warm(&mut self, b: &BranchRow) -> Result<bool> {
+        if !self.config.serve_proxy {
+            return Ok(false);
+        }
+        let container = self.objects().engine(&b.uid);
+        Ok(matches!(
+            self.runtime().await?.engine_state(&container).await?,
+            Some(ContainerState::Paused | ContainerState::Running)
+        ))
+    }
+
+    /// Serves the warm branch `b` as HEAD: its engine resumes (the same
+    /// process, so its write counters still vouch for its clean state) and
+    /// the proxy sends clients to it.
+    pub(super) async fn wake_warm(&mut self, b: &BranchRow) -> Result<()> {
+        let container = self.objects().engine(&b.uid);
+        let rt = self.runtime().await?;
+        if rt.engine_state(&container).await? == Some(ContainerState::Paused) {
+            rt.resume_engine(&container).await?;
+        }
+        let endpoint = self.engine_endpoint(b).await?;
+        self.runtime()
+            .await?
+            .wait_ready(&container, &endpoint, runtime::READY_DEADLINE)
+            .await?;
+        self.meta.set_branch_warm(&b.name, false)?;
+        self.route_to(b).await
+    }
+
+    /// Keeps the `[serve] warm` most recently left branches warm and stops
+    /// the engines of the others (their volumes stay: they are stashed).
+    pub(super) async fn cool_extra_warm(&mut self) -> Result<()> {
+        let keep = self.config.serve_warm as usize;
+        let head = self.row.head.clone();
+        let warm: Vec<String> = self
+            .meta
+            .warm_branches()?
+            .into_iter()
+            .filter(|name| Some(name) != head.as_ref())
+            .collect();
+        for name in warm.into_iter().skip(keep) {
+            if let Some(b) = self.meta.branch(&name)? {
+                self.stop_branch(&b).await?;
+            }
+            self.meta.set_branch_warm(&name, false)?;
+        }
+        Ok(())
+    }
+}
