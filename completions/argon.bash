@@ -22,6 +22,9 @@ _argon() {
             argon,__engine-login)
                 cmd="argon__subcmd____engine__subcmd__login"
                 ;;
+            argon,__proxy)
+                cmd="argon__subcmd____proxy"
+                ;;
             argon,allow)
                 cmd="argon__subcmd__allow"
                 ;;
@@ -125,7 +128,7 @@ _argon() {
 
     case "${cmd}" in
         argon)
-            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log diff show export import reset uri env fetch tag gc fsck mount umount hooks allow deny help generate-docs __branches __engine-login"
+            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log diff show export import reset uri env fetch tag gc fsck mount umount hooks allow deny help generate-docs __branches __engine-login __proxy"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,6 +172,28 @@ _argon() {
             return 0
             ;;
         argon__subcmd____engine__subcmd__login)
+            opts="-C -y -h -V --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        argon__subcmd____proxy)
             opts="-C -y -h -V --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

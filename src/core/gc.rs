@@ -349,8 +349,10 @@ impl Project {
         result
     }
 
-    /// `argon gc --local`: removes the local volumes of stopped branches other
-    /// than HEAD; their data is their latest version, saved when they stopped.
+    /// `argon gc --local`: removes the local volumes (and the engines of warm
+    /// ones) of branches other than HEAD; their data is their latest
+    /// version, saved when they were left (and read in full first when only
+    /// the engine's counters vouched for it).
     pub async fn gc_local(&mut self, dry_run: bool) -> Result<LocalGcReport> {
         let mut evicted = Vec::new();
         for b in self.meta.branches()? {
@@ -358,13 +360,19 @@ impl Project {
             let Some(volume) = b.volume.clone() else {
                 continue;
             };
+            let state = self.branch_state(&b).await?;
             if is_head
                 || b.head_version.is_none()
-                || self.branch_state(&b).await? != BranchState::Stashed
+                || !matches!(state, BranchState::Stashed | BranchState::Warm)
             {
                 continue;
             }
             if !dry_run {
+                if state == BranchState::Warm {
+                    // Its engine goes first: the volume is read, then removed.
+                    self.stop_branch(&b).await?;
+                    self.meta.set_branch_warm(&b.name, false)?;
+                }
                 // Left on the counters' word: read it all before letting go.
                 self.ensure_saved(&b, "gc --local: last state").await?;
                 self.runtime().await?.remove_data(&volume).await?;

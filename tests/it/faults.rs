@@ -66,7 +66,15 @@ fn leftover_docker(p: &Project) -> Vec<String> {
         &format!("name=argon-{}-", p.name),
     ]);
     let engines: Vec<&str> = all.lines().filter(|l| l.contains(" engine ")).collect();
-    if engines.len() > 1 {
+    // HEAD's engine, and those of the branches kept warm.
+    let warm = p
+        .json(&["branch"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["state"] == "warm")
+        .count();
+    if engines.len() > 1 + warm {
         out.extend(engines.iter().map(|l| format!("extra engine: {l}")));
     }
     let volumes = p.docker(&[
@@ -135,13 +143,19 @@ fn with_base(p: &Project) -> String {
     p.commit("base")
 }
 
-/// Leaving a branch, killed after it stopped (before its save) and after the
-/// new branch started (before HEAD moved): the next command brings HEAD back
-/// with every acknowledged write.
+/// Leaving a branch, killed after it stopped (before its save; no warm
+/// branches), while its clients are held and it is being saved to stay warm,
+/// and after the new branch started (before HEAD moved): the next command
+/// brings HEAD back with every acknowledged write.
 #[test]
 fn killed_while_switching() {
-    for point in ["leave:stopped", "switch:started"] {
+    for (point, warm) in [
+        ("leave:stopped", 0),
+        ("save:fenced", 2),
+        ("switch:started", 2),
+    ] {
         let p = Project::new(&format!("fault-{}", point.replace(':', "-")), Backend::File);
+        p.set_warm(warm);
         let base = with_base(&p);
         let writer = Writer::start(p.port, 0);
         std::thread::sleep(Duration::from_millis(400));

@@ -189,6 +189,18 @@ impl Project {
         p
     }
 
+    /// Sets `[serve] warm`: how many branches left stay warm.
+    pub fn set_warm(&self, n: u32) {
+        let path = self.dir.join("argon.toml");
+        let toml = std::fs::read_to_string(&path).unwrap();
+        assert!(toml.contains("[serve]\n"), "{toml}");
+        std::fs::write(
+            &path,
+            toml.replace("[serve]\n", &format!("[serve]\nwarm = {n}\n")),
+        )
+        .unwrap();
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_argon"));
         cmd.args(args)

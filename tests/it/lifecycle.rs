@@ -79,7 +79,7 @@ fn scenario(backend: Backend) {
     assert!(
         branches
             .iter()
-            .any(|b| b.0 == "feature" && !b.1 && b.2 == "stashed"),
+            .any(|b| b.0 == "feature" && !b.1 && b.2 == "warm"),
         "{branches:?}"
     );
 

@@ -20,4 +20,5 @@ mod prompts;
 mod remote;
 mod safety;
 mod store;
+mod switching;
 mod web;

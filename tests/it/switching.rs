@@ -1,0 +1,236 @@
+//! Switching through the proxy on the stable port: an application that
+//! keeps writing while the user switches back and forth loses nothing and
+//! never writes into a branch that is not HEAD; warm branches come back
+//! with their data; a killed proxy or a killed switch is repaired by the
+//! next command.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mongodb::bson::{doc, Document};
+
+use crate::harness::{Backend, Mongo};
+use crate::harness::{Project, WaitingArgon};
+
+/// An application inserting into `app.w` through the stable port, one
+/// connection pool, no retried writes (a retry after a switch would write
+/// the same document into both branches): every acknowledged `_id` with
+/// the moment its acknowledgement came.
+struct TimedWriter {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<(i64, Instant)>>,
+}
+
+impl TimedWriter {
+    fn start(port: u16) -> TimedWriter {
+        let uri = format!(
+            "mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false&serverSelectionTimeoutMS=2000"
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
+                let coll = client.database("app").collection::<Document>("w");
+                let mut acked = Vec::new();
+                let mut id = 0i64;
+                while !flag.load(Ordering::SeqCst) {
+                    if coll.insert_one(doc! { "_id": id }).await.is_ok() {
+                        acked.push((id, Instant::now()));
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    id += 1;
+                }
+                acked
+            })
+        });
+        TimedWriter { stop, thread }
+    }
+
+    fn finish(self) -> Vec<(i64, Instant)> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().unwrap()
+    }
+}
+
+fn state_of(p: &Project, branch: &str) -> String {
+    let branches = p.json(&["branch"]);
+    branches
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == branch)
+        .map(|b| b["state"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+/// Back and forth between two branches under writes: the branch left stays
+/// warm, every acknowledged write is in exactly one branch, and every write
+/// acknowledged while a branch was HEAD (between one checkout returning and
+/// the next starting) is in that branch.
+#[test]
+fn switching_under_writes_puts_each_write_in_the_branch_that_was_head() {
+    let p = Project::new("switch-warm", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo().insert(
+        "app",
+        "base",
+        (0..200).map(|i| doc! { "_id": i, "pad": "m" }).collect(),
+    );
+    p.commit("base");
+    p.ok(&["checkout", "-b", "feat"]);
+    // Both branches known; feat is HEAD.
+    let writer = TimedWriter::start(p.port);
+    std::thread::sleep(Duration::from_millis(300));
+    // (branch, from, to): while `branch` was HEAD for sure.
+    let mut windows: Vec<(&str, Instant, Instant)> = Vec::new();
+    let mut head_since = Instant::now() - Duration::from_millis(300);
+    let mut head = "feat";
+    for target in ["main", "feat", "main", "feat"] {
+        let started = Instant::now();
+        windows.push((head, head_since, started));
+        let report = p.json(&["checkout", target]);
+        assert_eq!(report["branch"], target, "{report}");
+        head_since = Instant::now();
+        head = target;
+        assert_eq!(
+            state_of(&p, if target == "main" { "feat" } else { "main" }),
+            "warm"
+        );
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    let stopped = Instant::now();
+    let acked = writer.finish();
+    windows.push((head, head_since, stopped));
+
+    let in_feat = p.mongo().ids("app", "w");
+    assert_eq!(p.mongo().count("app", "base"), 200);
+    let to_main = p.json(&["checkout", "main"]);
+    assert_eq!(to_main["branch"], "main", "{to_main}");
+    let in_main = p.mongo().ids("app", "w");
+    assert_eq!(p.mongo().count("app", "base"), 200);
+
+    assert!(
+        acked.len() > 50,
+        "the writer got writes in: {}",
+        acked.len()
+    );
+    let both: Vec<&i64> = in_feat.intersection(&in_main).collect();
+    assert!(both.is_empty(), "writes in both branches: {both:?}");
+    let all: HashSet<i64> = in_feat.union(&in_main).copied().collect();
+    let lost: Vec<i64> = acked
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !all.contains(id))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    let mut checked = 0;
+    for (id, at) in &acked {
+        let Some((branch, _, _)) = windows.iter().find(|(_, from, to)| at > from && at < to) else {
+            continue; // acknowledged during a switch: either branch is right
+        };
+        let found = if *branch == "main" {
+            &in_main
+        } else {
+            &in_feat
+        };
+        assert!(
+            found.contains(id),
+            "write {id} acknowledged while {branch} was HEAD is not in {branch}"
+        );
+        checked += 1;
+    }
+    assert!(
+        checked > 20,
+        "writes acknowledged between switches: {checked}"
+    );
+    eprintln!(
+        "switch-table: 5 switches under writes: acknowledged {}, in main {}, in feat {}, lost 0, in both 0",
+        acked.len(),
+        in_main.len(),
+        in_feat.len()
+    );
+}
+
+/// `[serve] warm = 1`: of the branches left, only the most recent stays
+/// warm; the others are stopped (stashed, their volume kept) and come back
+/// with their data.
+#[test]
+fn only_the_configured_number_of_branches_stay_warm() {
+    let p = Project::new("switch-budget", Backend::File);
+    p.set_warm(1);
+    p.ok(&["checkout", "-b", "a"]);
+    p.mongo().insert("app", "t", vec![doc! { "_id": "a" }]);
+    p.ok(&["checkout", "-b", "b"]);
+    p.mongo().insert("app", "t", vec![doc! { "_id": "b" }]);
+    p.ok(&["checkout", "-b", "c", "a"]);
+    // c came from a's latest version, so b was left warm.
+    assert_eq!(state_of(&p, "b"), "warm");
+    p.ok(&["checkout", "a"]);
+    assert_eq!(state_of(&p, "c"), "warm");
+    assert_eq!(state_of(&p, "b"), "stashed");
+    assert!(p.docker_objects("container", "b", "engine").is_empty());
+    let to_b = p.json(&["checkout", "b"]);
+    assert_eq!(to_b["branch"], "b", "{to_b}");
+    // b's own document and the one it was copied with from a.
+    assert_eq!(p.mongo().count("app", "t"), 2);
+}
+
+/// The proxy killed: clients get nothing until the next argon command,
+/// which starts it again; `argon status` says whether it runs.
+#[test]
+fn a_killed_proxy_is_started_again_by_the_next_command() {
+    let p = Project::new("switch-proxy-killed", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo().insert("app", "t", vec![doc! { "_id": 1 }]);
+    let status = p.json(&["status"]);
+    assert_eq!(status["proxy"]["running"], true, "{status}");
+    let pid = status["proxy"]["pid"].as_u64().unwrap();
+    std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let status = p.json(&["status"]);
+    assert_eq!(status["proxy"]["running"], false, "{status}");
+    let human = p.ok(&["status"]);
+    assert!(human.contains("not running"), "{human}");
+    // Any command that takes the project repairs it: here, a commit.
+    p.ok(&["commit", "-m", "after the proxy died"]);
+    let status = p.json(&["status"]);
+    assert_eq!(status["proxy"]["running"], true, "{status}");
+    assert_eq!(Mongo::connect(p.port).count("app", "t"), 1);
+}
+
+/// argon killed in the middle of a switch, with HEAD's clients held by the
+/// proxy: the next command puts HEAD back in service, data whole.
+#[test]
+fn a_switch_killed_while_clients_are_held_is_repaired() {
+    let p = Project::new("switch-killed", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo().insert("app", "t", vec![doc! { "_id": 1 }]);
+    let base = p.commit("base");
+    p.mongo().insert("app", "t", vec![doc! { "_id": 2 }]);
+    let mut waiting = WaitingArgon::at(&p, "save:fenced", &["checkout", "-b", "feat", &base]);
+    waiting.child.kill().unwrap();
+    let _ = waiting.finish();
+    let r = p.run(&["checkout", "main"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let status = p.json(&["status"]);
+    assert_eq!(status["head"], "main", "{status}");
+    assert!(
+        status["proxy"]["route"]
+            .as_str()
+            .unwrap()
+            .starts_with("serve"),
+        "{status}"
+    );
+    assert_eq!(Mongo::connect(p.port).count("app", "t"), 2);
+}
