@@ -191,24 +191,83 @@ t0=$(now); restore_rss=$(peak_rss "$ARGON" checkout -b restored main); t1=$(now)
 restore_s=$(secs "$t0" "$t1")
 restore_mbps=$(python3 -c "print(f'{$bytes/1048576/$restore_s:.1f}')")
 
-# Checkout between two stashed branches (both have local volumes).
+ping_stable() {
+  until "$VENV/bin/python" -c "import pymongo; pymongo.MongoClient('$URI', serverSelectionTimeoutMS=200).admin.command('ping')" 2>/dev/null; do :; done
+}
+# Checkout between two branches with local volumes, the default way (the
+# branch left stays warm, so every switch after the first is to a warm
+# branch), timed from the command's start to the stable URI answering a ping.
+"$ARGON" checkout main >/dev/null
+"$ARGON" checkout restored >/dev/null
 "$ARGON" checkout main >/dev/null
 times=()
 for i in $(seq 1 "$RUNS"); do
   target=$([ $((i % 2)) = 1 ] && echo restored || echo main)
-  t0=$(now); "$ARGON" checkout "$target" >/dev/null; t1=$(now)
+  t0=$(now); "$ARGON" checkout "$target" >/dev/null; ping_stable; t1=$(now)
+  times+=("$(secs "$t0" "$t1")")
+done
+warm_med=$(median "${times[@]}")
+warm_states=$("$ARGON" branch --format json | python3 -c 'import json,sys; print(",".join(b["name"]+"="+b["state"] for b in json.load(sys.stdin)))')
+# Baseline: unpause of the paused (warm) engine container to a ping on its own port.
+warm_container=$(docker ps --filter "name=argon-bench-" --filter "status=paused" --format '{{.Names}}' | head -1)
+warm_port=$(docker port "$warm_container" 27017/tcp | head -1 | sed 's/.*://')
+btimes=()
+for i in $(seq 1 "$RUNS"); do
+  t0=$(now); docker unpause "$warm_container" >/dev/null
+  until "$VENV/bin/python" -c "import pymongo; pymongo.MongoClient('mongodb://127.0.0.1:$warm_port/?directConnection=true', serverSelectionTimeoutMS=200).admin.command('ping')" 2>/dev/null; do :; done
+  t1=$(now); btimes+=("$(secs "$t0" "$t1")"); docker pause "$warm_container" >/dev/null
+done
+unpause_med=$(median "${btimes[@]}")
+
+# The same switches with nothing kept warm ([serve] warm = 0): to a cold
+# stashed branch, a container start. (The first switch stops the warm one.)
+ARGON_WARM=0 "$ARGON" checkout main >/dev/null
+times=()
+for i in $(seq 1 "$RUNS"); do
+  target=$([ $((i % 2)) = 1 ] && echo restored || echo main)
+  t0=$(now); ARGON_WARM=0 "$ARGON" checkout "$target" >/dev/null; ping_stable; t1=$(now)
   times+=("$(secs "$t0" "$t1")")
 done
 checkout_med=$(median "${times[@]}")
 # Baseline: stop and start of the same engine container to a ping, without argon.
-container=$(docker ps --filter "name=argon-bench-" --format '{{.Names}}' | head -1)
+container=$(docker ps --filter "name=argon-bench-" --filter "status=running" --format '{{.Names}}' | head -1)
 btimes=()
 for i in $(seq 1 "$RUNS"); do
   t0=$(now); docker stop -t 30 "$container" >/dev/null; docker start "$container" >/dev/null
-  until "$VENV/bin/python" -c "import pymongo; pymongo.MongoClient('$URI', serverSelectionTimeoutMS=200).admin.command('ping')" 2>/dev/null; do :; done
+  ping_stable
   t1=$(now); btimes+=("$(secs "$t0" "$t1")")
 done
 docker_med=$(median "${btimes[@]}")
+# Baseline for the cold switch alone: a plain start of a stopped container to a ping.
+docker stop -t 30 "$container" >/dev/null
+t0=$(now); docker start "$container" >/dev/null; ping_stable; t1=$(now)
+start_only_s=$(secs "$t0" "$t1")
+
+# A client workload through the proxy on the stable port against the same
+# engine on its private port: inserts then finds by _id, one at a time.
+head_port=$(docker port "$container" 27017/tcp | head -1 | sed 's/.*://')
+read -r proxy_ops direct_ops < <("$VENV/bin/python" - "$URI" "mongodb://127.0.0.1:$head_port/?directConnection=true" "${PROXY_OPS:-100000}" <<'PY'
+import sys, time
+from pymongo import MongoClient
+def run(uri, n, tag):
+    c = MongoClient(uri)[f"proxybench_{tag}"]["w"]
+    c.drop()
+    t0 = time.time()
+    for i in range(n):
+        c.insert_one({"_id": i, "v": i})
+    for i in range(n):
+        c.find_one({"_id": i})
+    s = time.time() - t0
+    c.drop()
+    return 2 * n / s
+n = int(sys.argv[3])
+proxied, direct = [], []
+for round in range(2):
+    direct.append(run(sys.argv[2], n, f"d{round}"))
+    proxied.append(run(sys.argv[1], n, f"p{round}"))
+print(f"{max(proxied):.0f} {max(direct):.0f}")
+PY
+)
 
 # Engine baselines, last (they touch HEAD's data): what the engine itself does
 # for a client reading every collection, and inserting the same documents into
@@ -274,6 +333,10 @@ argon benchmark ($(nproc) cores, dataset ${data_mb} MB of BSON in 5 collections,
   diff of uncommitted changes (1% of one collection): ${live_s} s, peak RSS ${live_rss} MiB
             a save of the same state: ${live_save_s} s; ratio $(ratio "$live_s" "$live_save_s")
   checkout -b from the running branch (local volume copy + start): ${fastcopy_s} s unchanged since its last version; ${fastcopy_dirty_s} s after one more write (an incremental save first)
-  checkout between two stashed branches: median ${checkout_med} s over ${RUNS} (change check of the left branch included)
+  checkout to a warm branch (default settings), command start to the stable URI answering a ping: median ${warm_med} s over ${RUNS} (${warm_states})
+            docker unpause of the same paused engine to a ping on its own port: median ${unpause_med} s; difference $(python3 -c "print(f'{$warm_med - $unpause_med:.3f}')") s
+  checkout between two stashed branches ([serve] warm = 0), to a ping: median ${checkout_med} s over ${RUNS} (change check of the left branch included)
             docker stop+start+ping of the same container: median ${docker_med} s; ratio $(ratio "$checkout_med" "$docker_med")
+            docker start+ping alone: ${start_only_s} s; difference $(python3 -c "print(f'{$checkout_med - $start_only_s:.3f}')") s
+  client workload (${PROXY_OPS:-100000} inserts + as many finds by _id, best of 2): through the proxy ${proxy_ops} ops/s, direct to the engine ${direct_ops} ops/s; ratio $(ratio "$proxy_ops" "$direct_ops")
 REPORT
