@@ -36,16 +36,17 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
         if let Some(proxy) = &s.proxy {
             t.push_str(&match (proxy.running, &proxy.route) {
                 (true, Some(route)) if route.starts_with("serve") => format!(
-                    "Proxy:     running (pid {}, {} client connection{})\n",
+                    "Proxy:     running (pid {}, {} client connection{}){}\n",
                     proxy.pid.unwrap_or_default(),
                     proxy.clients,
-                    if proxy.clients == 1 { "" } else { "s" }
+                    if proxy.clients == 1 { "" } else { "s" },
+                    if proxy.started { "; it was down and was started again" } else { "" }
                 ),
                 (true, _) => format!(
                     "Proxy:     running (pid {}), serving no branch\n",
                     proxy.pid.unwrap_or_default()
                 ),
-                (false, _) => "Proxy:     not running ('argon checkout' of HEAD, or any command that changes the project, starts it)\n".to_string(),
+                (false, _) => "Proxy:     not running (another argon is at work; the next command starts it)\n".to_string(),
             });
         }
         t.push_str(&format!("Image:     {}\nStore:     {}", s.image, s.store));

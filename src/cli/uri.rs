@@ -13,7 +13,9 @@ struct Uri {
 }
 
 pub async fn run_uri(ctx: &Ctx) -> Result<()> {
-    let project = ctx.open(false).await?;
+    let mut project = ctx.open(false).await?;
+    // The URI is handed to an application: make sure something answers there.
+    project.repair_proxy_if_down().await;
     let uri = project.uri();
     ctx.out.emit(&Uri { uri: uri.clone() }, || uri);
     Ok(())
@@ -26,7 +28,8 @@ struct Env {
 }
 
 pub async fn run_env(ctx: &Ctx) -> Result<()> {
-    let project = ctx.open(false).await?;
+    let mut project = ctx.open(false).await?;
+    project.repair_proxy_if_down().await;
     let uri = project.uri();
     ctx.out.emit(
         &Env {

@@ -185,6 +185,10 @@ impl Project {
         Ok(())
     }
 
+    pub(super) fn is_locked(&self) -> bool {
+        self.lock.is_some()
+    }
+
     /// Ends the operation `lock` began.
     pub fn unlock(&mut self) {
         self.lock = None;
@@ -253,7 +257,7 @@ impl Project {
 
     /// Where HEAD is served: the stable port.
     pub(super) fn stable_endpoint(&self) -> Endpoint {
-        Endpoint::new(self.engine_address, self.config.serve_port)
+        Endpoint::new(self.serve_address(), self.config.serve_port)
     }
 
     /// HEAD's connection string as reports print it: the password masked.

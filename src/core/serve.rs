@@ -17,6 +17,8 @@ use crate::runtime::{self, ContainerState, Endpoint};
 #[derive(Debug, Clone, Serialize)]
 pub struct ProxyInfo {
     pub running: bool,
+    /// It was down, and this command started it again.
+    pub started: bool,
     pub pid: Option<u32>,
     /// Where it sends clients: "serve ADDR", "hold" or "close".
     pub route: Option<String>,
@@ -133,11 +135,31 @@ impl Project {
         }
     }
 
+    /// For the commands that only read (`status`, `uri`, `env`): a proxy
+    /// found down (a reboot, a `kill`) is started again, as any command that
+    /// changes the project would, unless another argon is at work (which
+    /// repairs it itself). Returns whether it was started again.
+    pub async fn repair_proxy_if_down(&mut self) -> bool {
+        let Some(proxy) = self.proxy() else {
+            return false;
+        };
+        if self.is_locked() || proxy.status().await.is_some() {
+            return false;
+        }
+        // Taking the lock repairs (see `lock`); a busy project is left alone.
+        if self.lock().await.is_err() {
+            return false;
+        }
+        self.unlock();
+        proxy.status().await.is_some()
+    }
+
     /// The proxy's state, for `argon status` (`None` without a proxy).
-    pub(super) async fn proxy_info(&self) -> Option<ProxyInfo> {
+    pub(super) async fn proxy_info(&self, started: bool) -> Option<ProxyInfo> {
         let proxy = self.proxy()?;
         Some(match proxy.status().await {
             Some(s) => ProxyInfo {
+                started,
                 running: true,
                 pid: Some(s.pid),
                 route: Some(match s.route {
@@ -148,6 +170,7 @@ impl Project {
                 clients: s.clients,
             },
             None => ProxyInfo {
+                started: false,
                 running: false,
                 pid: None,
                 route: None,

@@ -65,6 +65,7 @@ impl Project {
     }
 
     pub async fn status(&mut self) -> Result<StatusReport> {
+        let started = self.repair_proxy_if_down().await;
         let head = match &self.row.head {
             Some(h) => self.meta.branch(h)?,
             None => None,
@@ -93,7 +94,7 @@ impl Project {
             changed,
             image: self.config.engine.image.clone(),
             store: self.config.store.url.to_string(),
-            proxy: self.proxy_info().await,
+            proxy: self.proxy_info(started).await,
         })
     }
 

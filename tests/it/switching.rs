@@ -183,8 +183,8 @@ fn only_the_configured_number_of_branches_stay_warm() {
     assert_eq!(p.mongo().count("app", "t"), 2);
 }
 
-/// The proxy killed: clients get nothing until the next argon command,
-/// which starts it again; `argon status` says whether it runs.
+/// The proxy killed (as a reboot would): clients get nothing until the next
+/// argon command, `status` included, starts it again and says so.
 #[test]
 fn a_killed_proxy_is_started_again_by_the_next_command() {
     let p = Project::new("switch-proxy-killed", Backend::File);
@@ -198,14 +198,28 @@ fn a_killed_proxy_is_started_again_by_the_next_command() {
         .status()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let status = p.json(&["status"]);
-    assert_eq!(status["proxy"]["running"], false, "{status}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", p.port)).is_err(),
+        "nothing listens once the proxy is killed"
+    );
+    // `argon status` notices and starts it again, and says so.
     let human = p.ok(&["status"]);
-    assert!(human.contains("not running"), "{human}");
-    // Any command that takes the project repairs it: here, a commit.
-    p.ok(&["commit", "-m", "after the proxy died"]);
+    assert!(
+        human.contains("it was down and was started again"),
+        "{human}"
+    );
+    assert_eq!(Mongo::connect(p.port).count("app", "t"), 1);
     let status = p.json(&["status"]);
     assert_eq!(status["proxy"]["running"], true, "{status}");
+    assert_eq!(status["proxy"]["started"], false, "{status}");
+    // So does any command that takes the project: here, a commit.
+    let pid = status["proxy"]["pid"].as_u64().unwrap();
+    std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    p.ok(&["commit", "-m", "after the proxy died"]);
     assert_eq!(Mongo::connect(p.port).count("app", "t"), 1);
 }
 
