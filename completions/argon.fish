@@ -58,6 +58,8 @@ complete -c argon -n "__fish_argon_needs_command" -f -a "generate-docs" -d 'Writ
 complete -c argon -n "__fish_argon_needs_command" -f -a "__branches" -d 'Branch names, one per line (for shell completion)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "__engine-login" -d 'argon\'s own: gives a new engine its first user, from inside its container'
 complete -c argon -n "__fish_argon_needs_command" -f -a "__proxy" -d 'argon\'s own: the proxy serving HEAD on the stable port (see src/proxy)'
+complete -c argon -n "__fish_argon_needs_command" -f -a "__suspend-idle" -d 'argon\'s own, run by the proxy: stash HEAD after [serve] idle_suspend with no client'
+complete -c argon -n "__fish_argon_needs_command" -f -a "__wake" -d 'argon\'s own, run by the proxy: start HEAD suspended while idle for a client'
 complete -c argon -n "__fish_argon_using_subcommand init" -l name -d 'Project name (default: the folder\'s name)' -r
 complete -c argon -n "__fish_argon_using_subcommand init" -l image -d 'Engine image (default: mongo:7.0)' -r
 complete -c argon -n "__fish_argon_using_subcommand init" -l store -d 'Store URL: file:///path or s3://bucket/prefix' -r
@@ -330,5 +332,17 @@ json\t''"
 complete -c argon -n "__fish_argon_using_subcommand __proxy" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand __proxy" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand __proxy" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand __suspend-idle" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand __suspend-idle" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand __suspend-idle" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand __suspend-idle" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand __suspend-idle" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand __wake" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand __wake" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand __wake" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand __wake" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand __wake" -s V -l version -d 'Print version'
 
 complete -c argon -n '__fish_seen_subcommand_from checkout branch log reset' -f -a '(argon __branches 2>/dev/null)'

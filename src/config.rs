@@ -80,6 +80,9 @@ pub struct ServeSection {
     /// How many branches besides HEAD stay warm (paused) after a switch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warm: Option<u32>,
+    /// HEAD with no client for this long is stashed; the next client wakes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_suspend: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -128,25 +131,43 @@ pub struct StoreConfig {
 /// Default of `[store] timeout`.
 pub const DEFAULT_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// "30s", "2m", "1h" or plain seconds, from 1 second to 1 hour.
-fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+/// "30s", "2m", "1h" or plain seconds, between `min` and `max` seconds, for
+/// the setting `key`.
+fn parse_duration(
+    key: &str,
+    text: &str,
+    min: u64,
+    max: u64,
+) -> Result<std::time::Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
     let n: u64 = n
         .parse()
-        .map_err(|_| format!("store.timeout '{text}' is not a duration like '30s' or '2m'"))?;
+        .map_err(|_| format!("{key} '{text}' is not a duration like '30s' or '2m'"))?;
     let secs = match unit {
         "" | "s" => Some(n),
         "m" => n.checked_mul(60),
         "h" => n.checked_mul(3600),
         _ => None,
     }
-    .filter(|s| (1..=3600).contains(s))
+    .filter(|s| (min..=max).contains(s))
     .ok_or_else(|| {
-        format!("store.timeout '{text}' must be between 1s and 1h, like '30s' or '2m'")
+        format!(
+            "{key} '{text}' must be between {} and {}, like '30s' or '2m'",
+            human_secs(min),
+            human_secs(max)
+        )
     })?;
     Ok(std::time::Duration::from_secs(secs))
+}
+
+fn human_secs(s: u64) -> String {
+    match s {
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,6 +190,9 @@ pub struct Config {
     /// Branches kept warm (engine paused on its private port) besides HEAD:
     /// a switch to one is an unpause and a retarget. Only with the proxy.
     pub serve_warm: u32,
+    /// With the proxy: HEAD with no client connection for this long is
+    /// stashed, and the first connection wakes it. `None`: never.
+    pub idle_suspend: Option<std::time::Duration>,
     pub store: StoreConfig,
     pub git: GitConfig,
 }
@@ -337,6 +361,18 @@ impl Config {
             )));
         }
         let serve_warm = if serve_proxy { serve_warm } else { 0 };
+        let idle_suspend = match env("ARGON_IDLE_SUSPEND").or(serve.idle_suspend) {
+            Some(text) if text.trim() == "off" || text.trim() == "0" => None,
+            Some(text) => Some(
+                parse_duration("serve.idle_suspend", &text, 2, 7 * 24 * 3600).map_err(invalid)?,
+            ),
+            None => None,
+        };
+        if idle_suspend.is_some() && !serve_proxy {
+            return Err(invalid(
+                "serve.idle_suspend needs the proxy (serve.proxy = true): it wakes HEAD on a connection".into(),
+            ));
+        }
 
         let serve_port = match env("ARGON_PORT") {
             Some(v) => v.parse().map_err(|_| ConfigError::InvalidEnv {
@@ -366,7 +402,7 @@ impl Config {
         }
 
         let timeout = match env("ARGON_STORE_TIMEOUT").or(store.timeout) {
-            Some(text) => parse_timeout(&text).map_err(invalid)?,
+            Some(text) => parse_duration("store.timeout", &text, 1, 3600).map_err(invalid)?,
             None => DEFAULT_STORE_TIMEOUT,
         };
 
@@ -385,6 +421,7 @@ impl Config {
             serve_port,
             serve_proxy,
             serve_warm,
+            idle_suspend,
             store: StoreConfig {
                 url,
                 endpoint,

@@ -143,6 +143,12 @@ enum Command {
     /// argon's own: the proxy serving HEAD on the stable port (see src/proxy)
     #[command(name = "__proxy", hide = true)]
     Proxy(ProxyArgs),
+    /// argon's own, run by the proxy: stash HEAD after [serve] idle_suspend with no client
+    #[command(name = "__suspend-idle", hide = true)]
+    SuspendIdle,
+    /// argon's own, run by the proxy: start HEAD suspended while idle for a client
+    #[command(name = "__wake", hide = true)]
+    Wake,
     #[command(external_subcommand)]
     External(Vec<OsString>),
 }
@@ -373,6 +379,8 @@ async fn dispatch(ctx: &Ctx, command: Command) -> i32 {
         Command::Proxy(args) => {
             crate::proxy::serve(args.listen, args.control, args.project_file).await
         }
+        Command::SuspendIdle => stash::suspend_idle(ctx).await,
+        Command::Wake => stash::wake(ctx).await,
         Command::External(args) => return plugin::run(ctx, args).await,
     };
     match result {

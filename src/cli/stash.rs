@@ -71,3 +71,33 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     Ok(())
 }
+
+/// `argon __suspend-idle` (the proxy runs it): a project busy with another
+/// command is left alone, as that command keeps its clients.
+pub async fn suspend_idle(ctx: &Ctx) -> Result<()> {
+    let mut project = ctx.open(true).await?;
+    if project.suspend_idle().await? {
+        errln!("argon: HEAD suspended after [serve] idle_suspend without a client; the next client wakes it");
+    }
+    Ok(())
+}
+
+/// `argon __wake` (the proxy runs it for a client): waits for a busy project
+/// (a suspend finishing) for up to a minute.
+pub async fn wake(ctx: &Ctx) -> Result<()> {
+    let started = std::time::Instant::now();
+    let mut project = loop {
+        match ctx.open(true).await {
+            Err(crate::core::Error::Locked { .. })
+                if started.elapsed() < std::time::Duration::from_secs(60) =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => break other?,
+        }
+    };
+    if project.wake().await? {
+        errln!("argon: HEAD woken for a client");
+    }
+    Ok(())
+}

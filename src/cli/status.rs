@@ -42,6 +42,10 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                     if proxy.clients == 1 { "" } else { "s" },
                     if proxy.started { "; it was down and was started again" } else { "" }
                 ),
+                (true, Some(route)) if route == "sleep" => format!(
+                    "Proxy:     running (pid {}); HEAD suspended while idle: the next client wakes it\n",
+                    proxy.pid.unwrap_or_default()
+                ),
                 (true, _) => format!(
                     "Proxy:     running (pid {}), serving no branch\n",
                     proxy.pid.unwrap_or_default()

@@ -34,6 +34,7 @@ impl Project {
                 &self.state_dir.join("proxy"),
                 &self.row.key,
                 self.config.root.join(crate::config::CONFIG_FILE),
+                self.config.idle_suspend,
             )
         })
     }
@@ -166,6 +167,7 @@ impl Project {
                     Route::Serve(addr) => format!("serve {addr}"),
                     Route::Hold => "hold".into(),
                     Route::Closed => "close".into(),
+                    Route::Sleep => "sleep".into(),
                 }),
                 clients: s.clients,
             },
@@ -177,6 +179,59 @@ impl Project {
                 clients: 0,
             },
         })
+    }
+
+    /// `argon __suspend-idle`, run by the proxy when HEAD has had no client
+    /// for `[serve] idle_suspend`: HEAD is stashed (saved, stopped, the same
+    /// safety as `argon stash`) and the proxy told to wake it on the next
+    /// client. Nothing happens when a client came meanwhile or HEAD is not
+    /// running. Returns whether HEAD was suspended.
+    pub async fn suspend_idle(&mut self) -> Result<bool> {
+        let Some(proxy) = self.proxy() else {
+            return Ok(false);
+        };
+        let idle = proxy
+            .status()
+            .await
+            .is_some_and(|s| matches!(s.route, Route::Serve(_)) && s.clients == 0);
+        let head = self.head_branch()?;
+        if !idle || !self.is_running(&head).await? {
+            return Ok(false);
+        }
+        self.journal_begin("stash", &head.name)?;
+        self.route_hold().await?;
+        let saved = self.stop_and_save(&head, "idle suspend").await;
+        let routed = match &saved {
+            Ok(_) => Ok(proxy.route(Route::Sleep).await?),
+            Err(_) => self.repair_route(true).await,
+        };
+        self.journal_end()?;
+        saved?;
+        routed?;
+        self.release_network_if_idle().await;
+        Ok(true)
+    }
+
+    /// `argon __wake`, run by the proxy when a client comes for a HEAD
+    /// suspended while idle: HEAD starts and the proxy serves it (its clients
+    /// were held meanwhile). Nothing happens unless the proxy still sleeps.
+    pub async fn wake(&mut self) -> Result<bool> {
+        let Some(proxy) = self.proxy() else {
+            return Ok(false);
+        };
+        if proxy.status().await.map(|s| s.route) != Some(Route::Sleep) {
+            return Ok(false);
+        }
+        let head = self.head_branch()?;
+        if self.is_running(&head).await? {
+            self.route_to(&head).await?;
+            return Ok(true);
+        }
+        self.journal_begin("stash pop", &head.name)?;
+        let started = self.start_branch(&head, None).await;
+        self.journal_end()?;
+        started?;
+        Ok(true)
     }
 
     /// Is `b` warm: not HEAD, its engine kept (paused) on its private port?

@@ -76,6 +76,9 @@ pub enum Route {
     Hold,
     /// Nowhere: HEAD is stashed. Clients are closed at once.
     Closed,
+    /// Nowhere: HEAD was suspended while idle (`[serve] idle_suspend`). The
+    /// first client wakes it (`argon __wake`) and waits to be served.
+    Sleep,
 }
 
 impl Route {
@@ -84,6 +87,7 @@ impl Route {
             Route::Serve(addr) => format!("serve {addr}"),
             Route::Hold => "hold".into(),
             Route::Closed => "close".into(),
+            Route::Sleep => "sleep".into(),
         }
     }
 
@@ -92,6 +96,7 @@ impl Route {
             Some(("serve", addr)) => addr.parse().ok().map(Route::Serve),
             None if command == "hold" => Some(Route::Hold),
             None if command == "close" => Some(Route::Closed),
+            None if command == "sleep" => Some(Route::Sleep),
             _ => None,
         }
     }
@@ -113,12 +118,20 @@ pub struct Proxy {
     log: PathBuf,
     /// Where the proxy exits on its own once it is gone: the project's argon.toml.
     project_file: PathBuf,
+    /// HEAD with no client for this long is suspended (`argon __suspend-idle`).
+    idle_suspend: Option<Duration>,
 }
 
 impl Proxy {
     /// The proxy serving `listen` for the project whose argon.toml is
     /// `project_file`, with its socket and log in `dir` under `key`.
-    pub fn new(listen: SocketAddr, dir: &Path, key: &str, project_file: PathBuf) -> Proxy {
+    pub fn new(
+        listen: SocketAddr,
+        dir: &Path,
+        key: &str,
+        project_file: PathBuf,
+        idle_suspend: Option<Duration>,
+    ) -> Proxy {
         let mut control = dir.join(format!("{key}.sock"));
         // A Unix socket's path holds at most 107 bytes.
         if control.as_os_str().len() > 100 {
@@ -129,6 +142,7 @@ impl Proxy {
             control,
             log: dir.join(format!("{key}.log")),
             project_file,
+            idle_suspend,
         }
     }
 
@@ -162,7 +176,15 @@ impl Proxy {
             }
             self.start().await?;
         }
-        let command = route.command();
+        // The setting as argon.toml says now, before the route it applies to.
+        let idle = self.idle_suspend.map(|d| d.as_secs()).unwrap_or(0);
+        self.send(&format!("idle {idle}")).await?;
+        self.send(&route.command()).await
+    }
+
+    /// One command the proxy must acknowledge with "ok".
+    async fn send(&self, command: &str) -> Result<()> {
+        let command = command.to_string();
         let reply = self.ask(&command).await.map_err(|e| ProxyError::Refused {
             port: self.port(),
             command: command.clone(),
@@ -282,6 +304,7 @@ mod tests {
             Route::Serve("[::1]:5".parse().unwrap()),
             Route::Hold,
             Route::Closed,
+            Route::Sleep,
         ] {
             assert_eq!(Route::parse(&route.command()), Some(route));
         }

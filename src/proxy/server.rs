@@ -28,11 +28,58 @@ struct Routing {
     generation: u64,
     route: Route,
     clients: HashMap<u64, usize>,
+    /// Since when no client has been connected (with the route serving).
+    idle_since: Instant,
+    /// Suspend HEAD after this long without a client; `None`: never.
+    idle_suspend: Option<Duration>,
+    /// An `argon __suspend-idle` or `argon __wake` was started for this
+    /// generation: one is enough.
+    asked: bool,
+}
+
+impl Routing {
+    fn total(&self) -> usize {
+        self.clients.values().sum()
+    }
 }
 
 struct Shared {
     routing: Mutex<Routing>,
     changed: watch::Sender<u64>,
+    argon: Argon,
+}
+
+/// argon itself, run by the proxy in the project for what needs the
+/// project: suspending an idle HEAD, waking it. Its output goes to the
+/// proxy's log; it takes the project lock like any command, so it never
+/// runs across a switch.
+struct Argon {
+    root: PathBuf,
+}
+
+impl Argon {
+    fn run(&self, command: &str) {
+        let exe = match std::env::current_exe() {
+            Ok(exe) => exe,
+            Err(e) => {
+                eprintln!("argon proxy: cannot find argon to run {command}: {e}");
+                return;
+            }
+        };
+        let mut cmd = std::process::Command::new(exe);
+        cmd.arg("-C")
+            .arg(&self.root)
+            .arg(command)
+            .stdin(std::process::Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        match cmd.spawn() {
+            // Waited for on a thread, so it leaves no zombie behind.
+            Ok(mut child) => {
+                std::thread::spawn(move || child.wait());
+            }
+            Err(e) => eprintln!("argon proxy: cannot run argon {command}: {e}"),
+        }
+    }
 }
 
 impl Shared {
@@ -50,6 +97,8 @@ impl Shared {
             }
             r.generation += 1;
             r.route = route;
+            r.idle_since = Instant::now();
+            r.asked = false;
             r.generation
         };
         self.changed.send_replace(generation);
@@ -85,6 +134,12 @@ impl Shared {
                     }
                     Route::Closed => return None,
                     Route::Hold => {}
+                    Route::Sleep => {
+                        if !r.asked {
+                            r.asked = true;
+                            self.argon.run("__wake");
+                        }
+                    }
                 }
                 changed.borrow_and_update();
             }
@@ -103,11 +158,26 @@ impl Shared {
                 r.clients.remove(&generation);
             }
         }
+        if r.total() == 0 {
+            r.idle_since = Instant::now();
+        }
+    }
+
+    /// Asks argon to suspend HEAD once no client has come for `idle_suspend`.
+    fn check_idle(&self) {
+        let mut r = self.lock();
+        let due = r
+            .idle_suspend
+            .is_some_and(|limit| r.idle_since.elapsed() >= limit);
+        if matches!(r.route, Route::Serve(_)) && r.total() == 0 && due && !r.asked {
+            r.asked = true;
+            self.argon.run("__suspend-idle");
+        }
     }
 
     fn status(&self) -> String {
         let r = self.lock();
-        let clients: usize = r.clients.values().sum();
+        let clients = r.total();
         format!(
             "pid {} route {} clients {clients}",
             std::process::id(),
@@ -144,14 +214,31 @@ pub async fn serve(listen: SocketAddr, control: PathBuf, project_file: PathBuf) 
     let socket_inode = std::fs::metadata(&control).map(|m| m.ino()).unwrap_or(0);
     eprintln!("argon proxy {}: listening on {listen}", std::process::id());
     let (changed, _) = watch::channel(0);
+    let root = project_file
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     let shared = Arc::new(Shared {
         routing: Mutex::new(Routing {
             generation: 0,
             route: Route::Closed,
             clients: HashMap::new(),
+            idle_since: Instant::now(),
+            idle_suspend: None,
+            asked: false,
         }),
         changed,
+        argon: Argon { root },
     });
+    {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                shared.check_idle();
+            }
+        });
+    }
     tokio::spawn(watch_project(control.clone(), socket_inode, project_file));
     let clients = {
         let shared = shared.clone();
@@ -200,12 +287,21 @@ async fn control_session(shared: Arc<Shared>, stream: UnixStream, control: PathB
             let _ = std::fs::remove_file(&control);
             std::process::exit(0);
         }
-        other => match Route::parse(other) {
-            Some(route) => {
-                shared.set(route).await;
-                "ok".to_string()
-            }
-            None => format!("error: unknown command '{other}'"),
+        other => match (other.strip_prefix("idle "), Route::parse(other)) {
+            (Some(secs), _) => match secs.parse::<u64>() {
+                Ok(secs) => {
+                    shared.lock().idle_suspend = (secs > 0).then(|| Duration::from_secs(secs));
+                    "ok".to_string()
+                }
+                Err(_) => format!("error: bad idle setting '{other}'"),
+            },
+            (None, route) => match route {
+                Some(route) => {
+                    shared.set(route).await;
+                    "ok".to_string()
+                }
+                None => format!("error: unknown command '{other}'"),
+            },
         },
     };
     let _ = write.write_all(format!("{reply}\n").as_bytes()).await;

@@ -2,7 +2,7 @@
 //! keeps writing while the user switches back and forth loses nothing and
 //! never writes into a branch that is not HEAD; warm branches come back
 //! with their data; a killed proxy or a killed switch is repaired by the
-//! next command.
+//! next command; an idle HEAD is suspended and woken by its next client.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -247,4 +247,57 @@ fn a_switch_killed_while_clients_are_held_is_repaired() {
         "{status}"
     );
     assert_eq!(Mongo::connect(p.port).count("app", "t"), 2);
+}
+
+/// `[serve] idle_suspend`: HEAD with no client for that long is stashed
+/// (saved first, as `argon stash` does), and the first client to connect
+/// wakes it and is served, with the data it had.
+#[test]
+fn an_idle_head_is_suspended_and_the_next_client_wakes_it() {
+    let p = Project::new("switch-idle", Backend::File);
+    let path = p.dir.join("argon.toml");
+    let toml = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        toml.replace("[serve]\n", "[serve]\nidle_suspend = \"3s\"\n"),
+    )
+    .unwrap();
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo()
+        .insert("app", "t", (0..50).map(|i| doc! { "_id": i }).collect());
+    let start = Instant::now();
+    let status = loop {
+        let status = p.json(&["status"]);
+        if status["proxy"]["route"] == "sleep" {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "HEAD was never suspended: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(status["state"], "stashed", "{status}");
+    let log = p.json(&["log"]);
+    assert_eq!(log[0]["message"], "idle suspend", "{log}");
+    let human = p.ok(&["status"]);
+    assert!(human.contains("the next client wakes it"), "{human}");
+
+    // A client with a generous timeout, as drivers have by default.
+    let woken = Instant::now();
+    let app = Mongo::connect_uri(&format!(
+        "mongodb://127.0.0.1:{}/?directConnection=true&serverSelectionTimeoutMS=60000",
+        p.port
+    ));
+    assert_eq!(app.count("app", "t"), 50);
+    eprintln!("switch-table: woken on connect in {:?}", woken.elapsed());
+    let status = p.json(&["status"]);
+    assert_eq!(status["state"], "running", "{status}");
+    assert!(
+        status["proxy"]["route"]
+            .as_str()
+            .unwrap()
+            .starts_with("serve"),
+        "{status}"
+    );
 }
