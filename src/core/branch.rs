@@ -83,8 +83,17 @@ impl Project {
         if self.row.head.as_deref() == Some(name) {
             return Err(Error::DeleteHead(name.to_string()));
         }
-        let container = self.objects().engine(&b.uid);
-        self.runtime().await?.remove_engine(&container).await?;
+        let b = match self.is_warm(&b).await? {
+            true => {
+                self.cool_warm(&b).await?;
+                self.branch(name)?
+            }
+            false => {
+                let container = self.objects().engine(&b.uid);
+                self.runtime().await?.remove_engine(&container).await?;
+                b
+            }
+        };
         let saved = self
             .ensure_saved(&b, &format!("branch -d: last state of {name}"))
             .await?;

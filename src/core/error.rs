@@ -66,8 +66,13 @@ pub enum Error {
     HeadStashed(String),
     #[error("HEAD ({0}) is already running")]
     HeadRunning(String),
-    #[error("another argon process (pid {pid}) is working on project {project}")]
-    Locked { project: String, pid: String },
+    #[error("another argon process (pid {pid}{command}) is working on project {project}")]
+    Locked {
+        project: String,
+        pid: String,
+        /// ": argon checkout feature", or empty when it did not say.
+        command: String,
+    },
     #[error("{0} already exists")]
     AlreadyInitialized(PathBuf),
     #[error("version {id} is damaged or unreadable: {message}")]

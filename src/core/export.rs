@@ -90,7 +90,7 @@ impl Project {
         let store = self.store().await?;
         let bar = self.progress.task(&format!("exporting {}", id.short()));
         bar.set_total(collections.iter().map(|(_, c)| c.bytes).sum());
-        let mut report = ExportReport {
+        let report = ExportReport {
             version: id.to_string(),
             path: target.to_path_buf(),
             collections: collections.len(),
@@ -170,7 +170,6 @@ impl Project {
             }
         }
         bar.finish();
-        report.path = target.to_path_buf();
         Ok(report)
     }
 }

@@ -370,9 +370,9 @@ impl Project {
             if !dry_run {
                 if state == BranchState::Warm {
                     // Its engine goes first: the volume is read, then removed.
-                    self.stop_branch(&b).await?;
-                    self.meta.set_branch_warm(&b.name, false)?;
+                    self.cool_warm(&b).await?;
                 }
+                let b = self.branch(&b.name)?;
                 // Left on the counters' word: read it all before letting go.
                 self.ensure_saved(&b, "gc --local: last state").await?;
                 self.runtime().await?.remove_data(&volume).await?;

@@ -11,6 +11,29 @@ pub struct ProjectLock {
     _file: File,
 }
 
+/// What this process says it is doing while it holds a project's lock; by
+/// default its command line (every connection string's password masked).
+static HOLDER: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Names what this process does under the lock from now on (a front end on
+/// the library: "argon web: checkout feature").
+pub fn describe_holder(what: &str) {
+    if let Ok(mut holder) = HOLDER.lock() {
+        *holder = Some(what.to_string());
+    }
+}
+
+fn holder() -> String {
+    if let Some(what) = HOLDER.lock().ok().and_then(|h| h.clone()) {
+        return what;
+    }
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .map(|a| super::import_live::masked_uri(&a))
+        .collect();
+    format!("argon {}", args.join(" ")).trim().to_string()
+}
+
 impl ProjectLock {
     pub fn acquire(path: &Path, project: &str) -> Result<ProjectLock> {
         if let Some(dir) = path.parent() {
@@ -29,14 +52,21 @@ impl ProjectLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let mut pid = String::new();
-                let _ = file.read_to_string(&mut pid);
+                let mut held = String::new();
+                let _ = file.read_to_string(&mut held);
+                let mut lines = held.lines();
+                let pid = lines.next().unwrap_or_default().trim();
+                let what = lines.next().unwrap_or_default().trim();
                 return Err(Error::Locked {
                     project: project.to_string(),
-                    pid: if pid.trim().is_empty() {
+                    pid: if pid.is_empty() {
                         "unknown".into()
                     } else {
-                        pid.trim().to_string()
+                        pid.to_string()
+                    },
+                    command: match what.is_empty() {
+                        true => String::new(),
+                        false => format!(": {what}"),
                     },
                 });
             }
@@ -47,7 +77,7 @@ impl ProjectLock {
         // Record who holds it, for the message another process shows.
         let _ = file.set_len(0);
         let _ = file.rewind();
-        let _ = write!(file, "{}", std::process::id());
+        let _ = write!(file, "{}\n{}\n", std::process::id(), holder());
         let _ = file.flush();
         Ok(ProjectLock { _file: file })
     }

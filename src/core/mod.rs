@@ -16,6 +16,7 @@ mod import;
 mod import_live;
 mod init;
 mod lock;
+pub use lock::describe_holder;
 mod mount;
 mod project;
 mod report;

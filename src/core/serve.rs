@@ -8,10 +8,12 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
+use super::clean::CleanState;
 use super::{Error, Project, Result};
 use crate::meta::BranchRow;
 use crate::proxy::{Proxy, Route};
 use crate::runtime::{self, ContainerState, Endpoint};
+use crate::snapshot;
 
 /// What `argon status` says of the proxy on the stable port.
 #[derive(Debug, Clone, Serialize)]
@@ -276,10 +278,44 @@ impl Project {
             .filter(|name| Some(name) != head.as_ref())
             .collect();
         for name in warm.into_iter().skip(keep) {
-            if let Some(b) = self.meta.branch(&name)? {
-                self.stop_branch(&b).await?;
+            match self.meta.branch(&name)? {
+                Some(b) => self.cool_warm(&b).await?,
+                None => self.meta.set_branch_warm(&name, false)?,
             }
-            self.meta.set_branch_warm(&name, false)?;
+        }
+        Ok(())
+    }
+
+    /// Stops the engine of the warm branch `b`, keeping its volume (it is
+    /// stashed then). Its engine, the same process that was saved under the
+    /// fence, is asked first whether anything was written since: when not,
+    /// the stopped volume is known to equal its latest version (verified, as
+    /// after `stop_and_save`), so dropping it later needs no full read.
+    pub(super) async fn cool_warm(&mut self, b: &BranchRow) -> Result<()> {
+        let container = self.objects().engine(&b.uid);
+        let rt = self.runtime().await?;
+        if rt.engine_state(&container).await? == Some(ContainerState::Paused) {
+            rt.resume_engine(&container).await?;
+        }
+        let now = match self.engine_endpoint(b).await {
+            Ok(endpoint) => match snapshot::connect(&endpoint, self.login.as_ref()).await {
+                Ok(client) => {
+                    let token = snapshot::change_token(&client).await;
+                    snapshot::close(client).await;
+                    token
+                }
+                Err(_) => None,
+            },
+            Err(_) => None,
+        };
+        let unchanged = match (CleanState::of(b), &now) {
+            (Some(state), Some(now)) => state.holds_at(now),
+            _ => false,
+        };
+        self.stop_branch(b).await?;
+        self.meta.set_branch_warm(&b.name, false)?;
+        if unchanged {
+            self.mark_verified(&b.name)?;
         }
         Ok(())
     }

@@ -29,12 +29,16 @@ fn a_front_end_holds_the_lock_only_around_its_actions() {
         assert!(matches!(refused, Error::NotLocked), "{refused}");
         assert_eq!(p.json(&["status"])["head"], "feat");
 
-        // Around an action, the CLI is told who holds the project.
+        // Around an action, the CLI is told who holds the project, and what it does.
+        argon::core::describe_holder("my front end: checkout main");
         front.lock().await.unwrap();
         let busy = p.run(&["checkout", "main"]);
         assert_eq!(busy.code, 1, "{}", busy.stderr);
+        let pid = std::process::id();
         assert!(
-            busy.stderr.contains("another argon process"),
+            busy.stderr.contains(&format!(
+                "another argon process (pid {pid}: my front end: checkout main)"
+            )),
             "{}",
             busy.stderr
         );

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use mongodb::bson::doc;
 use serde_json::{json, Value};
 
-use crate::harness::{free_port, Backend, Project};
+use crate::harness::{free_port, Backend, Project, WaitingArgon};
 
 /// One HTTP/1.1 exchange on a fresh connection: (status, body). The body
 /// is read as far as Content-Length says (or to its last chunk): a server
@@ -384,8 +384,18 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
     b.go(&web.url);
     b.type_in("#confirm-feature", "feature");
     b.click("#delete-feature");
-    b.wait_text("#branches", "main", 30);
-    assert!(!b.text("#branches").contains("feature"));
+    // A warm branch's engine is stopped and asked first: it can take a moment.
+    let start = std::time::Instant::now();
+    while b
+        .try_text("#branches")
+        .is_none_or(|t| t.contains("feature"))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "feature was never deleted"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert!(!p.ok(&["branch"]).contains("feature"));
 
     // Bad input: the CLI's message and hint in the page.
@@ -407,4 +417,81 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
     );
     b.go(&web.url.replace("/?token", "/version/nosuchrev?token"));
     assert!(b.text("#error").contains("nosuchrev"));
+
+    // Tag a version from its page; untag it from the branch view.
+    b.go(&web
+        .url
+        .replace("/?token", &format!("/version/{first}?token")));
+    b.type_in("#tag-name", "before-orders");
+    b.click("#tag");
+    b.wait_text("#tags", "before-orders", 30);
+    let tags = p.json(&["tag"]);
+    assert!(
+        tags.as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "before-orders" && t["version"] == first),
+        "{tags}"
+    );
+    b.click("#untag-before-orders");
+    b.wait_text("#branches", "main", 30);
+    assert!(!b.source().contains("before-orders"));
+    assert!(!p.ok(&["tag"]).contains("before-orders"));
+
+    // reset --hard from a version's page: refused unless confirmed, then HEAD
+    // goes back, with the state it left saved first.
+    let head_before = p.version_of("main");
+    b.go(&web
+        .url
+        .replace("/?token", &format!("/version/{first}?token")));
+    b.click("#reset");
+    assert!(
+        b.text("#error").contains("was not reset"),
+        "{}",
+        b.text("#error")
+    );
+    assert_eq!(p.mongo().count("app", "orders"), 1);
+    b.go(&web
+        .url
+        .replace("/?token", &format!("/version/{first}?token")));
+    b.click("#reset-confirm");
+    b.click("#reset");
+    b.wait_text("#head-branch", "main", 60);
+    assert_eq!(
+        p.mongo().count("app", "orders"),
+        0,
+        "HEAD is the first version"
+    );
+    assert_eq!(p.version_of("main"), first);
+    let log = p.json(&["log", "--all"]);
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["id"] == head_before),
+        "the state reset left is kept: {log}"
+    );
+
+    // gc: the plan first, then the run.
+    b.go(&web.url);
+    b.click("#gc-link");
+    let plan = b.text("#gc-plan");
+    assert!(plan.starts_with("A run now would delete"), "{plan}");
+    b.click("#gc-run");
+    b.wait_text("#head-branch", "main", 60);
+
+    // A busy project: the page names the command that holds it.
+    p.mongo().insert("app", "busy", vec![doc! { "_id": 1 }]);
+    let waiting = WaitingArgon::at(&p, "save:captured", &["commit", "-m", "busy"]);
+    b.go(&web.url);
+    b.click("#stash");
+    let e = b.text("#error");
+    assert!(
+        e.contains("another argon process")
+            && e.contains(&format!("pid {}: argon commit -m busy", waiting.child.id())),
+        "{e}"
+    );
+    waiting.resume();
+    let (status, _) = waiting.finish();
+    assert!(status.success());
 }

@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
-use argon::core::{Error as CoreError, Project};
+use argon::core::{BranchInfo, Error as CoreError, GcOptions, Project, TagInfo, DEFAULT_GRACE};
 use argon::diff::{Change, CollectionChange, DocumentChange};
 use argon::progress::Silent;
 use axum::extract::{Form, Path as UrlPath, Query, State};
@@ -30,6 +30,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/state", get(state))
         .route("/version/{rev}", get(version))
         .route("/version/{rev}/ns/{ns}", get(documents))
+        .route("/gc", get(gc))
         .route("/action/{op}", post(action))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
@@ -123,16 +124,16 @@ async fn js() -> impl IntoResponse {
 
 /// A fingerprint of what the branch view shows: HEAD, every branch's state
 /// and latest version, every tag. The page reloads when it changes.
-async fn fingerprint(project: &mut Project) -> Result<String, PageError> {
+fn fingerprint(head: Option<&str>, branches: &[BranchInfo], tags: &[TagInfo]) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    project.head().hash(&mut h);
-    for b in project.branches().await? {
-        (b.name, b.state.as_str(), b.versions, b.latest).hash(&mut h);
+    head.hash(&mut h);
+    for b in branches {
+        (&b.name, b.state.as_str(), b.versions, &b.latest).hash(&mut h);
     }
-    for t in project.tags()? {
-        (t.name, t.version).hash(&mut h);
+    for t in tags {
+        (&t.name, &t.version).hash(&mut h);
     }
-    Ok(format!("{:016x}", h.finish()))
+    format!("{:016x}", h.finish())
 }
 
 async fn state(State(app): State<Arc<App>>) -> Result<String, PageError> {
@@ -141,7 +142,9 @@ async fn state(State(app): State<Arc<App>>) -> Result<String, PageError> {
 
 async fn state_of(app: Arc<App>) -> Result<String, PageError> {
     let mut project = open(&app.project).await?;
-    fingerprint(&mut project).await
+    let branches = project.branches().await?;
+    let tags = project.tags()?;
+    Ok(fingerprint(project.head(), &branches, &tags))
 }
 
 fn csrf_field(app: &App) -> String {
@@ -173,7 +176,7 @@ async fn branches_page(app: Arc<App>) -> Result<Html<String>, PageError> {
     let list = project.branches().await?;
     let versions = project.log_all()?;
     let tags = project.tags()?;
-    let fp = fingerprint(&mut project).await?;
+    let fp = fingerprint(project.head(), &list, &tags);
     let by_id: HashMap<&str, &argon::core::VersionInfo> =
         versions.iter().map(|v| (v.id.as_str(), v)).collect();
 
@@ -237,6 +240,22 @@ or as of <input type=\"datetime-local\" name=\"at\" id=\"new-at\"> <button id=\"
         stash = button(&app, "stash", "stash HEAD", &[], "stash"),
         pop = button(&app, "stash-pop", "stash pop", &[], "stash-pop"),
     ));
+    if !tags.is_empty() {
+        body.push_str("<h2>Tags</h2><table id=\"tags\">");
+        for t in &tags {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td><a href=\"/version/{}\"><code>{}</code></a></td><td>{}</td></tr>",
+                esc(&t.name),
+                seg(&t.version),
+                esc(&t.version[..12.min(t.version.len())]),
+                button(&app, "untag", "untag", &[("name", &t.name)], &format!("untag-{}", esc(&t.name)))
+            ));
+        }
+        body.push_str("</table>");
+    }
+    body.push_str(
+        "<p><a href=\"/gc\" id=\"gc-link\">Garbage collection: see what it would delete</a></p>",
+    );
     let names: Vec<String> = list.iter().map(|b| b.name.clone()).collect();
     body.push_str("<h2 id=\"history\">History</h2>");
     body.push_str(&graph::history_svg(&names, &versions, &tags));
@@ -372,6 +391,14 @@ async fn version_page(
         csrf_field(&app),
         esc(&v.id),
         esc(&v.short_id)
+    ));
+    body.push_str(&format!(
+        "<form method=\"post\" action=\"/action/tag\">{c}<input type=\"hidden\" name=\"rev\" value=\"{id}\">Tag <input name=\"name\" id=\"tag-name\" required> <button id=\"tag\">tag {short}</button></form>\
+<form method=\"post\" action=\"/action/reset\">{c}<input type=\"hidden\" name=\"rev\" value=\"{id}\">Reset HEAD to {short}: its data and pointer go back here; the state it leaves is saved first. \
+<label><input type=\"checkbox\" name=\"confirm\" value=\"reset\" id=\"reset-confirm\"> I mean it</label> <button id=\"reset\">reset --hard</button></form>",
+        c = csrf_field(&app),
+        id = esc(&v.id),
+        short = esc(&v.short_id)
     ));
     body.push_str("<h2>Collections</h2><table id=\"collections\"><tr><th>namespace</th><th>type</th><th>documents</th><th>size</th><th>indexes</th></tr>");
     for c in &collections {
@@ -510,6 +537,60 @@ struct ActionForm {
     confirm: Option<String>,
 }
 
+/// The plan `gc --dry-run` shows, before the button that runs it.
+async fn gc(State(app): State<Arc<App>>) -> Result<Html<String>, PageError> {
+    on_thread(move || gc_page(app)).await
+}
+
+async fn gc_page(app: Arc<App>) -> Result<Html<String>, PageError> {
+    let mut project = open(&app.project).await?;
+    let opts = GcOptions {
+        dry_run: true,
+        keep_last: None,
+        keep_within: None,
+        grace: DEFAULT_GRACE,
+    };
+    let plan = project.gc_plan(&opts).await?;
+    let r = &plan.report;
+    let mut body = format!(
+        "<h2>Garbage collection</h2><p id=\"gc-plan\">A run now would delete {} version{} no branch or tag reaches (keeping {}), sweep {} chunk{} marked earlier ({} freed), and mark {} more for a later run ({} too young to mark).</p>",
+        r.deleted_versions.len(),
+        if r.deleted_versions.len() == 1 { "" } else { "s" },
+        r.kept_versions,
+        r.deleted_chunks,
+        if r.deleted_chunks == 1 { "" } else { "s" },
+        human_bytes(r.freed_bytes),
+        r.marked_chunks,
+        r.young_chunks,
+    );
+    if !r.deleted_versions.is_empty() {
+        body.push_str("<table id=\"gc-versions\"><tr><th>version</th><th>branch</th><th>message</th><th>saved</th></tr>");
+        for v in &r.deleted_versions {
+            body.push_str(&format!(
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&v.short_id),
+                esc(&v.branch),
+                esc(&v.message),
+                v.created_at.format("%Y-%m-%d %H:%M")
+            ));
+        }
+        body.push_str("</table>");
+    }
+    if let Some(why) = &r.sweep_deferred {
+        body.push_str(&format!(
+            "<p class=\"muted\">Sweep deferred: {}</p>",
+            esc(why)
+        ));
+    }
+    body.push_str(&button(&app, "gc", "collect garbage now", &[], "gc-run"));
+    Ok(Html(page(
+        &app.project_name(),
+        "garbage collection",
+        None,
+        &body,
+    )))
+}
+
 fn some(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
@@ -531,6 +612,12 @@ async fn run_action(app: Arc<App>, op: String, f: ActionForm) -> Result<Response
             Some("reload the page and try again"),
         ));
     }
+    // What another argon that finds the project busy is told.
+    let target = [&f.branch, &f.name, &f.rev]
+        .into_iter()
+        .find_map(some)
+        .unwrap_or_default();
+    argon::core::describe_holder(format!("argon web: {op} {target}").trim());
     let mut project = Project::open(&app.project, true, Arc::new(Silent)).await?;
     match op.as_str() {
         "checkout" => {
@@ -567,6 +654,35 @@ async fn run_action(app: Arc<App>, op: String, f: ActionForm) -> Result<Response
         }
         "stash-pop" => {
             project.stash_pop().await?;
+        }
+        "tag" => {
+            let name = some(&f.name).ok_or_else(|| {
+                PageError::new("the tag needs a name", Some("type a name beside 'Tag'"))
+            })?;
+            project.tag(name, some(&f.rev)).await?;
+        }
+        "untag" => {
+            let name = some(&f.name).ok_or_else(|| PageError::new("no tag given", None))?;
+            project.delete_tag(name).await?;
+        }
+        "reset" => {
+            let rev = some(&f.rev).ok_or_else(|| PageError::new("no version given", None))?;
+            if some(&f.confirm) != Some("reset") {
+                return Err(PageError::new(
+                    format!("HEAD was not reset to {rev}: the box was not ticked"),
+                    Some("tick 'I mean it' beside the reset button"),
+                ));
+            }
+            project.reset_hard(rev).await?;
+        }
+        "gc" => {
+            let opts = GcOptions {
+                dry_run: false,
+                keep_last: None,
+                keep_within: None,
+                grace: DEFAULT_GRACE,
+            };
+            project.gc(&opts).await?;
         }
         "delete" => {
             let branch = some(&f.branch).ok_or_else(|| PageError::new("no branch given", None))?;
