@@ -301,3 +301,45 @@ fn an_idle_head_is_suspended_and_the_next_client_wakes_it() {
         "{status}"
     );
 }
+
+/// The proxy killed in the middle of a switch, while it holds the clients:
+/// the switch starts a new one when it routes the new HEAD, and goes on.
+#[test]
+fn a_proxy_killed_mid_switch_is_started_again_by_the_switch() {
+    let p = Project::new("switch-proxy-mid", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo().insert("app", "t", vec![doc! { "_id": 1 }]);
+    p.ok(&["checkout", "-b", "feat"]);
+    p.mongo().insert("app", "t", vec![doc! { "_id": 2 }]);
+    let waiting = WaitingArgon::at(&p, "save:fenced", &["checkout", "main"]);
+    let pid = proxy_pid(p.port).expect("the proxy runs during the switch");
+    std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    waiting.resume();
+    let (status, said) = waiting.finish();
+    assert!(status.success(), "{said:?}");
+    assert_eq!(
+        Mongo::connect(p.port).count("app", "t"),
+        1,
+        "main is served"
+    );
+    let status = p.json(&["status"]);
+    assert_eq!(status["head"], "main", "{status}");
+    assert_eq!(status["proxy"]["running"], true, "{status}");
+    assert_eq!(state_of(&p, "feat"), "warm");
+}
+
+/// The pid of the proxy listening on `port`, from /proc.
+fn proxy_pid(port: u16) -> Option<u32> {
+    let listen = format!("127.0.0.1:{port}");
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let is_proxy = args.iter().any(|a| *a == b"__proxy".as_slice())
+            && args.iter().any(|a| *a == listen.as_bytes());
+        is_proxy.then_some(pid)
+    })
+}
