@@ -268,6 +268,9 @@ for round in range(2):
 print(f"{max(proxied):.0f} {max(direct):.0f}")
 PY
 )
+# The proxy's own memory after that workload.
+proxy_pid=$(grep -l -a -- "__proxy" /proc/[0-9]*/cmdline 2>/dev/null | while read -r f; do tr '\0' ' ' < "$f" | grep -q "127.0.0.1:$PORT " && basename "$(dirname "$f")"; done | head -1)
+proxy_rss_mib=$(( $(awk '/VmHWM/ {print $2}' "/proc/$proxy_pid/status") / 1024 ))
 
 # Engine baselines, last (they touch HEAD's data): what the engine itself does
 # for a client reading every collection, and inserting the same documents into
@@ -338,5 +341,5 @@ argon benchmark ($(nproc) cores, dataset ${data_mb} MB of BSON in 5 collections,
   checkout between two stashed branches ([serve] warm = 0), to a ping: median ${checkout_med} s over ${RUNS} (change check of the left branch included)
             docker stop+start+ping of the same container: median ${docker_med} s; ratio $(ratio "$checkout_med" "$docker_med")
             docker start+ping alone: ${start_only_s} s; difference $(python3 -c "print(f'{$checkout_med - $start_only_s:.3f}')") s
-  client workload (${PROXY_OPS:-100000} inserts + as many finds by _id, best of 2): through the proxy ${proxy_ops} ops/s, direct to the engine ${direct_ops} ops/s; ratio $(ratio "$proxy_ops" "$direct_ops")
+  client workload (${PROXY_OPS:-100000} inserts + as many finds by _id, best of 2): through the proxy ${proxy_ops} ops/s, direct to the engine ${direct_ops} ops/s; ratio $(ratio "$proxy_ops" "$direct_ops"); the proxy's peak RSS ${proxy_rss_mib} MiB
 REPORT

@@ -338,8 +338,7 @@ fn proxy_pid(port: u16) -> Option<u32> {
         let pid: u32 = e.file_name().to_str()?.parse().ok()?;
         let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
         let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        let is_proxy = args.iter().any(|a| *a == b"__proxy".as_slice())
-            && args.iter().any(|a| *a == listen.as_bytes());
+        let is_proxy = args.contains(&b"__proxy".as_slice()) && args.contains(&listen.as_bytes());
         is_proxy.then_some(pid)
     })
 }
