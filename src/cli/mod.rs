@@ -376,9 +376,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> i32 {
         Command::GenerateDocs(args) => docs::run(ctx, args),
         Command::Branches => branch::names(ctx).await,
         Command::EngineLogin => uri::engine_login().await,
-        Command::Proxy(args) => {
-            crate::proxy::serve(args.listen, args.control, args.project_file).await
-        }
+        Command::Proxy(args) => crate::proxy::run(args.listen, args.control, args.project_file),
         Command::SuspendIdle => stash::suspend_idle(ctx).await,
         Command::Wake => stash::wake(ctx).await,
         Command::External(args) => return plugin::run(ctx, args).await,

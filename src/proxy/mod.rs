@@ -18,7 +18,25 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
-pub use server::serve;
+/// Runs the proxy process until it exits, on a runtime of its own with one
+/// thread: a splice hands bytes from socket to socket, and keeping both
+/// ends on one thread saves a cross-thread wake-up per message.
+pub fn run(listen: SocketAddr, control: PathBuf, project_file: PathBuf) -> ! {
+    let proxy = std::thread::spawn(move || {
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(server::serve(listen, control, project_file)),
+            Err(e) => {
+                eprintln!("argon proxy: cannot start its runtime: {e}");
+                std::process::exit(1)
+            }
+        }
+    });
+    let _ = proxy.join();
+    std::process::exit(1)
+}
 
 /// The hidden command that runs the proxy process.
 pub const PROXY_COMMAND: &str = "__proxy";

@@ -191,12 +191,17 @@ impl Project {
 
     /// Sets `[serve] warm`: how many branches left stay warm.
     pub fn set_warm(&self, n: u32) {
+        self.set_serve(&format!("warm = {n}"));
+    }
+
+    /// Adds `line` (e.g. `proxy = false`) to argon.toml's `[serve]` section.
+    pub fn set_serve(&self, line: &str) {
         let path = self.dir.join("argon.toml");
         let toml = std::fs::read_to_string(&path).unwrap();
         assert!(toml.contains("[serve]\n"), "{toml}");
         std::fs::write(
             &path,
-            toml.replace("[serve]\n", &format!("[serve]\nwarm = {n}\n")),
+            toml.replace("[serve]\n", &format!("[serve]\n{line}\n")),
         )
         .unwrap();
     }
