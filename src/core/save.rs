@@ -90,10 +90,9 @@ impl Project {
 
     /// Stops the running branch `b` and records its final state, on evidence
     /// taken only once its writes have stopped: with writes fenced by
-    /// `fsyncLock` or by the proxy (its clients closed and held), the
-    /// engine's counters may vouch for "unchanged", else the data is read
-    /// under the fence; without either, the engine is stopped first and read
-    /// from its volume by a private engine. Either way the
+    /// `fsyncLock`, the engine's counters may vouch for "unchanged", else the
+    /// data is read under the fence; an engine that cannot fence is stopped
+    /// first and read from its volume by a private engine. Either way the
     /// branch ends stopped and verified: its volume equals its latest version.
     /// When the save fails the branch is running again, untouched.
     pub(super) async fn stop_and_save(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
@@ -101,19 +100,15 @@ impl Project {
         let client = snapshot::connect(&endpoint, self.login.as_ref()).await?;
         // Recovery unlocks the engine if argon dies while it is fenced.
         self.journal_begin("save", &b.name)?;
-        let locked = snapshot::fsync_lock(&client).await;
-        // Through the proxy, every caller has closed HEAD's client
-        // connections and holds new ones (`route_hold`): its writes have
-        // stopped even where the engine cannot fence them itself.
-        let clients_fenced = self.config.serve_proxy;
-        if locked || clients_fenced {
+        // Only a fence the engine itself holds lets its counters mark the
+        // stopped volume verified: the proxy stops the clients' writes, but
+        // some engines do not count every write (see `CleanState::verified`).
+        if snapshot::fsync_lock(&client).await {
             crate::fault::point("save:fenced").await;
             let saved = match self.save_fenced(b, &client, message, false).await {
                 Ok(saved) => saved,
                 Err(e) => {
-                    if locked {
-                        snapshot::fsync_unlock(&client).await;
-                    }
+                    snapshot::fsync_unlock(&client).await;
                     self.journal_end()?;
                     return Err(e);
                 }

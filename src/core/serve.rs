@@ -287,22 +287,27 @@ impl Project {
     }
 
     /// Stops the engine of the warm branch `b`, keeping its volume (it is
-    /// stashed then). Its engine, the same process that was saved under the
-    /// fence, is asked first whether anything was written since: when not,
-    /// the stopped volume is known to equal its latest version (verified, as
-    /// after `stop_and_save`), so dropping it later needs no full read.
+    /// stashed then). Its engine, the same process that was saved, is asked
+    /// first, under `fsyncLock` where it has it, whether anything was
+    /// written since: when not, the stopped volume is known to equal its
+    /// latest version (verified, as after `stop_and_save`), so dropping it
+    /// later needs no full read. Without that fence it stays unverified.
     pub(super) async fn cool_warm(&mut self, b: &BranchRow) -> Result<()> {
         let container = self.objects().engine(&b.uid);
         let rt = self.runtime().await?;
         if rt.engine_state(&container).await? == Some(ContainerState::Paused) {
             rt.resume_engine(&container).await?;
         }
+        // As in `stop_and_save`: only under the engine's own fence may its
+        // counters mark the volume verified (some engines miss writes).
         let now = match self.engine_endpoint(b).await {
             Ok(endpoint) => match snapshot::connect(&endpoint, self.login.as_ref()).await {
                 Ok(client) => {
+                    let fenced = snapshot::fsync_lock(&client).await;
                     let token = snapshot::change_token(&client).await;
+                    // The engine stops next: writes the fence holds fail with it.
                     snapshot::close(client).await;
-                    token
+                    token.filter(|_| fenced)
                 }
                 Err(_) => None,
             },

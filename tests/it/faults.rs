@@ -143,17 +143,16 @@ fn with_base(p: &Project) -> String {
     p.commit("base")
 }
 
-/// Leaving a branch, killed after it stopped (before its save; no proxy),
-/// while its clients are held by the proxy and it is being saved (to stop,
-/// or to stay warm), and after the new branch started (before HEAD moved):
-/// the next command brings HEAD back with every acknowledged write.
+/// Leaving a branch, killed after it stopped (before its save), while its
+/// clients are held by the proxy and it is being saved to stay warm, and
+/// after the new branch started (before HEAD moved): the next command brings
+/// HEAD back with every acknowledged write.
 #[test]
 fn killed_while_switching() {
-    // (point, [serve] setting): the stop-then-read path is the one without
-    // the proxy, as this engine cannot fence writes itself.
+    // (point, [serve] setting): this engine cannot fence writes itself, so
+    // a branch left cold is stopped and then read.
     for (point, serve) in [
-        ("leave:stopped", "proxy = false"),
-        ("save:fenced", "warm = 0"),
+        ("leave:stopped", "warm = 0"),
         ("save:fenced", "warm = 2"),
         ("switch:started", "warm = 2"),
     ] {

@@ -95,9 +95,8 @@ fn branches_run_on_a_docker_engine_on_another_host() {
 fn docker_restarted_under_argon_loses_nothing() {
     let _one = SECOND_ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     let p = remote_project("remote-restart");
-    // The restart lands between stopping the branch left and saving it: the
-    // path without the proxy (with it, the branch is saved before it stops).
-    p.set_serve("proxy = false");
+    // The restart lands between stopping the branch left and saving it.
+    p.set_warm(0);
     p.ok(&["checkout", "-b", "main"]);
     let uri = p.ok(&["uri"]).trim().to_string();
     let app = Mongo::connect_uri(&uri);
