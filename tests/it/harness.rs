@@ -745,11 +745,11 @@ impl Project {
 }
 
 /// An application that keeps inserting into `app.w` on a port and records
-/// every `_id` the engine acknowledged; failed writes (during a switch) are
-/// retried with the next id, as an application would.
+/// every `_id` the engine acknowledged, and when; failed writes (during a
+/// switch) are retried with the next id, as an application would.
 pub struct Writer {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<Vec<i64>>>,
+    thread: Option<std::thread::JoinHandle<Vec<(i64, std::time::Instant)>>>,
 }
 
 impl Writer {
@@ -777,7 +777,7 @@ impl Writer {
                 let mut id = first_id;
                 while !flag.load(Ordering::SeqCst) {
                     if coll.insert_one(doc! { "_id": id, "v": "x" }).await.is_ok() {
-                        acked.push(id);
+                        acked.push((id, std::time::Instant::now()));
                     } else {
                         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                     }
@@ -793,7 +793,12 @@ impl Writer {
     }
 
     /// Stops writing; returns every acknowledged id.
-    pub fn finish(mut self) -> Vec<i64> {
+    pub fn finish(self) -> Vec<i64> {
+        self.finish_timed().into_iter().map(|(id, _)| id).collect()
+    }
+
+    /// Stops writing; returns every acknowledged id with when it was acknowledged.
+    pub fn finish_timed(mut self) -> Vec<(i64, std::time::Instant)> {
         self.stop.store(true, Ordering::SeqCst);
         self.thread.take().unwrap().join().unwrap()
     }

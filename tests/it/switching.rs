@@ -5,59 +5,16 @@
 //! next command; an idle HEAD is suspended and woken by its next client.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mongodb::bson::{doc, Document};
+use mongodb::bson::doc;
 
-use crate::harness::{Backend, Mongo};
-use crate::harness::{Project, WaitingArgon};
+use crate::harness::{Backend, Mongo, Project, WaitingArgon, Writer};
 
-/// An application inserting into `app.w` through the stable port, one
-/// connection pool, no retried writes (a retry after a switch would write
-/// the same document into both branches): every acknowledged `_id` with
-/// the moment its acknowledgement came.
-struct TimedWriter {
-    stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<Vec<(i64, Instant)>>,
-}
-
-impl TimedWriter {
-    fn start(port: u16) -> TimedWriter {
-        let uri = format!(
-            "mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false&serverSelectionTimeoutMS=2000"
-        );
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
-                let coll = client.database("app").collection::<Document>("w");
-                let mut acked = Vec::new();
-                let mut id = 0i64;
-                while !flag.load(Ordering::SeqCst) {
-                    if coll.insert_one(doc! { "_id": id }).await.is_ok() {
-                        acked.push((id, Instant::now()));
-                    } else {
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                    id += 1;
-                }
-                acked
-            })
-        });
-        TimedWriter { stop, thread }
-    }
-
-    fn finish(self) -> Vec<(i64, Instant)> {
-        self.stop.store(true, Ordering::SeqCst);
-        self.thread.join().unwrap()
-    }
+/// `argon status` says the proxy sends clients to an engine.
+fn assert_serving(status: &serde_json::Value) {
+    let route = status["proxy"]["route"].as_str().unwrap_or_default();
+    assert!(route.starts_with("serve"), "{status}");
 }
 
 fn state_of(p: &Project, branch: &str) -> String {
@@ -87,7 +44,15 @@ fn switching_under_writes_puts_each_write_in_the_branch_that_was_head() {
     p.commit("base");
     p.ok(&["checkout", "-b", "feat"]);
     // Both branches known; feat is HEAD.
-    let writer = TimedWriter::start(p.port);
+    // No retried writes: a retry after a switch would write the same
+    // document into both branches.
+    let writer = Writer::start_uri(
+        &format!(
+            "mongodb://127.0.0.1:{}/?directConnection=true&retryWrites=false",
+            p.port
+        ),
+        0,
+    );
     std::thread::sleep(Duration::from_millis(300));
     // (branch, from, to): while `branch` was HEAD for sure.
     let mut windows: Vec<(&str, Instant, Instant)> = Vec::new();
@@ -107,7 +72,7 @@ fn switching_under_writes_puts_each_write_in_the_branch_that_was_head() {
         std::thread::sleep(Duration::from_millis(400));
     }
     let stopped = Instant::now();
-    let acked = writer.finish();
+    let acked = writer.finish_timed();
     windows.push((head, head_since, stopped));
 
     let in_feat = p.mongo().ids("app", "w");
@@ -239,13 +204,7 @@ fn a_switch_killed_while_clients_are_held_is_repaired() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let status = p.json(&["status"]);
     assert_eq!(status["head"], "main", "{status}");
-    assert!(
-        status["proxy"]["route"]
-            .as_str()
-            .unwrap()
-            .starts_with("serve"),
-        "{status}"
-    );
+    assert_serving(&status);
     assert_eq!(Mongo::connect(p.port).count("app", "t"), 2);
 }
 
@@ -293,13 +252,7 @@ fn an_idle_head_is_suspended_and_the_next_client_wakes_it() {
     eprintln!("switch-table: woken on connect in {:?}", woken.elapsed());
     let status = p.json(&["status"]);
     assert_eq!(status["state"], "running", "{status}");
-    assert!(
-        status["proxy"]["route"]
-            .as_str()
-            .unwrap()
-            .starts_with("serve"),
-        "{status}"
-    );
+    assert_serving(&status);
 }
 
 /// The proxy killed in the middle of a switch, while it holds the clients:

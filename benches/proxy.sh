@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# benches/proxy.sh [OPS]: a client workload through argon's proxy vs direct to HEAD's engine, alternating (release argon).
+# Needs a built release argon (cargo build --release) and what benches/run.sh sets up
+# (scripts/test-services.sh, target/bench-venv with pymongo). Prints each round and
+# the ratio of the best proxied round to the best direct one.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source $ROOT/target/test-services.env
+VENV=$ROOT/target/bench-venv
+ARGON=$ROOT/target/release/argon
+WORK=$(mktemp -d); export ARGON_HOME=$WORK/home
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p $WORK/app && cd $WORK/app
+"$ARGON" init --name pbench --image "$ARGON_TEST_IMAGE" --port "$PORT" --store "file://$WORK/store" --command $ARGON_TEST_ENGINE_COMMAND >/dev/null
+"$ARGON" checkout -b main >/dev/null
+c=$(docker ps --filter "name=argon-pbench-" --format '{{.Names}}' | head -1)
+hp=$(docker port "$c" 27017/tcp | head -1 | sed 's/.*://')
+"$VENV/bin/python" - "mongodb://127.0.0.1:$PORT/?directConnection=true" "mongodb://127.0.0.1:$hp/?directConnection=true" "${1:-100000}" <<'PY'
+import sys, time
+from pymongo import MongoClient
+def run(uri, n, tag):
+    c = MongoClient(uri)[f"pb_{tag}"]["w"]; c.drop(); t0 = time.time()
+    for i in range(n): c.insert_one({"_id": i, "v": i})
+    for i in range(n): c.find_one({"_id": i})
+    s = time.time() - t0; c.drop(); return 2 * n / s
+n = int(sys.argv[3]); p, d = [], []
+for r in range(3):
+    d.append(run(sys.argv[2], n, f"d{r}")); p.append(run(sys.argv[1], n, f"p{r}"))
+print("direct", [round(x) for x in d], "proxy", [round(x) for x in p], "ratio of bests", round(max(p)/max(d), 3))
+PY
+docker ps -aq --filter "name=argon-pbench-" | xargs -r docker rm -f -v >/dev/null
+docker volume ls -q --filter "name=argon-pbench-" | xargs -r docker volume rm -f >/dev/null
+rm -rf "$WORK"
