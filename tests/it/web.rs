@@ -379,7 +379,7 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
     // Delete asks for the branch's name; a wrong one deletes nothing.
     b.type_in("#confirm-feature", "nope");
     b.click("#delete-feature");
-    assert!(b.text("#error").contains("confirmation does not match"));
+    b.wait_text("#error", "confirmation does not match", 30);
     assert!(p.ok(&["branch"]).contains("feature"));
     b.go(&web.url);
     b.type_in("#confirm-feature", "feature");
@@ -401,6 +401,7 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
     // Bad input: the CLI's message and hint in the page.
     b.type_in("#new-name", "bad..name");
     b.click("#create");
+    b.wait_text("#error", "bad..name", 30);
     let e = b.text("#error");
     assert!(
         e.starts_with("error: ") && e.contains("bad..name") && e.contains("hint:"),
@@ -410,13 +411,14 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
     b.type_in("#new-name", "later");
     b.type_in("#new-rev", "main@{2099-01-01 10:00}");
     b.click("#create");
+    b.wait_text("#error", "is in the future", 30);
     assert!(
         b.text("#error").contains("is in the future"),
         "{}",
         b.text("#error")
     );
     b.go(&web.url.replace("/?token", "/version/nosuchrev?token"));
-    assert!(b.text("#error").contains("nosuchrev"));
+    b.wait_text("#error", "nosuchrev", 30);
 
     // Tag a version from its page; untag it from the branch view.
     b.go(&web
@@ -445,6 +447,7 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
         .url
         .replace("/?token", &format!("/version/{first}?token")));
     b.click("#reset");
+    b.wait_text("#error", "was not reset", 30);
     assert!(
         b.text("#error").contains("was not reset"),
         "{}",
@@ -485,6 +488,7 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
     let waiting = WaitingArgon::at(&p, "save:captured", &["commit", "-m", "busy"]);
     b.go(&web.url);
     b.click("#stash");
+    b.wait_text("#error", "another argon process", 30);
     let e = b.text("#error");
     assert!(
         e.contains("another argon process")

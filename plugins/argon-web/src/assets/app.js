@@ -23,7 +23,9 @@ document.querySelectorAll("button[data-copy]").forEach(function (b) {
     if (busy) return;
     fetch("/state", { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (s) { if (s && s !== state) location.reload(); })
+      // A poll already under way when a form is submitted must not reload
+      // over the action's answer either.
+      .then(function (s) { if (s && s !== state && !busy) location.reload(); })
       .catch(function () {});
   }, 1000);
 })();
