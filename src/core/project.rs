@@ -388,9 +388,7 @@ impl Project {
         }
         let mut head_running = false;
         if let Some(name) = &head_container {
-            if rt.engine_state(name).await? == Some(ContainerState::Paused) {
-                rt.resume_engine(name).await?;
-            }
+            rt.resume_if_paused(name).await?;
             if rt.engine_state(name).await? == Some(ContainerState::Running) {
                 head_running = true;
             }

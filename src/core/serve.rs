@@ -45,8 +45,8 @@ impl Project {
     /// engine host's address when that is one of this machine's, as a
     /// loopback alias is); without it, the engine host's.
     pub(super) fn serve_address(&self) -> std::net::IpAddr {
-        let local = std::net::TcpListener::bind((self.engine_address, 0)).is_ok();
-        match self.config.serve_proxy && !local {
+        let local = || std::net::TcpListener::bind((self.engine_address, 0)).is_ok();
+        match self.config.serve_proxy && !local() {
             true => std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             false => self.engine_address,
         }
@@ -93,16 +93,18 @@ impl Project {
     /// Closes every client of HEAD and holds new ones until `route_to` (or
     /// `route_closed`): from here on HEAD's engine gets no client writes.
     pub(super) async fn route_hold(&self) -> Result<()> {
-        match self.proxy() {
-            Some(proxy) => Ok(proxy.route(Route::Hold).await?),
-            None => Ok(()),
-        }
+        self.route_without_engine(Route::Hold).await
     }
 
     /// HEAD is stashed: clients on the stable port are closed at once.
     pub(super) async fn route_closed(&self) -> Result<()> {
+        self.route_without_engine(Route::Closed).await
+    }
+
+    /// Sets a route that names no engine; nothing to do without the proxy.
+    async fn route_without_engine(&self, route: Route) -> Result<()> {
         match self.proxy() {
-            Some(proxy) => Ok(proxy.route(Route::Closed).await?),
+            Some(proxy) => Ok(proxy.route(route).await?),
             None => Ok(()),
         }
     }
@@ -124,16 +126,8 @@ impl Project {
             Some(h) => self.meta.branch(h)?,
             None => None,
         };
-        let running = match &head {
-            Some(b) => {
-                let container = self.objects().engine(&b.uid);
-                self.runtime().await?.engine_state(&container).await?
-                    == Some(ContainerState::Running)
-            }
-            None => false,
-        };
         match head {
-            Some(b) if running => self.route_to(&b).await,
+            Some(b) if self.is_running(&b).await? => self.route_to(&b).await,
             _ => Ok(proxy.route(Route::Closed).await?),
         }
     }
@@ -165,12 +159,7 @@ impl Project {
                 started,
                 running: true,
                 pid: Some(s.pid),
-                route: Some(match s.route {
-                    Route::Serve(addr) => format!("serve {addr}"),
-                    Route::Hold => "hold".into(),
-                    Route::Closed => "close".into(),
-                    Route::Sleep => "sleep".into(),
-                }),
+                route: Some(s.route.command()),
                 clients: s.clients,
             },
             None => ProxyInfo {
@@ -229,10 +218,7 @@ impl Project {
             self.route_to(&head).await?;
             return Ok(true);
         }
-        self.journal_begin("stash pop", &head.name)?;
-        let started = self.start_branch(&head, None).await;
-        self.journal_end()?;
-        started?;
+        self.stash_pop().await?;
         Ok(true)
     }
 
@@ -253,10 +239,7 @@ impl Project {
     /// the proxy sends clients to it.
     pub(super) async fn wake_warm(&mut self, b: &BranchRow) -> Result<()> {
         let container = self.objects().engine(&b.uid);
-        let rt = self.runtime().await?;
-        if rt.engine_state(&container).await? == Some(ContainerState::Paused) {
-            rt.resume_engine(&container).await?;
-        }
+        self.runtime().await?.resume_if_paused(&container).await?;
         let endpoint = self.engine_endpoint(b).await?;
         self.runtime()
             .await?
@@ -294,10 +277,7 @@ impl Project {
     /// later needs no full read. Without that fence it stays unverified.
     pub(super) async fn cool_warm(&mut self, b: &BranchRow) -> Result<()> {
         let container = self.objects().engine(&b.uid);
-        let rt = self.runtime().await?;
-        if rt.engine_state(&container).await? == Some(ContainerState::Paused) {
-            rt.resume_engine(&container).await?;
-        }
+        self.runtime().await?.resume_if_paused(&container).await?;
         // As in `stop_and_save`: only under the engine's own fence may its
         // counters mark the volume verified (some engines miss writes).
         let now = match self.engine_endpoint(b).await {

@@ -100,7 +100,8 @@ pub enum Route {
 }
 
 impl Route {
-    fn command(&self) -> String {
+    /// The control command that sets this route; also how `status` names it.
+    pub fn command(&self) -> String {
         match self {
             Route::Serve(addr) => format!("serve {addr}"),
             Route::Hold => "hold".into(),

@@ -256,6 +256,16 @@ pub trait EngineHost: Send + Sync {
     /// Freezes an engine: its clients wait, nothing it holds is lost.
     fn pause_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;
     fn resume_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// Resumes `engine` when it is paused; any other state is left as it is.
+    fn resume_if_paused<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if self.engine_state(engine).await? == Some(ContainerState::Paused) {
+                self.resume_engine(engine).await?;
+            }
+            Ok(())
+        })
+    }
     /// The last lines the engine wrote, for error messages.
     fn engine_logs<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, String>;
     /// Gives the running `--auth` engine `engine` (no user yet) its first

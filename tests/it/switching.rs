@@ -157,12 +157,8 @@ fn a_killed_proxy_is_started_again_by_the_next_command() {
     p.mongo().insert("app", "t", vec![doc! { "_id": 1 }]);
     let status = p.json(&["status"]);
     assert_eq!(status["proxy"]["running"], true, "{status}");
-    let pid = status["proxy"]["pid"].as_u64().unwrap();
-    std::process::Command::new("kill")
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let pid = status["proxy"]["pid"].as_u64().unwrap() as u32;
+    kill(pid);
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", p.port)).is_err(),
         "nothing listens once the proxy is killed"
@@ -178,12 +174,8 @@ fn a_killed_proxy_is_started_again_by_the_next_command() {
     assert_eq!(status["proxy"]["running"], true, "{status}");
     assert_eq!(status["proxy"]["started"], false, "{status}");
     // So does any command that takes the project: here, a commit.
-    let pid = status["proxy"]["pid"].as_u64().unwrap();
-    std::process::Command::new("kill")
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let pid = status["proxy"]["pid"].as_u64().unwrap() as u32;
+    kill(pid);
     p.ok(&["commit", "-m", "after the proxy died"]);
     assert_eq!(Mongo::connect(p.port).count("app", "t"), 1);
 }
@@ -266,10 +258,7 @@ fn a_proxy_killed_mid_switch_is_started_again_by_the_switch() {
     p.mongo().insert("app", "t", vec![doc! { "_id": 2 }]);
     let waiting = WaitingArgon::at(&p, "save:fenced", &["checkout", "main"]);
     let pid = proxy_pid(p.port).expect("the proxy runs during the switch");
-    std::process::Command::new("kill")
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
+    kill(pid);
     waiting.resume();
     let (status, said) = waiting.finish();
     assert!(status.success(), "{said:?}");
@@ -294,4 +283,13 @@ fn proxy_pid(port: u16) -> Option<u32> {
         let is_proxy = args.contains(&b"__proxy".as_slice()) && args.contains(&listen.as_bytes());
         is_proxy.then_some(pid)
     })
+}
+
+/// Sends `pid` SIGTERM and gives it a moment to go.
+fn kill(pid: u32) {
+    std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
 }

@@ -257,6 +257,13 @@ struct Web {
 }
 
 impl Web {
+    /// The address of the page at `path`, with the access token.
+    fn page(&self, path: &str) -> String {
+        self.url.replace("/?token", &format!("{path}?token"))
+    }
+}
+
+impl Web {
     fn start(p: &Project) -> Web {
         let port = free_port();
         let mut child = p
@@ -337,9 +344,7 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
     b.screenshot("branch-view.png");
 
     // A version's page, and its documents read from the store.
-    b.go(&web
-        .url
-        .replace("/?token", &format!("/version/{first}?token")));
+    b.go(&web.page(&format!("/version/{first}")));
     assert!(b.text("#collections").contains("app.users"));
     b.click("#collections a");
     assert!(b.text("#documents").contains("ada lovelace"));
@@ -357,9 +362,7 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
     assert!(took < Duration::from_secs(5), "{took:?}");
 
     // A new branch from a version, then checkout, stash and pop, from the page.
-    b.go(&web
-        .url
-        .replace("/?token", &format!("/version/{first}?token")));
+    b.go(&web.page(&format!("/version/{first}")));
     b.type_in("#from-version-name", "from-first");
     b.click("#from-version");
     b.wait_text("#head-branch", "from-first", 60);
@@ -417,13 +420,11 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
         "{}",
         b.text("#error")
     );
-    b.go(&web.url.replace("/?token", "/version/nosuchrev?token"));
+    b.go(&web.page("/version/nosuchrev"));
     b.wait_text("#error", "nosuchrev", 30);
 
     // Tag a version from its page; untag it from the branch view.
-    b.go(&web
-        .url
-        .replace("/?token", &format!("/version/{first}?token")));
+    b.go(&web.page(&format!("/version/{first}")));
     b.type_in("#tag-name", "before-orders");
     b.click("#tag");
     b.wait_text("#tags", "before-orders", 30);
@@ -443,9 +444,7 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
     // reset --hard from a version's page: refused unless confirmed, then HEAD
     // goes back, with the state it left saved first.
     let head_before = p.version_of("main");
-    b.go(&web
-        .url
-        .replace("/?token", &format!("/version/{first}?token")));
+    b.go(&web.page(&format!("/version/{first}")));
     b.click("#reset");
     b.wait_text("#error", "was not reset", 30);
     assert!(
@@ -454,9 +453,7 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
         b.text("#error")
     );
     assert_eq!(p.mongo().count("app", "orders"), 1);
-    b.go(&web
-        .url
-        .replace("/?token", &format!("/version/{first}?token")));
+    b.go(&web.page(&format!("/version/{first}")));
     b.click("#reset-confirm");
     b.click("#reset");
     b.wait_text("#head-branch", "main", 60);
