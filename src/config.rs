@@ -16,6 +16,7 @@ pub const DEFAULT_ENGINE_PORT: u16 = 27017;
 pub const DEFAULT_SERVE_PORT: u16 = 27018;
 pub const DEFAULT_PROXY: bool = true;
 pub const DEFAULT_WARM: u32 = 2;
+pub const DEFAULT_BACKGROUND_SAVE: bool = true;
 /// Each warm branch holds an engine's memory.
 pub const MAX_WARM: u32 = 16;
 
@@ -83,6 +84,10 @@ pub struct ServeSection {
     /// HEAD with no client for this long is stashed; the next client wakes it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_suspend: Option<String>,
+    /// A branch left by `checkout` or `stash` is saved after the command
+    /// returns, by a background argon, rather than before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background_save: Option<bool>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -193,6 +198,9 @@ pub struct Config {
     /// With the proxy: HEAD with no client connection for this long is
     /// stashed, and the first connection wakes it. `None`: never.
     pub idle_suspend: Option<std::time::Duration>,
+    /// The branch a switch or `stash` leaves is stopped and recorded
+    /// afterwards from its volume by a background argon (a pending save).
+    pub background_save: bool,
     pub store: StoreConfig,
     pub git: GitConfig,
 }
@@ -374,6 +382,10 @@ impl Config {
             ));
         }
 
+        let background_save = env_bool("ARGON_BACKGROUND_SAVE")?
+            .or(serve.background_save)
+            .unwrap_or(DEFAULT_BACKGROUND_SAVE);
+
         let serve_port = match env("ARGON_PORT") {
             Some(v) => v.parse().map_err(|_| ConfigError::InvalidEnv {
                 var: "ARGON_PORT",
@@ -422,6 +434,7 @@ impl Config {
             serve_proxy,
             serve_warm,
             idle_suspend,
+            background_save,
             store: StoreConfig {
                 url,
                 endpoint,

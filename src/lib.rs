@@ -29,3 +29,22 @@ pub mod runtime;
 pub mod snapshot;
 pub mod store;
 pub(crate) mod sync;
+
+/// argon's own program, for the hidden commands it runs in the background
+/// (`__proxy`, `__wake`, `__background-save`): `ARGON_BIN` (set for
+/// plugins, whose own program is not argon), else this program when it is
+/// argon, else `argon` beside it or on PATH.
+pub(crate) fn argon_program() -> std::io::Result<std::path::PathBuf> {
+    if let Some(bin) = std::env::var_os("ARGON_BIN") {
+        return Ok(bin.into());
+    }
+    let exe = std::env::current_exe()?;
+    if exe.file_name().is_some_and(|n| n == "argon") {
+        return Ok(exe);
+    }
+    let beside = exe.with_file_name("argon");
+    Ok(match beside.is_file() {
+        true => beside,
+        false => "argon".into(),
+    })
+}

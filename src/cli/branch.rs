@@ -66,7 +66,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 list.iter()
                     .map(|b| {
                         format!(
-                            "{} {:width$}  {:8}  {:>3} version{}  {:>9}  {}",
+                            "{} {:width$}  {:8}  {:>3} version{}  {:>9}  {}{}",
                             if b.head { "*" } else { " " },
                             b.name,
                             b.state.as_str(),
@@ -74,6 +74,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
                             if b.versions == 1 { " " } else { "s" },
                             human_bytes(b.bytes),
                             b.latest.as_deref().map(short).unwrap_or("-"),
+                            if b.saving {
+                                "  (saving in the background)"
+                            } else {
+                                ""
+                            },
                         )
                     })
                     .collect::<Vec<_>>()

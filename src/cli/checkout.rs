@@ -38,6 +38,11 @@ fn human(r: &CheckoutReport) -> String {
     if let (Some(v), Some(prev)) = (&r.saved, &r.previous) {
         t.push_str(&format!("Saved {prev} as {}\n", v.short_id));
     }
+    if let (true, Some(prev)) = (r.pending_save, &r.previous) {
+        t.push_str(&format!(
+            "Saving {prev} in the background ('argon wait' waits for it)\n"
+        ));
+    }
     if r.created {
         t.push_str(&format!("Switched to a new branch '{}'", r.branch));
     } else if r.previous.as_deref() == Some(r.branch.as_str()) {

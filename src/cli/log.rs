@@ -29,6 +29,21 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if let Some(n) = args.max_count {
         versions.truncate(n);
     }
+    // A branch left by a switch may have a newer state than its latest version.
+    let shown = match (&args.rev, args.all) {
+        (_, true) => None,
+        (Some(rev), false) => Some(revision_branch(rev).to_string()),
+        (None, false) => project.head().map(str::to_string),
+    };
+    for p in project.pending_saves()? {
+        if shown.as_ref().is_none_or(|b| *b == p.branch) {
+            errln!(
+                "note: {}'s newest state ({}) is being saved in the background; 'argon wait' waits for it",
+                p.branch,
+                p.message
+            );
+        }
+    }
     ctx.out.emit(&versions, || {
         if args.oneline {
             return versions
@@ -56,4 +71,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .join("\n")
     });
     Ok(())
+}
+
+/// The branch a revision starts from ("main" of "main~2" or "main@{1 hour ago}").
+fn revision_branch(rev: &str) -> &str {
+    rev.split(['~', '^', '@']).next().unwrap_or(rev)
 }

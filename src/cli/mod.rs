@@ -36,6 +36,7 @@ mod stash;
 mod status;
 mod tag;
 mod uri;
+mod wait;
 
 #[cfg(test)]
 pub(crate) use gc::parse_duration;
@@ -95,6 +96,8 @@ enum Command {
     Commit(commit::Args),
     /// Suspend HEAD (save and stop) or resume it (pop)
     Stash(stash::Args),
+    /// Wait until the branches checkout and stash left are saved (they save in the background)
+    Wait,
     /// Show saved versions, newest first
     Log(log::Args),
     /// Show what changed: HEAD's uncommitted changes, or between two versions
@@ -149,6 +152,9 @@ enum Command {
     /// argon's own, run by the proxy: start HEAD suspended while idle for a client
     #[command(name = "__wake", hide = true)]
     Wake,
+    /// argon's own, run by checkout and stash: finish pending saves in the background
+    #[command(name = "__background-save", hide = true)]
+    BackgroundSave,
     #[command(external_subcommand)]
     External(Vec<OsString>),
 }
@@ -350,6 +356,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> i32 {
         Command::Checkout(args) => checkout::run(ctx, args).await,
         Command::Commit(args) => commit::run(ctx, args).await,
         Command::Stash(args) => stash::run(ctx, args).await,
+        Command::Wait => wait::run(ctx).await,
         Command::Log(args) => log::run(ctx, args).await,
         Command::Diff(args) => {
             return match diff::run(ctx, args).await {
@@ -379,6 +386,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> i32 {
         Command::Proxy(args) => crate::proxy::run(args.listen, args.control, args.project_file),
         Command::SuspendIdle => stash::suspend_idle(ctx).await,
         Command::Wake => stash::wake(ctx).await,
+        Command::BackgroundSave => wait::background_save(ctx).await,
         Command::External(args) => return plugin::run(ctx, args).await,
     };
     match result {

@@ -32,6 +32,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
             let r = project.stash_push(message.as_deref()).await?;
             ctx.out.emit(&r, || {
                 let what = match &r.version {
+                    _ if r.pending => "saving in the background; 'argon wait' waits for it".into(),
                     Some(v) => format!("saved as {}", v.short_id),
                     None => format!(
                         "unchanged since {}",

@@ -53,6 +53,18 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                 (false, _) => "Proxy:     not running (another argon is at work; the next command starts it)\n".to_string(),
             });
         }
+        for p in &s.pending_saves {
+            t.push_str(&format!(
+                "Saving:    {} ({}), left {}: {}\n",
+                p.branch,
+                p.message,
+                ago(p.since),
+                match p.pid {
+                    Some(pid) if p.running => format!("a background argon (pid {pid}) is recording it"),
+                    _ => "the next argon command records it ('argon wait')".into(),
+                }
+            ));
+        }
         t.push_str(&format!("Image:     {}\nStore:     {}", s.image, s.store));
         t
     });

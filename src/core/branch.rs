@@ -49,6 +49,7 @@ impl Project {
                 .map(|v| v.bytes)
                 .unwrap_or(0),
             latest: from.map(|v| v.to_string()),
+            saving: false,
         })
     }
 

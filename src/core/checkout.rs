@@ -2,6 +2,7 @@
 //! `commit`, `stash`, `stash pop`, `reset --hard`.
 
 use super::clean::CleanState;
+use super::pending::Left;
 use super::{
     random_uid, ChangeCheck, CheckoutReport, Error, Project, ResetReport, Result, SaveReport,
     VersionInfo,
@@ -17,6 +18,8 @@ pub(super) struct LeftHead {
     pub(super) was_running: bool,
     pub(super) saved: Option<VersionRow>,
     pub(super) checked_by: Option<ChangeCheck>,
+    /// Its version is recorded by a background save (see `pending`).
+    pub(super) pending: bool,
 }
 
 impl Project {
@@ -47,6 +50,7 @@ impl Project {
             was_running: false,
             saved: None,
             checked_by: None,
+            pending: false,
         };
         let Some(head) = self.row.head.clone() else {
             return Ok(none);
@@ -58,6 +62,14 @@ impl Project {
         if !self.is_running(&b).await? {
             // An exited container (stopped outside argon) goes; its volume stays.
             self.stop_branch(&b).await?;
+            if self.config.background_save {
+                let pending = self.defer_save(&b, &message)?;
+                return Ok(LeftHead {
+                    branch: Some(self.branch(&b.name)?),
+                    pending,
+                    ..none
+                });
+            }
             let saved = self.ensure_saved(&b, &message).await?;
             return Ok(LeftHead {
                 branch: Some(self.branch(&b.name)?),
@@ -65,7 +77,21 @@ impl Project {
                 ..none
             });
         }
-        let saved = match keep_warm && self.config.serve_warm > 0 {
+        let warm = keep_warm && self.config.serve_warm > 0;
+        if !warm && self.config.background_save {
+            let left = self.stop_and_defer(&b, &message).await?;
+            return Ok(LeftHead {
+                branch: Some(self.branch(&b.name)?),
+                was_running: true,
+                checked_by: match left {
+                    Left::Unchanged => Some(ChangeCheck::Counters),
+                    Left::Pending => None,
+                },
+                pending: matches!(left, Left::Pending),
+                ..none
+            });
+        }
+        let saved = match warm {
             true => self.save_and_pause(&b, &message).await?,
             false => self.stop_and_save(&b, &message).await?,
         };
@@ -73,15 +99,23 @@ impl Project {
         Ok(LeftHead {
             branch: Some(b),
             was_running: true,
+            checked_by: (!saved.pending).then_some(saved.checked_by),
+            pending: saved.pending,
             saved: saved.row,
-            checked_by: Some(saved.checked_by),
             ..none
         })
     }
 
-    /// Brings the branch that was left back up after a failed switch.
+    /// Brings the branch that was left back up after a failed switch; a
+    /// save left pending is finished first, as its volume is about to be served.
     async fn return_to(&mut self, left: LeftHead) {
         if let (Some(prev), true) = (left.branch, left.was_running) {
+            if left.pending {
+                if let Err(e) = self.finish_pending_saves().await {
+                    self.progress.notice(&format!("{e}"));
+                    return;
+                }
+            }
             let _ = self.enter(&prev).await;
         }
     }
@@ -120,6 +154,7 @@ impl Project {
         self.journal_begin("checkout", name)?;
         let done = self.checkout_journalled(name).await;
         self.journal_end()?;
+        self.start_background_save();
         done
     }
 
@@ -144,6 +179,7 @@ impl Project {
                     previous: left.name,
                     saved: left.saved.as_ref().map(VersionInfo::from),
                     checked_by: left.checked_by,
+                    pending_save: left.pending,
                     created: false,
                     restored: restored.map(|v| v.to_string()),
                     copied_from: None,
@@ -163,6 +199,7 @@ impl Project {
         self.journal_begin("checkout", name)?;
         let done = self.checkout_new_journalled(name, rev).await;
         self.journal_end()?;
+        self.start_background_save();
         done
     }
 
@@ -189,7 +226,7 @@ impl Project {
             _ => None,
         };
         let mut row = self.new_branch_row(&name, from)?;
-        if copy_from.is_some() {
+        if copy_from.is_some() && !left.pending {
             // A copy of HEAD's stopped volume holds what HEAD's clean state says.
             let copied = left.branch.as_ref().and_then(CleanState::of);
             row.clean = copied
@@ -198,6 +235,10 @@ impl Project {
                 .map(CleanState::to_json);
         }
         self.meta.insert_branch(&row)?;
+        if let (Some(_), true, Some(prev)) = (&copy_from, left.pending, &left.name) {
+            // Its parent is the version the pending save will record.
+            self.meta.add_pending_fork(prev, name.as_str())?;
+        }
         let published = match from {
             Some(_) => self.publish_head(&row.name, from).await,
             None => Ok(()),
@@ -218,6 +259,7 @@ impl Project {
                     previous: left.name,
                     saved: left.saved.as_ref().map(VersionInfo::from),
                     checked_by: left.checked_by,
+                    pending_save: left.pending,
                     created: true,
                     restored: restored.map(|v| v.to_string()),
                     uri: self.uri_shown(),
@@ -253,6 +295,7 @@ impl Project {
         self.journal_begin("stash", &branch)?;
         let done = self.stash_push_journalled(message).await;
         self.journal_end()?;
+        self.start_background_save();
         if done.is_ok() {
             self.release_network_if_idle().await;
         }
@@ -262,6 +305,27 @@ impl Project {
     async fn stash_push_journalled(&mut self, message: Option<&str>) -> Result<SaveReport> {
         let b = self.running_head().await?;
         self.route_hold().await?;
+        if self.config.background_save {
+            let left = match self.stop_and_defer(&b, message.unwrap_or("stash")).await {
+                Ok(left) => left,
+                Err(e) => {
+                    let _ = self.repair_route(true).await;
+                    return Err(e);
+                }
+            };
+            self.route_closed().await?;
+            let pending = matches!(left, Left::Pending);
+            return Ok(SaveReport {
+                version: None,
+                latest: b.head_version.map(|v| v.to_string()),
+                checked_by: match pending {
+                    true => ChangeCheck::Capture,
+                    false => ChangeCheck::Counters,
+                },
+                pending,
+                branch: b.name,
+            });
+        }
         let saved = match self.stop_and_save(&b, message.unwrap_or("stash")).await {
             Ok(saved) => saved,
             Err(e) => {
@@ -281,6 +345,7 @@ impl Project {
             previous: Some(branch.to_string()),
             saved: None,
             checked_by: None,
+            pending_save: false,
             created: false,
             restored: restored.map(|v| v.to_string()),
             copied_from: None,

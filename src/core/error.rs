@@ -84,6 +84,12 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    #[error("could not finish saving branch '{branch}' in the background: {source}")]
+    BackgroundSave {
+        branch: String,
+        #[source]
+        source: Box<Error>,
+    },
     #[error("I/O failed while {op}")]
     Io {
         op: String,
@@ -183,6 +189,10 @@ impl Error {
             Error::LoginRefused { .. } => Some(
                 "its volume has users argon did not make (another project's, or a changed ARGON_HOME); set [engine] auth = false, or restore the credentials file".into(),
             ),
+            Error::BackgroundSave { source, .. } => Some(match source.hint() {
+                Some(hint) => format!("{hint}; the branch's data is safe in its local volume, and every argon command tries the save again"),
+                None => "the branch's data is safe in its local volume; every argon command tries the save again ('argon wait' does only that)".into(),
+            }),
             Error::ResetFailed { saved, .. } => Some(format!("nothing is lost: 'argon reset --hard {saved}' goes back")),
             _ => None,
         }

@@ -34,6 +34,40 @@ fn holder() -> String {
     format!("argon {}", args.join(" ")).trim().to_string()
 }
 
+/// Who last took a project's lock, when that process still runs (it then
+/// holds the lock, or is about to release it).
+#[derive(Debug, Clone)]
+pub struct Holder {
+    pub pid: Option<u32>,
+    pub command: String,
+}
+
+/// The live holder recorded in the lock file at `path`. Read without
+/// locking, so that looking never makes another process's `acquire` fail.
+pub fn holder_of(path: &Path) -> Option<Holder> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    let pid: u32 = lines.next()?.trim().parse().ok()?;
+    // The recorded process may be gone (the file keeps its last holder).
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let running = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let command = lines.next().unwrap_or_default().trim().to_string();
+    // A reused pid runs something else (masked passwords differ, so
+    // connection strings are not compared).
+    let same = command
+        .split_whitespace()
+        .skip(1)
+        .filter(|word| !word.contains("://"))
+        .all(|word| running.contains(word));
+    if !same {
+        return None;
+    }
+    Some(Holder {
+        pid: Some(pid),
+        command,
+    })
+}
+
 impl ProjectLock {
     pub fn acquire(path: &Path, project: &str) -> Result<ProjectLock> {
         if let Some(dir) = path.parent() {

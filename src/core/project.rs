@@ -9,6 +9,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::lock::ProjectLock;
+use super::pending;
 use super::{resolve, BranchState, Error, Progress, Result};
 use crate::config::{self, Config};
 use crate::credentials::Login;
@@ -56,6 +57,8 @@ pub struct Project {
     pub recovered: Option<String>,
     /// Held while an operation that changes the project runs (see `lock`).
     lock: Option<ProjectLock>,
+    /// Pending saves this process finished when it took the lock.
+    pub(super) finished_saves: Vec<pending::FinishedSave>,
 }
 
 /// This machine's id in shared stores: random, made once, kept in ARGON_HOME.
@@ -156,6 +159,7 @@ impl Project {
             journal_depth: 0,
             recovered: None,
             lock: None,
+            finished_saves: Vec::new(),
         })
     }
 
@@ -165,15 +169,39 @@ impl Project {
     /// interrupted argon left. `unlock` ends it. The CLI locks once per
     /// process (`open(.., true, ..)`); a long-running front end locks around
     /// each action, so it holds nothing while idle.
+    ///
+    /// Pending saves are finished here (see `pending`), so no operation
+    /// meets a volume whose version is not recorded; a background argon
+    /// finishing them is waited for rather than reported busy.
     pub async fn lock(&mut self) -> Result<()> {
+        self.lock_with(true).await
+    }
+
+    /// `lock`; with `finish_saves` false, a quick lock for a repair, which
+    /// neither waits for a background save nor finishes pending ones.
+    pub(super) async fn lock_with(&mut self, finish_saves: bool) -> Result<()> {
         if self.lock.is_some() {
             return Ok(());
         }
-        let path = self
-            .state_dir
-            .join("locks")
-            .join(format!("{}.lock", self.row.key));
-        self.lock = Some(ProjectLock::acquire(&path, self.config.name.as_str())?);
+        let path = self.lock_path();
+        let mut told = false;
+        let lock = loop {
+            match ProjectLock::acquire(&path, self.config.name.as_str()) {
+                Err(Error::Locked { pid, command, .. })
+                    if finish_saves && command.contains(pending::BACKGROUND_SAVE_COMMAND) =>
+                {
+                    if !told {
+                        self.progress.notice(&format!(
+                            "waiting for the background save (pid {pid}) to finish"
+                        ));
+                        told = true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                other => break other?,
+            }
+        };
+        self.lock = Some(lock);
         self.refresh()?;
         if let Err(e) = self.recover().await {
             self.lock = None;
@@ -182,7 +210,22 @@ impl Project {
         // Best effort: a command that needs the engine host reports it down.
         let recovered = self.recovered.is_some();
         let _ = self.repair_route(recovered).await;
+        if finish_saves {
+            match self.finish_pending_saves().await {
+                Ok(finished) => self.finished_saves.extend(finished),
+                Err(e) => {
+                    self.lock = None;
+                    return Err(e);
+                }
+            }
+        }
         Ok(())
+    }
+
+    pub(super) fn lock_path(&self) -> PathBuf {
+        self.state_dir
+            .join("locks")
+            .join(format!("{}.lock", self.row.key))
     }
 
     pub(super) fn is_locked(&self) -> bool {

@@ -71,6 +71,9 @@ pub struct BranchInfo {
     pub versions: u32,
     pub bytes: u64,
     pub latest: Option<String>,
+    /// Its newest state is still to be recorded by a background save, so
+    /// `latest` is the version before it.
+    pub saving: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,6 +91,8 @@ pub struct StatusReport {
     pub store: String,
     /// The proxy on the stable port; null when HEAD publishes it itself.
     pub proxy: Option<super::serve::ProxyInfo>,
+    /// Branches whose version a background save still has to record.
+    pub pending_saves: Vec<super::PendingInfo>,
 }
 
 /// What a checkout did.
@@ -99,6 +104,8 @@ pub struct CheckoutReport {
     pub saved: Option<VersionInfo>,
     /// How argon decided whether the branch left had changed (null: it was not running).
     pub checked_by: Option<ChangeCheck>,
+    /// The branch left is being saved in the background (`argon wait`).
+    pub pending_save: bool,
     pub created: bool,
     /// The version the branch started from, when its data was restored from the store.
     pub restored: Option<String>,
@@ -115,6 +122,8 @@ pub struct SaveReport {
     pub latest: Option<String>,
     /// How argon decided whether anything changed.
     pub checked_by: ChangeCheck,
+    /// The version is being recorded in the background (`argon wait`).
+    pub pending: bool,
 }
 
 #[derive(Debug, Serialize)]

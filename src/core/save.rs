@@ -28,6 +28,8 @@ pub(super) struct Reference {
 pub(super) struct Saved {
     pub(super) row: Option<VersionRow>,
     pub(super) checked_by: ChangeCheck,
+    /// Left to a background save (see `pending`): `row` is none yet.
+    pub(super) pending: bool,
 }
 
 impl Saved {
@@ -40,6 +42,7 @@ impl Saved {
                 .map(|v| v.id.to_string())
                 .or(b.head_version.map(|v| v.to_string())),
             checked_by: self.checked_by,
+            pending: self.pending,
             branch: b.name,
         }
     }
@@ -143,13 +146,20 @@ impl Project {
     /// its counters still vouch for the recorded state when it is woken.
     /// Never `verified`: a write the fence held lands when it lifts, and the
     /// counters see it. When the save fails the branch is running, untouched.
+    ///
+    /// With `[serve] background_save`, a branch that changed is paused at
+    /// once and its capture left pending (`Saved::pending`): the background
+    /// save wakes it unrouted, captures it and pauses it again.
     pub(super) async fn save_and_pause(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
         let endpoint = self.engine_endpoint(b).await?;
         let client = snapshot::connect(&endpoint, self.login.as_ref()).await?;
         self.journal_begin("save", &b.name)?;
         let fenced = snapshot::fsync_lock(&client).await;
         crate::fault::point("save:fenced").await;
-        let saved = self.save_fenced(b, &client, message, true).await;
+        let saved = match self.config.background_save {
+            true => self.unchanged_or_defer(b, &client, message).await,
+            false => self.save_fenced(b, &client, message, true).await,
+        };
         if fenced {
             snapshot::fsync_unlock(&client).await;
         }
@@ -168,11 +178,36 @@ impl Project {
         Ok(saved)
     }
 
+    /// A warm leave's check under the fence: unchanged by the counters, or
+    /// the save left pending for the background.
+    async fn unchanged_or_defer(
+        &mut self,
+        b: &BranchRow,
+        client: &mongodb::Client,
+        message: &str,
+    ) -> Result<Saved> {
+        let now = snapshot::change_token(client).await;
+        let unchanged = CleanState::of(b)
+            .zip(now)
+            .is_some_and(|(state, now)| state.holds_at(&now));
+        if !unchanged {
+            // What the engine holds in memory goes to its volume before the
+            // pause: a crash while the save is pending then loses nothing.
+            snapshot::fsync(client).await;
+            self.meta.add_pending_save(&b.name, message)?;
+        }
+        Ok(Saved {
+            row: None,
+            checked_by: ChangeCheck::Counters,
+            pending: !unchanged,
+        })
+    }
+
     /// The fenced part of `stop_and_save`: unchanged by the counters read
     /// under the fence, else a capture while writes wait.
     /// `keeps_running`: the engine is paused, not stopped, after the save
     /// (a warm branch), so its counters stay the reference.
-    async fn save_fenced(
+    pub(super) async fn save_fenced(
         &mut self,
         b: &BranchRow,
         client: &mongodb::Client,
@@ -200,6 +235,7 @@ impl Project {
                 return Ok(Saved {
                     row: None,
                     checked_by: ChangeCheck::Counters,
+                    pending: false,
                 });
             }
         }
@@ -267,6 +303,7 @@ impl Project {
                 return Ok(Saved {
                     row: None,
                     checked_by: ChangeCheck::Capture,
+                    pending: false,
                 });
             }
         }
@@ -295,13 +332,14 @@ impl Project {
         Ok(Saved {
             row: Some(row),
             checked_by: ChangeCheck::Capture,
+            pending: false,
         })
     }
 
     /// Saves a stopped branch from its own volume, through an engine on a
     /// private port (no client can write meanwhile). Used before a volume is
     /// discarded when the branch was last left on the counters' word.
-    async fn save_offline(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
+    pub(super) async fn save_offline(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
         let lease = self.lease("save").await?;
         let saved = self.save_offline_leased(b, message).await;
         lease.release().await;
@@ -313,6 +351,7 @@ impl Project {
             return Ok(Saved {
                 row: None,
                 checked_by: ChangeCheck::Capture,
+                pending: false,
             });
         };
         // Docker would create a missing volume empty, and the save would make
@@ -322,6 +361,7 @@ impl Project {
             return Ok(Saved {
                 row: None,
                 checked_by: ChangeCheck::Capture,
+                pending: false,
             });
         }
         let store = self.store().await?;

@@ -143,8 +143,9 @@ impl Project {
         if self.is_locked() || proxy.status().await.is_some() {
             return false;
         }
-        // Taking the lock repairs (see `lock`); a busy project is left alone.
-        if self.lock().await.is_err() {
+        // Taking the lock repairs (see `lock`); a busy project is left alone,
+        // and pending saves are left to a command that can wait for them.
+        if self.lock_with(false).await.is_err() {
             return false;
         }
         self.unlock();

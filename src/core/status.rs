@@ -48,6 +48,12 @@ impl Project {
 
     pub async fn branches(&mut self) -> Result<Vec<BranchInfo>> {
         let rows = self.meta.branches()?;
+        let pending: Vec<String> = self
+            .meta
+            .pending_saves()?
+            .into_iter()
+            .map(|p| p.branch)
+            .collect();
         let mut out = Vec::with_capacity(rows.len());
         for b in rows {
             let state = self.branch_state(&b).await?;
@@ -58,6 +64,7 @@ impl Project {
                 versions: self.history_len(b.head_version)?,
                 bytes: latest.as_ref().map(|v| v.bytes).unwrap_or(0),
                 latest: latest.map(|v| v.id.to_string()),
+                saving: pending.contains(&b.name),
                 name: b.name,
             });
         }
@@ -95,6 +102,7 @@ impl Project {
             image: self.config.engine.image.clone(),
             store: self.config.store.url.to_string(),
             proxy: self.proxy_info(started).await,
+            pending_saves: self.pending_saves()?,
         })
     }
 

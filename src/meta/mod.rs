@@ -9,6 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::store::VersionId;
 
+mod pending;
+pub use pending::PendingSave;
 mod schema;
 mod versions;
 

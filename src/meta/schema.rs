@@ -58,4 +58,17 @@ ALTER TABLE branches ADD COLUMN clean TEXT;
     r#"
 ALTER TABLE branches ADD COLUMN left_warm_at TEXT;
 "#,
+    // A branch left by a switch whose version is still to be recorded from
+    // its volume (a background save); `forks`: branches copied from that
+    // volume meanwhile, whose parent is the version to come.
+    r#"
+CREATE TABLE pending_saves (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    branch TEXT NOT NULL,
+    message TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    forks TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (project_id, branch)
+);
+"#,
 ];

@@ -238,7 +238,7 @@ impl Proxy {
             .map_err(io("opening the proxy's log"))?;
         let log_len = log.metadata().map(|m| m.len()).unwrap_or(0);
         let err_log = log.try_clone().map_err(io("opening the proxy's log"))?;
-        let exe = std::env::current_exe().map_err(io("finding argon's own program"))?;
+        let exe = crate::argon_program().map_err(io("finding argon's own program"))?;
         let mut command = std::process::Command::new(exe);
         command
             .arg(PROXY_COMMAND)

@@ -59,7 +59,7 @@ struct Argon {
 
 impl Argon {
     fn run(&self, command: &str) {
-        let exe = match std::env::current_exe() {
+        let exe = match crate::argon_program() {
             Ok(exe) => exe,
             Err(e) => {
                 eprintln!("argon proxy: cannot find argon to run {command}: {e}");

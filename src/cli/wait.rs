@@ -1,0 +1,34 @@
+//! `argon wait`, and `argon __background-save` which does the waiting's work.
+
+use crate::core::Result;
+
+use super::Ctx;
+
+/// `argon wait`: returns once the versions that `checkout` and `stash` left
+/// to a background save are recorded.
+pub async fn run(ctx: &Ctx) -> Result<()> {
+    let mut project = ctx.open(false).await?;
+    let finished = project.wait_for_saves().await?;
+    ctx.out.emit(&finished, || {
+        if finished.is_empty() {
+            return "No save pending".to_string();
+        }
+        finished
+            .iter()
+            .map(|f| match &f.version {
+                Some(v) => format!("Saved {} as {}", f.branch, v.short_id),
+                None => format!("Saved {} (unchanged)", f.branch),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(())
+}
+
+/// `argon __background-save` (started by `checkout` and `stash`): waits for
+/// the project's lock, which finishes every pending save, and exits.
+pub async fn background_save(ctx: &Ctx) -> Result<()> {
+    let mut project = ctx.open(false).await?;
+    project.wait_for_saves().await?;
+    Ok(())
+}
