@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             [CompletionResult]::new('checkout', 'checkout', [CompletionResultType]::ParameterValue, 'Switch HEAD to a branch (saving the one it leaves), or create one with -b')
             [CompletionResult]::new('commit', 'commit', [CompletionResultType]::ParameterValue, 'Save a version of HEAD while it keeps running')
             [CompletionResult]::new('stash', 'stash', [CompletionResultType]::ParameterValue, 'Suspend HEAD (save and stop) or resume it (pop)')
+            [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until the branches checkout and stash left are saved (they save in the background)')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Show saved versions, newest first')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what changed: HEAD''s uncommitted changes, or between two versions')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a version: what it holds and what it changed')
@@ -59,6 +60,7 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             [CompletionResult]::new('__proxy', '__proxy', [CompletionResultType]::ParameterValue, 'argon''s own: the proxy serving HEAD on the stable port (see src/proxy)')
             [CompletionResult]::new('__suspend-idle', '__suspend-idle', [CompletionResultType]::ParameterValue, 'argon''s own, run by the proxy: stash HEAD after [serve] idle_suspend with no client')
             [CompletionResult]::new('__wake', '__wake', [CompletionResultType]::ParameterValue, 'argon''s own, run by the proxy: start HEAD suspended while idle for a client')
+            [CompletionResult]::new('__background-save', '__background-save', [CompletionResultType]::ParameterValue, 'argon''s own, run by checkout and stash: finish pending saves in the background')
             break
         }
         'argon;init' {
@@ -170,6 +172,17 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             break
         }
         'argon;stash;list' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if argon was started in DIR')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'argon;wait' {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if argon was started in DIR')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
@@ -525,6 +538,17 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             break
         }
         'argon;__wake' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if argon was started in DIR')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'argon;__background-save' {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if argon was started in DIR')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')

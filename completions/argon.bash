@@ -16,6 +16,9 @@ _argon() {
             ",$1")
                 cmd="argon"
                 ;;
+            argon,__background-save)
+                cmd="argon__subcmd____background__subcmd__save"
+                ;;
             argon,__branches)
                 cmd="argon__subcmd____branches"
                 ;;
@@ -106,6 +109,9 @@ _argon() {
             argon,uri)
                 cmd="argon__subcmd__uri"
                 ;;
+            argon,wait)
+                cmd="argon__subcmd__wait"
+                ;;
             argon__subcmd__hooks,install)
                 cmd="argon__subcmd__hooks__subcmd__install"
                 ;;
@@ -134,8 +140,30 @@ _argon() {
 
     case "${cmd}" in
         argon)
-            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash log diff show export import reset uri env fetch tag gc fsck mount umount hooks allow deny help generate-docs __branches __engine-login __proxy __suspend-idle __wake"
+            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash wait log diff show export import reset uri env fetch tag gc fsck mount umount hooks allow deny help generate-docs __branches __engine-login __proxy __suspend-idle __wake __background-save"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        argon__subcmd____background__subcmd__save)
+            opts="-C -y -h -V --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1052,6 +1080,28 @@ _argon() {
             return 0
             ;;
         argon__subcmd__uri)
+            opts="-C -y -h -V --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        argon__subcmd__wait)
             opts="-C -y -h -V --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -36,6 +36,7 @@ complete -c argon -n "__fish_argon_needs_command" -f -a "branch" -d 'List, creat
 complete -c argon -n "__fish_argon_needs_command" -f -a "checkout" -d 'Switch HEAD to a branch (saving the one it leaves), or create one with -b'
 complete -c argon -n "__fish_argon_needs_command" -f -a "commit" -d 'Save a version of HEAD while it keeps running'
 complete -c argon -n "__fish_argon_needs_command" -f -a "stash" -d 'Suspend HEAD (save and stop) or resume it (pop)'
+complete -c argon -n "__fish_argon_needs_command" -f -a "wait" -d 'Wait until the branches checkout and stash left are saved (they save in the background)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "log" -d 'Show saved versions, newest first'
 complete -c argon -n "__fish_argon_needs_command" -f -a "diff" -d 'Show what changed: HEAD\'s uncommitted changes, or between two versions'
 complete -c argon -n "__fish_argon_needs_command" -f -a "show" -d 'Show a version: what it holds and what it changed'
@@ -60,6 +61,7 @@ complete -c argon -n "__fish_argon_needs_command" -f -a "__engine-login" -d 'arg
 complete -c argon -n "__fish_argon_needs_command" -f -a "__proxy" -d 'argon\'s own: the proxy serving HEAD on the stable port (see src/proxy)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "__suspend-idle" -d 'argon\'s own, run by the proxy: stash HEAD after [serve] idle_suspend with no client'
 complete -c argon -n "__fish_argon_needs_command" -f -a "__wake" -d 'argon\'s own, run by the proxy: start HEAD suspended while idle for a client'
+complete -c argon -n "__fish_argon_needs_command" -f -a "__background-save" -d 'argon\'s own, run by checkout and stash: finish pending saves in the background'
 complete -c argon -n "__fish_argon_using_subcommand init" -l name -d 'Project name (default: the folder\'s name)' -r
 complete -c argon -n "__fish_argon_using_subcommand init" -l image -d 'Engine image (default: mongo:7.0)' -r
 complete -c argon -n "__fish_argon_using_subcommand init" -l store -d 'Store URL: file:///path or s3://bucket/prefix' -r
@@ -130,6 +132,12 @@ json\t''"
 complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand stash; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand wait" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand wait" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand wait" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand wait" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand wait" -s V -l version -d 'Print version'
 complete -c argon -n "__fish_argon_using_subcommand log" -s n -l max-count -d 'Show at most N versions' -r
 complete -c argon -n "__fish_argon_using_subcommand log" -s C -d 'Run as if argon was started in DIR' -r -F
 complete -c argon -n "__fish_argon_using_subcommand log" -l format -d 'Output format' -r -f -a "human\t''
@@ -344,5 +352,11 @@ json\t''"
 complete -c argon -n "__fish_argon_using_subcommand __wake" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand __wake" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand __wake" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand __background-save" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand __background-save" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand __background-save" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand __background-save" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand __background-save" -s V -l version -d 'Print version'
 
 complete -c argon -n '__fish_seen_subcommand_from checkout branch log reset' -f -a '(argon __branches 2>/dev/null)'

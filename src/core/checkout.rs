@@ -63,7 +63,7 @@ impl Project {
             // An exited container (stopped outside argon) goes; its volume stays.
             self.stop_branch(&b).await?;
             if self.config.background_save {
-                let pending = self.defer_save(&b, &message)?;
+                let pending = self.defer_save(&b, &message).await?;
                 return Ok(LeftHead {
                     branch: Some(self.branch(&b.name)?),
                     pending,
@@ -106,15 +106,13 @@ impl Project {
         })
     }
 
-    /// Brings the branch that was left back up after a failed switch; a
-    /// save left pending is finished first, as its volume is about to be served.
+    /// Brings the branch that was left back up after a failed switch. A save
+    /// it left pending is called off: the branch serves its volume again, as
+    /// before the switch (its writes are in it, unsaved, as they were).
     async fn return_to(&mut self, left: LeftHead) {
         if let (Some(prev), true) = (left.branch, left.was_running) {
             if left.pending {
-                if let Err(e) = self.finish_pending_saves().await {
-                    self.progress.notice(&format!("{e}"));
-                    return;
-                }
+                let _ = self.meta.delete_pending_save(&prev.name);
             }
             let _ = self.enter(&prev).await;
         }

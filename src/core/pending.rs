@@ -87,9 +87,17 @@ impl Project {
     }
 
     /// Leaves the save of the stopped branch `b` pending, unless its volume
-    /// is already known to hold its latest version.
-    pub(super) fn defer_save(&mut self, b: &BranchRow, message: &str) -> Result<bool> {
-        if b.volume.is_none() || CleanState::of(b).is_some_and(|s| s.verified) {
+    /// is already known to hold its latest version, or is gone (the user is
+    /// told now, not by the background save).
+    pub(super) async fn defer_save(&mut self, b: &BranchRow, message: &str) -> Result<bool> {
+        let Some(volume) = &b.volume else {
+            return Ok(false);
+        };
+        if CleanState::of(b).is_some_and(|s| s.verified) {
+            return Ok(false);
+        }
+        if !self.runtime().await?.data_exists(volume).await? {
+            self.forget_lost_volume(b)?;
             return Ok(false);
         }
         self.meta.add_pending_save(&b.name, message)?;
@@ -177,23 +185,42 @@ impl Project {
                 self.save_offline(&b, &pending.message).await?
             }
         };
-        if let Some(row) = &saved.row {
-            // Branches copied from the volume began at the version just recorded.
-            for fork in &pending.forks {
-                let Some(f) = self.meta.branch(fork)? else {
-                    continue;
-                };
-                if f.head_version == b.head_version {
-                    self.meta.set_branch_head(fork, Some(row.id))?;
-                    self.publish_head(fork, Some(row.id)).await?;
-                }
-            }
-        }
+        self.settle_forks(&b, &pending.forks).await?;
         self.meta.delete_pending_save(&b.name)?;
         Ok(FinishedSave {
             branch: b.name,
             version: saved.row.as_ref().map(VersionInfo::from),
         })
+    }
+
+    /// Branches copied from `left`'s volume while its save was pending
+    /// began at the version it recorded: that becomes their parent, and
+    /// one whose engine has taken no write since it started is clean at it.
+    async fn settle_forks(&mut self, left: &BranchRow, forks: &[String]) -> Result<()> {
+        let saved = self.branch(&left.name)?;
+        let Some(state) = CleanState::of(&saved).filter(|s| s.verified) else {
+            return Ok(());
+        };
+        for fork in forks {
+            let Some(f) = self.meta.branch(fork)? else {
+                continue;
+            };
+            // Moved on meanwhile (a reset): not a copy of that volume any more.
+            if f.head_version != left.head_version {
+                continue;
+            }
+            if f.head_version != Some(state.version) {
+                self.meta.set_branch_head(fork, Some(state.version))?;
+                self.publish_head(fork, Some(state.version)).await?;
+            }
+            let f = self.branch(fork)?;
+            if self.is_running(&f).await? {
+                self.record_clean(fork, Some(&state))?;
+                let f = self.branch(fork)?;
+                self.rebaseline(&f).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Saves the warm branch `b`, which no client reaches (the proxy routes

@@ -185,6 +185,7 @@ impl Project {
         }
         let path = self.lock_path();
         let mut told = false;
+        let asked = std::time::Instant::now();
         let lock = loop {
             match ProjectLock::acquire(&path, self.config.name.as_str()) {
                 Err(Error::Locked { pid, command, .. })
@@ -197,6 +198,13 @@ impl Project {
                         told = true;
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                // Its holder has locked but not yet said who it is: a moment later it has.
+                Err(Error::Locked { command, .. })
+                    if command.is_empty()
+                        && asked.elapsed() < std::time::Duration::from_secs(2) =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
                 other => break other?,
             }

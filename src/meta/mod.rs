@@ -129,21 +129,29 @@ impl Meta {
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_err)?;
-        let current: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(open_err)?;
+        // Each step re-reads the version under SQLite's write lock: two argon
+        // processes opening a new database at once (a command and the
+        // background save it started) migrate it once.
         let known = MIGRATIONS.len() as i64;
-        if current > known {
-            return Err(MetaError::TooNew {
-                found: current,
-                known,
-            });
-        }
-        for (i, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            let tx = conn.transaction().map_err(sql("migrating the schema"))?;
-            tx.execute_batch(migration)
+        loop {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(sql("migrating the schema"))?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
+            let current: i64 = tx
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .map_err(open_err)?;
+            if current > known {
+                return Err(MetaError::TooNew {
+                    found: current,
+                    known,
+                });
+            }
+            if current == known {
+                break;
+            }
+            tx.execute_batch(MIGRATIONS[current as usize])
+                .map_err(sql("migrating the schema"))?;
+            tx.pragma_update(None, "user_version", current + 1)
                 .map_err(sql("migrating the schema"))?;
             tx.commit().map_err(sql("migrating the schema"))?;
         }

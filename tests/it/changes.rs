@@ -109,10 +109,14 @@ fn unchanged_branches_are_not_read_again_and_every_kind_of_write_is_seen() {
     // it, a stopped-and-resumed branch and a restored one all start clean.
     // This engine cannot fence writes (no fsyncLock), so the counters, read
     // while clients could still write, are not evidence: the branch left is
-    // stopped first and compared from its volume.
+    // stopped first and compared from its volume, by the background save.
+    let versions = p.json(&["log", "--all"]).as_array().unwrap().len();
     let b = p.json(&["checkout", "-b", "copy"]);
-    assert_eq!(b["checked_by"], "capture", "{b}");
+    assert_eq!(b["pending_save"], true, "{b}");
     assert!(b["saved"].is_null(), "{b}");
+    p.ok(&["wait"]);
+    let after = p.json(&["log", "--all"]).as_array().unwrap().len();
+    assert_eq!(after, versions, "unchanged: no new version");
     assert_eq!(p.json(&["status"])["changed"], false, "a copy starts clean");
     let back = p.json(&["checkout", "main"]);
     assert!(back["saved"].is_null(), "{back}");
@@ -182,7 +186,10 @@ fn status_knows_unchanged_on_an_engine_saved_by_paused_copy() {
     });
     // Unchanged since the commit; without a write fence, leaving compares
     // content from the stopped volume and makes no version.
+    let versions = p.json(&["log", "--all"]).as_array().unwrap().len();
     let left = p.json(&["checkout", "-b", "next"]);
-    assert_eq!(left["checked_by"], "capture", "{left}");
-    assert!(left["saved"].is_null(), "{left}");
+    assert_eq!(left["pending_save"], true, "{left}");
+    p.ok(&["wait"]);
+    let after = p.json(&["log", "--all"]).as_array().unwrap().len();
+    assert_eq!(after, versions, "unchanged: no new version");
 }

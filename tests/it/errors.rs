@@ -192,6 +192,56 @@ fn wrong_credentials_are_reported_without_printing_them() {
     assert!(p.json(&["log"]).as_array().is_some_and(|l| l.is_empty()));
 }
 
+/// With background saves (the default) the switch does not need the store:
+/// it succeeds, and the save of the branch left, which cannot reach the
+/// store, stays pending with the data in its volume. `status` says so, a
+/// command meeting it gets a clean error naming the branch, and once the
+/// store answers the next command records it: nothing lost.
+#[test]
+fn a_background_save_that_fails_keeps_the_data_and_is_tried_again() {
+    let p = Project::new("bgsavefail", Backend::S3);
+    p.ok(&["checkout", "-b", "main"]);
+    p.ok(&["checkout", "-b", "other"]);
+    p.ok(&["checkout", "main"]);
+    let m = p.mongo();
+    seed(&m, "precious");
+    let state = snapshot(&m);
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let bad = [("ARGON_STORE_ENDPOINT", dead.as_str())];
+    // The background save it starts inherits the unreachable store.
+    let r = p.run_with(&["checkout", "other"], &bad);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let start = std::time::Instant::now();
+    let status = loop {
+        let status = p.json(&["status"]);
+        let pending = &status["pending_saves"][0];
+        if pending["branch"] == "main" && pending["running"] == false {
+            break status;
+        }
+        assert!(start.elapsed().as_secs() < 60, "{status}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    assert_eq!(status["head"], "other", "{status}");
+    let human = p.ok(&["status"]);
+    assert!(human.contains("Saving:    main"), "{human}");
+    let r = p.run_with(&["wait"], &bad);
+    assert_clean_error(&r, 1, "could not finish saving branch 'main'");
+    assert!(
+        r.stderr.contains("safe in its local volume"),
+        "{}",
+        r.stderr
+    );
+    let done = p.json(&["wait"]);
+    assert_eq!(done[0]["branch"], "main", "{done}");
+    assert!(done[0]["version"].is_object(), "{done}");
+    assert!(p.json(&["status"])["pending_saves"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    p.ok(&["checkout", "main"]);
+    assert_eq!(snapshot(&p.mongo()), state, "nothing lost");
+}
+
 #[test]
 fn checkout_keeps_head_when_its_save_fails() {
     let p = Project::new("savefail", Backend::S3);
@@ -202,7 +252,14 @@ fn checkout_keeps_head_when_its_save_fails() {
     seed(&m, "precious");
     let state = snapshot(&m);
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let r = p.run_with(&["checkout", "other"], &[("ARGON_STORE_ENDPOINT", &dead)]);
+    // Saved before the switch (background saves off): the switch fails.
+    let r = p.run_with(
+        &["checkout", "other"],
+        &[
+            ("ARGON_STORE_ENDPOINT", &dead),
+            ("ARGON_BACKGROUND_SAVE", "false"),
+        ],
+    );
     assert_clean_error(&r, 1, "cannot reach the store");
     let status = p.json(&["status"]);
     assert_eq!(status["head"], "main");

@@ -695,9 +695,13 @@ fn a_store_failing_mid_operation_damages_nothing() {
     }
     // Its chunks are in the store already (the failed manifest write above):
     // the manifest is what fails here.
+    // Saved before the switch: background saves are off for this one.
     let r = p.run_with(
         &["checkout", "-b", "feat", &base],
-        &[("ARGON_FAULT_STORE", "put-version:0")],
+        &[
+            ("ARGON_FAULT_STORE", "put-version:0"),
+            ("ARGON_BACKGROUND_SAVE", "false"),
+        ],
     );
     assert_ne!(r.code, 0, "{}", r.stderr);
     assert_eq!(p.json(&["status"])["head"], "main", "HEAD stays on main");

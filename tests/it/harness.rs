@@ -378,6 +378,12 @@ impl Project {
 
 impl Drop for Project {
     fn drop(&mut self) {
+        // A background save still running would make containers after the sweep.
+        for pid in processes_with(&["__background-save", &self.dir.display().to_string()]) {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+        }
         // Remove every container and volume this test's project created.
         let filter = format!("name=argon-{}-", self.name);
         let remove = |list: &[&str], rm: &[&str]| {
@@ -885,4 +891,22 @@ impl WaitingArgon {
         let status = self.child.wait().unwrap();
         (status, self.reader.join().unwrap())
     }
+}
+
+/// The pids of processes whose command line has every one of `words`.
+pub fn processes_with(words: &[&str]) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            words
+                .iter()
+                .all(|w| args.contains(&w.as_bytes()))
+                .then_some(pid)
+        })
+        .collect()
 }

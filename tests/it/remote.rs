@@ -154,3 +154,81 @@ fn docker_restarted_under_argon_loses_nothing() {
     assert_eq!(Mongo::connect_uri(&uri).count("app", "late"), 20);
     assert_whole(&p, "Docker restarted");
 }
+
+/// A save pending when the machine "restarts": the background argon is
+/// killed in the middle of the save, the proxy too, and Docker restarts.
+/// The save is still pending, and the next command records it whole.
+#[test]
+fn a_save_pending_across_a_restart_is_finished_by_the_next_command() {
+    let _one = SECOND_ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let p = remote_project("remote-pending");
+    p.ok(&["checkout", "-b", "main"]);
+    let uri = p.ok(&["uri"]).trim().to_string();
+    let app = Mongo::connect_uri(&uri);
+    app.insert(
+        "app",
+        "base",
+        (0..300)
+            .map(|i| doc! { "_id": i, "pad": "p".repeat(200) })
+            .collect(),
+    );
+    p.commit("base");
+    drop(app);
+    let writer = Writer::start_uri(&uri, 0);
+    std::thread::sleep(Duration::from_millis(400));
+    let resume = p.home.join("never");
+    let r = p.run_with(
+        &["checkout", "-b", "feat"],
+        &[
+            ("ARGON_FAULT_POINT", "save:captured"),
+            ("ARGON_FAULT_ACTION", "wait"),
+            ("ARGON_FAULT_RESUME", resume.to_str().unwrap()),
+        ],
+    );
+    let acked = writer.finish();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let start = std::time::Instant::now();
+    let saver = loop {
+        let status = p.json(&["status"]);
+        let pending = &status["pending_saves"][0];
+        if pending["running"] == true {
+            break pending["pid"].as_u64().unwrap();
+        }
+        assert!(start.elapsed().as_secs() < 60, "{status}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // The machine goes down: argon's processes die, then Docker restarts.
+    Command::new("kill")
+        .args(["-9", &saver.to_string()])
+        .status()
+        .unwrap();
+    let proxy = p.json(&["status"])["proxy"]["pid"].as_u64().unwrap();
+    Command::new("kill")
+        .args(["-9", &proxy.to_string()])
+        .status()
+        .unwrap();
+    restart_second_engine();
+
+    let status = p.json(&["status"]);
+    assert_eq!(status["pending_saves"][0]["branch"], "main", "{status}");
+    assert_eq!(status["pending_saves"][0]["running"], false, "{status}");
+    let done = p.json(&["wait"]);
+    assert_eq!(done[0]["branch"], "main", "{done}");
+    assert!(done[0]["version"].is_object(), "{done}");
+    // main's version holds every write it acknowledged: its volume goes
+    // and it comes back from the store.
+    p.json(&["gc", "--local"]);
+    p.ok(&["checkout", "main"]);
+    let mut found = Mongo::connect_uri(&uri).ids("app", "w");
+    // Writes acknowledged after the switch are feat's.
+    p.ok(&["checkout", "feat"]);
+    found.extend(Mongo::connect_uri(&uri).ids("app", "w"));
+    let lost = acked.iter().filter(|id| !found.contains(id)).count();
+    println!(
+        "fault-table: checkout -b | save pending, argon killed, Docker restarted | acknowledged {} | lost {lost}",
+        acked.len()
+    );
+    assert!(!acked.is_empty());
+    assert_eq!(lost, 0);
+    assert_whole(&p, "a pending save across a restart");
+}

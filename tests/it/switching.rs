@@ -273,6 +273,88 @@ fn a_proxy_killed_mid_switch_is_started_again_by_the_switch() {
     assert_eq!(state_of(&p, "feat"), "warm");
 }
 
+/// `checkout -b` from HEAD after writes returns before the branch left is
+/// saved: its save is pending, and recorded by the background argon. The
+/// new branch, a copy of that volume, gets the recorded version as its
+/// parent and starts clean; `branch` and `log` name a pending save.
+#[test]
+fn the_branch_left_is_saved_in_the_background_and_its_copy_follows() {
+    let p = Project::new("switch-background", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo().insert(
+        "app",
+        "t",
+        (0..500)
+            .map(|i| doc! { "_id": i, "pad": "b".repeat(200) })
+            .collect(),
+    );
+    let base = p.commit("base");
+    p.mongo()
+        .insert("app", "late", (0..100).map(|i| doc! { "_id": i }).collect());
+    // Held at the save's end, so the pending state can be looked at.
+    let resume = p.home.join("resume-bg");
+    let r = p.run_with(
+        &["checkout", "-b", "feat"],
+        &[
+            ("ARGON_FAULT_POINT", "save:captured"),
+            ("ARGON_FAULT_ACTION", "wait"),
+            ("ARGON_FAULT_RESUME", resume.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("Saving main in the background"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(p.mongo().count("app", "late"), 100, "feat is a copy");
+    let start = Instant::now();
+    while p.json(&["status"])["pending_saves"][0]["running"] != true {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no background save"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let branches = p.json(&["branch"]);
+    let main = branches
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "main")
+        .unwrap();
+    assert_eq!(main["saving"], true, "{branches}");
+    let log = p.run(&["log", "main"]);
+    assert!(
+        log.stderr.contains("being saved in the background"),
+        "{}",
+        log.stderr
+    );
+    std::fs::write(&resume, "").unwrap();
+
+    let done = p.json(&["wait"]);
+    assert!(
+        done.as_array().unwrap().is_empty(),
+        "the background argon saved it: {done}"
+    );
+    let saved = p.version_of("main");
+    assert_ne!(saved, base, "main's late writes are a version");
+    assert_eq!(
+        p.json(&["log", "main"])[0]["message"],
+        "checkout: moving from main to feat"
+    );
+    assert_eq!(
+        p.version_of("feat"),
+        saved,
+        "feat began at main's saved state"
+    );
+    assert_eq!(p.json(&["status"])["changed"], false, "feat starts clean");
+    // The version holds the late writes: main restored from the store.
+    p.json(&["gc", "--local"]);
+    p.ok(&["checkout", "main"]);
+    assert_eq!(p.mongo().count("app", "late"), 100);
+}
+
 /// The pid of the proxy listening on `port`, from /proc.
 fn proxy_pid(port: u16) -> Option<u32> {
     let listen = format!("127.0.0.1:{port}");
