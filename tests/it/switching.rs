@@ -229,6 +229,8 @@ fn an_idle_head_is_suspended_and_the_next_client_wakes_it() {
         std::thread::sleep(Duration::from_millis(500));
     };
     assert_eq!(status["state"], "stashed", "{status}");
+    // Stashed as `argon stash` does: its version recorded in the background.
+    p.ok(&["wait"]);
     let log = p.json(&["log"]);
     assert_eq!(log[0]["message"], "idle suspend", "{log}");
     let human = p.ok(&["status"]);

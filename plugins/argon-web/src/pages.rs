@@ -128,7 +128,7 @@ fn fingerprint(head: Option<&str>, branches: &[BranchInfo], tags: &[TagInfo]) ->
     let mut h = std::collections::hash_map::DefaultHasher::new();
     head.hash(&mut h);
     for b in branches {
-        (&b.name, b.state.as_str(), b.versions, &b.latest).hash(&mut h);
+        (&b.name, b.state.as_str(), b.versions, &b.latest, b.saving).hash(&mut h);
     }
     for t in tags {
         (&t.name, &t.version).hash(&mut h);
@@ -219,11 +219,12 @@ async fn branches_page(app: Arc<App>) -> Result<Html<String>, PageError> {
             ),
         };
         body.push_str(&format!(
-            "<tr class=\"{}\" data-branch=\"{name}\"><td>{name}</td><td class=\"state-{state}\">{state}</td><td>{}</td><td>{}</td><td>{latest}</td><td>{actions}</td></tr>",
+            "<tr class=\"{}\" data-branch=\"{name}\"><td>{name}</td><td class=\"state-{state}\">{state}{saving}</td><td>{}</td><td>{}</td><td>{latest}</td><td>{actions}</td></tr>",
             if b.head { "head" } else { "" },
             b.versions,
             human_bytes(b.bytes),
             state = b.state.as_str(),
+            saving = if b.saving { ", saving in the background" } else { "" },
         ));
     }
     body.push_str("</table>");
