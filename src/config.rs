@@ -81,6 +81,9 @@ pub struct ServeSection {
     /// How many branches besides HEAD stay warm (paused) after a switch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warm: Option<u32>,
+    /// The memory warm branches' engines may hold together ("2G"; "off").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_memory: Option<String>,
     /// HEAD with no client for this long is stashed; the next client wakes it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_suspend: Option<String>,
@@ -167,6 +170,31 @@ fn parse_duration(
     Ok(std::time::Duration::from_secs(secs))
 }
 
+/// `512K`, `64M`, `1G` (`MiB`, `GB` too: binary units), or bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size like 64M or 1G"))?;
+    let scale: u64 = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return Err(format!("'{text}': use a unit K, M, G or T (e.g. 64M)")),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("'{text}' is too large"))
+}
+
 fn human_secs(s: u64) -> String {
     match s {
         s if s % 3600 == 0 => format!("{}h", s / 3600),
@@ -195,6 +223,10 @@ pub struct Config {
     /// Branches kept warm (engine paused on its private port) besides HEAD:
     /// a switch to one is an unpause and a retarget. Only with the proxy.
     pub serve_warm: u32,
+    /// The memory the warm branches' engines may hold together, in bytes:
+    /// the least recently left are stopped until they fit. `None`: no limit
+    /// but the count.
+    pub warm_memory: Option<u64>,
     /// With the proxy: HEAD with no client connection for this long is
     /// stashed, and the first connection wakes it. `None`: never.
     pub idle_suspend: Option<std::time::Duration>,
@@ -369,6 +401,13 @@ impl Config {
             )));
         }
         let serve_warm = if serve_proxy { serve_warm } else { 0 };
+        let warm_memory = match env("ARGON_WARM_MEMORY").or(serve.warm_memory) {
+            Some(text) if text.trim() == "off" => None,
+            Some(text) => {
+                Some(parse_size(&text).map_err(|e| invalid(format!("serve.warm_memory: {e}")))?)
+            }
+            None => None,
+        };
         let idle_suspend = match env("ARGON_IDLE_SUSPEND").or(serve.idle_suspend) {
             Some(text) if text.trim() == "off" || text.trim() == "0" => None,
             Some(text) => Some(
@@ -433,6 +472,7 @@ impl Config {
             serve_port,
             serve_proxy,
             serve_warm,
+            warm_memory,
             idle_suspend,
             background_save,
             store: StoreConfig {

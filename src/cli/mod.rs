@@ -39,9 +39,9 @@ mod uri;
 mod wait;
 
 #[cfg(test)]
-pub(crate) use gc::parse_duration;
+pub(crate) use crate::config::parse_size;
 #[cfg(test)]
-pub(crate) use mount::parse_size;
+pub(crate) use gc::parse_duration;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};

@@ -7,6 +7,7 @@ use clap::Parser;
 
 use super::gc::parse_duration;
 use super::Ctx;
+use crate::config::parse_size;
 use crate::core::Result;
 use crate::mount::{self, MountOptions};
 
@@ -42,26 +43,6 @@ pub struct UmountArgs {
     /// Detach now even if files under it are open (they finish reading first)
     #[arg(long)]
     lazy: bool,
-}
-
-/// `512K`, `64M`, `1G`, or bytes.
-pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
-    let (n, unit) = super::number_and_unit(text)
-        .ok_or_else(|| format!("'{text}' is not a size like 64M or 1G"))?;
-    let scale: u64 = match unit
-        .to_ascii_uppercase()
-        .trim_end_matches("IB")
-        .trim_end_matches('B')
-    {
-        "" => 1,
-        "K" => 1 << 10,
-        "M" => 1 << 20,
-        "G" => 1 << 30,
-        "T" => 1 << 40,
-        _ => return Err(format!("'{text}': use a unit K, M, G or T (e.g. 64M)")),
-    };
-    n.checked_mul(scale)
-        .ok_or_else(|| format!("'{text}' is too large"))
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {

@@ -250,8 +250,9 @@ impl Project {
         self.route_to(b).await
     }
 
-    /// Keeps the `[serve] warm` most recently left branches warm and stops
-    /// the engines of the others (their volumes stay: they are stashed).
+    /// Keeps the `[serve] warm` most recently left branches warm, as many
+    /// of them as fit in `[serve] warm_memory` together, and stops the
+    /// engines of the others (their volumes stay: they are stashed).
     pub(super) async fn cool_extra_warm(&mut self) -> Result<()> {
         let keep = self.config.serve_warm as usize;
         let head = self.row.head.clone();
@@ -261,10 +262,25 @@ impl Project {
             .into_iter()
             .filter(|name| Some(name) != head.as_ref())
             .collect();
-        for name in warm.into_iter().skip(keep) {
-            match self.meta.branch(&name)? {
-                Some(b) => self.cool_warm(&b).await?,
-                None => self.meta.set_branch_warm(&name, false)?,
+        let mut held = 0u64;
+        for (i, name) in warm.into_iter().enumerate() {
+            let Some(b) = self.meta.branch(&name)? else {
+                self.meta.set_branch_warm(&name, false)?;
+                continue;
+            };
+            let fits = match self.config.warm_memory {
+                _ if i >= keep => false,
+                None => true,
+                Some(budget) => {
+                    let container = self.objects().engine(&b.uid);
+                    // An engine whose memory cannot be read counts as over budget.
+                    let memory = self.runtime().await?.engine_memory(&container).await?;
+                    held = held.saturating_add(memory.unwrap_or(u64::MAX));
+                    held <= budget
+                }
+            };
+            if !fits {
+                self.cool_warm(&b).await?;
             }
         }
         Ok(())

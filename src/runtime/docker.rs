@@ -409,6 +409,31 @@ impl DockerHost {
             .map_err(docker("pausing container", name))
     }
 
+    /// As `docker stats` computes it: usage less the inactive page cache.
+    async fn memory_in_use(&self, name: &str) -> Result<Option<u64>> {
+        use futures_util::StreamExt;
+        let options = bollard::query_parameters::StatsOptionsBuilder::default()
+            .stream(false)
+            .one_shot(true)
+            .build();
+        let mut stats = self.docker.stats(name, Some(options));
+        let Some(first) = stats.next().await else {
+            return Ok(None);
+        };
+        let memory = first
+            .map_err(docker("reading the memory of container", name))?
+            .memory_stats;
+        Ok(memory.and_then(|m| {
+            let usage = m.usage?;
+            let inactive = m.stats.as_ref().and_then(|s| {
+                s.get("inactive_file")
+                    .or_else(|| s.get("total_inactive_file"))
+                    .copied()
+            });
+            Some(usage.saturating_sub(inactive.unwrap_or(0)))
+        }))
+    }
+
     async fn unpause(&self, name: &str) -> Result<()> {
         self.docker
             .unpause_container(name)
@@ -505,6 +530,9 @@ impl EngineHost for DockerHost {
     }
     fn resume_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.unpause(engine))
+    }
+    fn engine_memory<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<Option<u64>>> {
+        Box::pin(self.memory_in_use(engine))
     }
     fn engine_logs<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, String> {
         Box::pin(self.logs_tail(engine))

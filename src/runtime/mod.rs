@@ -256,6 +256,9 @@ pub trait EngineHost: Send + Sync {
     /// Freezes an engine: its clients wait, nothing it holds is lost.
     fn pause_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;
     fn resume_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// The memory `engine` holds now (page cache it could drop not
+    /// counted, as `docker stats` shows it); `None` when the host cannot say.
+    fn engine_memory<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<Option<u64>>>;
 
     /// Resumes `engine` when it is paused; any other state is left as it is.
     fn resume_if_paused<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {

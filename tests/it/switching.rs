@@ -124,6 +124,31 @@ fn switching_under_writes_puts_each_write_in_the_branch_that_was_head() {
     );
 }
 
+/// `[serve] warm_memory`: warm engines stay only while their memory
+/// together fits; an engine is far bigger than a megabyte, far smaller
+/// than 64 GiB.
+#[test]
+fn warm_branches_stay_within_the_memory_budget() {
+    let p = Project::new("switch-memory", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo().insert("app", "t", vec![doc! { "_id": 1 }]);
+    let base = p.commit("base");
+    let roomy = [("ARGON_WARM_MEMORY", "64G")];
+    let r = p.run_with(&["checkout", "-b", "feat", &base], &roomy);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(state_of(&p, "main"), "warm");
+    let tight = [("ARGON_WARM_MEMORY", "1M")];
+    let r = p.run_with(&["checkout", "main"], &tight);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(state_of(&p, "feat"), "stashed", "over the budget: stopped");
+    assert!(p.docker_objects("container", "feat", "engine").is_empty());
+    let r = p.run_with(&["checkout", "feat"], &[("ARGON_WARM_MEMORY", "lots")]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("warm_memory"), "{}", r.stderr);
+    assert_eq!(p.json(&["checkout", "feat"])["branch"], "feat");
+    assert_eq!(p.mongo().count("app", "t"), 1);
+}
+
 /// `[serve] warm = 1`: of the branches left, only the most recent stays
 /// warm; the others are stopped (stashed, their volume kept) and come back
 /// with their data.
