@@ -241,8 +241,10 @@ for i in $(seq 1 "$RUNS"); do
   times+=("$(secs "$t0" "$t1")")
 done
 checkout_med=$(median "${times[@]}")
+# The last switch's background save done: HEAD's engine is the one running.
+ARGON_WARM=0 "$ARGON" wait >/dev/null
 # Baseline: stop and start of the same engine container to a ping, without argon.
-container=$(docker ps --filter "name=argon-bench-" --filter "status=running" --format '{{.Names}}' | head -1)
+container=$(docker ps --filter "name=argon-bench-" --filter "status=running" --format '{{.Names}}' | grep -v -- '-capture$' | head -1)
 btimes=()
 for i in $(seq 1 "$RUNS"); do
   t0=$(now); docker stop -t 30 "$container" >/dev/null; docker start "$container" >/dev/null

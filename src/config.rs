@@ -147,12 +147,8 @@ fn parse_duration(
     min: u64,
     max: u64,
 ) -> Result<std::time::Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("{key} '{text}' is not a duration like '30s' or '2m'"))?;
+    let (n, unit) = number_and_unit(text)
+        .ok_or_else(|| format!("{key} '{text}' is not a duration like '30s' or '2m'"))?;
     let secs = match unit {
         "" | "s" => Some(n),
         "m" => n.checked_mul(60),
@@ -170,14 +166,18 @@ fn parse_duration(
     Ok(std::time::Duration::from_secs(secs))
 }
 
-/// `512K`, `64M`, `1G` (`MiB`, `GB` too: binary units), or bytes.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+/// "30s" as (30, "s"); None without a leading number.
+pub(crate) fn number_and_unit(text: &str) -> Option<(u64, &str)> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("'{text}' is not a size like 64M or 1G"))?;
+    Some((n.parse().ok()?, unit))
+}
+
+/// `512K`, `64M`, `1G` (`MiB`, `GB` too: binary units), or bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let (n, unit) =
+        number_and_unit(text).ok_or_else(|| format!("'{text}' is not a size like 64M or 1G"))?;
     let scale: u64 = match unit
         .trim()
         .to_ascii_uppercase()

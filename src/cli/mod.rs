@@ -187,14 +187,7 @@ impl Out {
     }
 }
 
-/// `30d` -> (30, "d"): the leading digits as a number, and what follows
-/// (for argument parsers of durations and sizes).
-fn number_and_unit(text: &str) -> Option<(u64, &str)> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    Some((n.parse().ok()?, unit))
-}
+use crate::config::number_and_unit;
 
 /// Shared context handed to every verb.
 pub struct Ctx {

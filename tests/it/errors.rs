@@ -192,6 +192,18 @@ fn wrong_credentials_are_reported_without_printing_them() {
     assert!(p.json(&["log"]).as_array().is_some_and(|l| l.is_empty()));
 }
 
+/// main (HEAD) and other, with data on main not saved yet; and a store
+/// endpoint nothing answers on.
+fn precious_main_and_a_dead_store(p: &Project) -> (crate::harness::Snapshot, String) {
+    p.ok(&["checkout", "-b", "main"]);
+    p.ok(&["checkout", "-b", "other"]);
+    p.ok(&["checkout", "main"]);
+    let m = p.mongo();
+    seed(&m, "precious");
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    (snapshot(&m), dead)
+}
+
 /// With background saves (the default) the switch does not need the store:
 /// it succeeds, and the save of the branch left, which cannot reach the
 /// store, stays pending with the data in its volume. `status` says so, a
@@ -200,13 +212,7 @@ fn wrong_credentials_are_reported_without_printing_them() {
 #[test]
 fn a_background_save_that_fails_keeps_the_data_and_is_tried_again() {
     let p = Project::new("bgsavefail", Backend::S3);
-    p.ok(&["checkout", "-b", "main"]);
-    p.ok(&["checkout", "-b", "other"]);
-    p.ok(&["checkout", "main"]);
-    let m = p.mongo();
-    seed(&m, "precious");
-    let state = snapshot(&m);
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let (state, dead) = precious_main_and_a_dead_store(&p);
     let bad = [("ARGON_STORE_ENDPOINT", dead.as_str())];
     // The background save it starts inherits the unreachable store.
     let r = p.run_with(&["checkout", "other"], &bad);
@@ -245,13 +251,7 @@ fn a_background_save_that_fails_keeps_the_data_and_is_tried_again() {
 #[test]
 fn checkout_keeps_head_when_its_save_fails() {
     let p = Project::new("savefail", Backend::S3);
-    p.ok(&["checkout", "-b", "main"]);
-    p.ok(&["checkout", "-b", "other"]);
-    p.ok(&["checkout", "main"]);
-    let m = p.mongo();
-    seed(&m, "precious");
-    let state = snapshot(&m);
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let (state, dead) = precious_main_and_a_dead_store(&p);
     // Saved before the switch (background saves off): the switch fails.
     let r = p.run_with(
         &["checkout", "other"],

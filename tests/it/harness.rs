@@ -368,6 +368,18 @@ impl Project {
     }
 
     /// The full id of the latest version of `rev`.
+    /// `argon branch`'s entry for `name` (its state, versions, `saving`...).
+    pub fn branch_info(&self, name: &str) -> serde_json::Value {
+        let branches = self.json(&["branch"]);
+        branches
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["name"] == name)
+            .unwrap_or_else(|| panic!("no branch {name}: {branches}"))
+            .clone()
+    }
+
     pub fn version_of(&self, rev: &str) -> String {
         self.json(&["log", rev, "-n", "1"])[0]["id"]
             .as_str()

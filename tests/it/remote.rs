@@ -36,6 +36,21 @@ fn restart_second_engine() {
     );
 }
 
+/// main, HEAD, with a committed base of 500 documents: its stable URI
+/// and the base version.
+fn main_with_base(p: &Project) -> (String, String) {
+    p.ok(&["checkout", "-b", "main"]);
+    let uri = p.ok(&["uri"]).trim().to_string();
+    Mongo::connect_uri(&uri).insert(
+        "app",
+        "base",
+        (0..500)
+            .map(|i| doc! { "_id": i, "pad": "z".repeat(200) })
+            .collect(),
+    );
+    (uri, p.commit("base"))
+}
+
 /// Names of this project's containers on the local (default) Docker engine.
 fn local_containers(p: &Project) -> String {
     let out = Command::new("docker")
@@ -97,17 +112,8 @@ fn docker_restarted_under_argon_loses_nothing() {
     let p = remote_project("remote-restart");
     // The restart lands between stopping the branch left and saving it.
     p.set_warm(0);
-    p.ok(&["checkout", "-b", "main"]);
-    let uri = p.ok(&["uri"]).trim().to_string();
+    let (uri, base) = main_with_base(&p);
     let app = Mongo::connect_uri(&uri);
-    app.insert(
-        "app",
-        "base",
-        (0..500)
-            .map(|i| doc! { "_id": i, "pad": "z".repeat(200) })
-            .collect(),
-    );
-    let base = p.commit("base");
     app.insert("app", "late", (0..20).map(|i| doc! { "_id": i }).collect());
     drop(app);
 
@@ -162,18 +168,7 @@ fn docker_restarted_under_argon_loses_nothing() {
 fn a_save_pending_across_a_restart_is_finished_by_the_next_command() {
     let _one = SECOND_ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     let p = remote_project("remote-pending");
-    p.ok(&["checkout", "-b", "main"]);
-    let uri = p.ok(&["uri"]).trim().to_string();
-    let app = Mongo::connect_uri(&uri);
-    app.insert(
-        "app",
-        "base",
-        (0..300)
-            .map(|i| doc! { "_id": i, "pad": "p".repeat(200) })
-            .collect(),
-    );
-    p.commit("base");
-    drop(app);
+    let (uri, _) = main_with_base(&p);
     let writer = Writer::start_uri(&uri, 0);
     std::thread::sleep(Duration::from_millis(400));
     let resume = p.home.join("never");

@@ -232,14 +232,7 @@ fn gc_local_evicts_volumes_that_the_store_holds() {
     p.ok(&["checkout", "-b", "other"]);
     let r = p.json(&["gc", "--local"]);
     assert_eq!(r["evicted"], serde_json::json!(["main"]), "not HEAD: {r}");
-    let branches = p.json(&["branch"]);
-    let main = branches
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == "main")
-        .unwrap()
-        .clone();
+    let main = p.branch_info("main");
     assert_eq!(main["state"], "archived");
     let c = p.json(&["checkout", "main"]);
     assert!(c["restored"].is_string(), "restored from the store: {c}");

@@ -18,14 +18,10 @@ fn assert_serving(status: &serde_json::Value) {
 }
 
 fn state_of(p: &Project, branch: &str) -> String {
-    let branches = p.json(&["branch"]);
-    branches
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == branch)
-        .map(|b| b["state"].as_str().unwrap_or_default().to_string())
+    p.branch_info(branch)["state"]
+        .as_str()
         .unwrap_or_default()
+        .to_string()
 }
 
 /// Back and forth between two branches under writes: the branch left stays
@@ -343,14 +339,8 @@ fn the_branch_left_is_saved_in_the_background_and_its_copy_follows() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let branches = p.json(&["branch"]);
-    let main = branches
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == "main")
-        .unwrap();
-    assert_eq!(main["saving"], true, "{branches}");
+    let main = p.branch_info("main");
+    assert_eq!(main["saving"], true, "{main}");
     let log = p.run(&["log", "main"]);
     assert!(
         log.stderr.contains("being saved in the background"),

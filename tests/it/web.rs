@@ -76,6 +76,12 @@ struct Browser {
 
 impl Browser {
     fn start() -> Browser {
+        Browser::start_with("normal")
+    }
+
+    /// `strategy` "none": a navigation (a form's submit) does not block
+    /// the next command, so a test can look at a page while its action runs.
+    fn start_with(strategy: &str) -> Browser {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -90,6 +96,7 @@ impl Browser {
         }
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
+            "pageLoadStrategy": strategy,
             "goog:chromeOptions": { "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                 "--disable-dev-shm-usage", "--window-size=1280,1000"] } } } });
         let (status, body) = http(port, "POST", "/session", Some(&caps));
@@ -265,9 +272,14 @@ impl Web {
 
 impl Web {
     fn start(p: &Project) -> Web {
+        Web::start_with(p, &[])
+    }
+
+    fn start_with(p: &Project, env: &[(&str, &str)]) -> Web {
         let port = free_port();
         let mut child = p
             .command(&["web", "--port", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -437,8 +449,11 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
         "{tags}"
     );
     b.click("#untag-before-orders");
-    b.wait_text("#branches", "main", 30);
-    assert!(!b.source().contains("before-orders"));
+    let start = Instant::now();
+    while b.source().contains("before-orders") {
+        assert!(start.elapsed() < Duration::from_secs(30), "the tag stayed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert!(!p.ok(&["tag"]).contains("before-orders"));
 
     // reset --hard from a version's page: refused unless confirmed, then HEAD
@@ -495,4 +510,59 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
     waiting.resume();
     let (status, _) = waiting.finish();
     assert!(status.success());
+}
+
+/// A long action shows its steps live in the page (server-sent events): a
+/// commit held at a fault point shows "saving main" with its count of
+/// documents, and once it goes on the page shows the new version.
+#[test]
+fn an_action_under_way_shows_its_progress_live() {
+    let p = Project::new("web-live", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo().insert(
+        "app",
+        "t",
+        (0..2000)
+            .map(|i| doc! { "_id": i, "pad": "l".repeat(100) })
+            .collect(),
+    );
+    let resume = p.home.join("resume-live");
+    let web = Web::start_with(
+        &p,
+        &[
+            ("ARGON_FAULT_POINT", "save:captured"),
+            ("ARGON_FAULT_ACTION", "wait"),
+            ("ARGON_FAULT_RESUME", resume.to_str().unwrap()),
+        ],
+    );
+    let b = Browser::start_with("none");
+    b.go(&web.url);
+    b.wait_text("#branches", "main", 30);
+    b.type_in("#commit-message", "live");
+    b.click("#commit");
+    b.wait_text("#progress", "saving main", 60);
+    let shown = b.text("#progress");
+    assert!(shown.contains("2000 of 2000"), "{shown}");
+    assert!(
+        p.json(&["log"]).as_array().unwrap().is_empty(),
+        "still held"
+    );
+    std::fs::write(&resume, "").unwrap();
+    let start = Instant::now();
+    while p.json(&["log"])[0]["message"] != "live" {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the commit never finished"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The action's answer replaces the page: a fresh one, no progress box.
+    let start = Instant::now();
+    while b.try_text("#progress").is_none_or(|t| !t.is_empty()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the page never came back"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

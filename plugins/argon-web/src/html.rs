@@ -54,7 +54,7 @@ pub fn page(project: &str, title: &str, state: Option<&str>, body: &str) -> Stri
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · argon</title>\
 <link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body{state}>\
 <header><span class=\"project\">argon · {project}</span><a href=\"/\">branches</a><a href=\"/#history\">history</a></header>\
-<main>{body}</main><script src=\"/assets/app.js\"></script></body></html>",
+<div id=\"progress\" hidden></div><main>{body}</main><script src=\"/assets/app.js\"></script></body></html>",
         title = esc(title),
         project = esc(project),
     )

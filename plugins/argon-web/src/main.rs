@@ -12,6 +12,7 @@
 mod auth;
 mod graph;
 mod html;
+mod live;
 mod pages;
 
 use std::net::SocketAddr;
@@ -29,6 +30,8 @@ pub struct App {
     pub token: String,
     /// Required in every state-changing request's form.
     pub csrf: String,
+    /// The running action's progress, for the pages following it.
+    pub live: Arc<live::Live>,
 }
 
 fn random_hex(bytes: usize) -> std::io::Result<String> {
@@ -112,6 +115,7 @@ async fn main() -> ExitCode {
         project,
         token,
         csrf,
+        live: Arc::new(live::Live::new()),
     });
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let listener = match tokio::net::TcpListener::bind(addr).await {

@@ -28,6 +28,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(branches))
         .route("/state", get(state))
+        .route("/events", get(events))
         .route("/version/{rev}", get(version))
         .route("/version/{rev}/ns/{ns}", get(documents))
         .route("/gc", get(gc))
@@ -596,6 +597,11 @@ fn some(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// The running action's progress, as server-sent events (see `live`).
+async fn events(State(app): State<Arc<App>>) -> Response {
+    app.live.follow().into_response()
+}
+
 /// Runs one of the CLI's operations, under the project's lock as the CLI
 /// takes it; an error is the CLI's message, with its hint.
 async fn action(
@@ -619,7 +625,8 @@ async fn run_action(app: Arc<App>, op: String, f: ActionForm) -> Result<Response
         .find_map(some)
         .unwrap_or_default();
     argon::core::describe_holder(format!("argon web: {op} {target}").trim());
-    let mut project = Project::open(&app.project, true, Arc::new(Silent)).await?;
+    let progress = app.live.begin();
+    let mut project = Project::open(&app.project, true, progress).await?;
     match op.as_str() {
         "checkout" => {
             let branch = some(&f.branch).ok_or_else(|| PageError::new("no branch given", None))?;
