@@ -118,13 +118,12 @@ pub async fn run(ctx: &Ctx, args: Vec<OsString>) -> i32 {
             cmd.env("ARGON_BRANCH", head);
         }
     }
-    match cmd.status() {
-        Ok(status) => status.code().unwrap_or(1),
-        Err(e) => {
-            errln!("error: cannot run {}: {e}", path.display());
-            1
-        }
-    }
+    // The plugin takes this process's place: its exit code is argon's, and
+    // a signal sent to argon (a test's kill, a supervisor's stop) reaches it
+    // rather than leaving it running orphaned.
+    let e = std::os::unix::process::CommandExt::exec(&mut cmd);
+    errln!("error: cannot run {}: {e}", path.display());
+    1
 }
 
 #[cfg(test)]

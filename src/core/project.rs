@@ -501,16 +501,9 @@ impl Project {
 
     pub(super) async fn branch_state(&mut self, b: &BranchRow) -> Result<BranchState> {
         let name = self.objects().engine(&b.uid);
-        let has_volume = b.volume.is_some();
         let is_head = self.row.head.as_deref() == Some(b.name.as_str());
-        Ok(match self.runtime().await?.engine_state(&name).await? {
-            Some(ContainerState::Running) | Some(ContainerState::Paused) if is_head => {
-                BranchState::Running
-            }
-            Some(ContainerState::Running) | Some(ContainerState::Paused) => BranchState::Warm,
-            _ if has_volume => BranchState::Stashed,
-            _ => BranchState::Archived,
-        })
+        let engine = self.runtime().await?.engine_state(&name).await?;
+        Ok(BranchState::of(engine, is_head, b.volume.is_some()))
     }
 
     /// Resolves a revision to a version id.

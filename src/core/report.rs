@@ -24,6 +24,22 @@ pub enum BranchState {
 }
 
 impl BranchState {
+    /// A branch's state from its engine container's, whether it is HEAD,
+    /// and whether it has a local volume.
+    pub(super) fn of(
+        engine: Option<crate::runtime::ContainerState>,
+        is_head: bool,
+        has_volume: bool,
+    ) -> BranchState {
+        use crate::runtime::ContainerState::{Paused, Running};
+        match engine {
+            Some(Running | Paused) if is_head => BranchState::Running,
+            Some(Running | Paused) => BranchState::Warm,
+            _ if has_volume => BranchState::Stashed,
+            _ => BranchState::Archived,
+        }
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             BranchState::Running => "running",

@@ -1,6 +1,10 @@
 //! Read-only views: `log`, `branch` (list), `status`, `stash list`.
 
+use std::collections::HashMap;
+
 use super::{BranchInfo, BranchState, Project, Result, StatusReport, VersionInfo};
+use crate::meta::VersionRow;
+use crate::runtime::{self, ContainerState};
 use crate::store::VersionId;
 
 impl Project {
@@ -46,6 +50,9 @@ impl Project {
         Ok(self.meta.branches()?.into_iter().map(|b| b.name).collect())
     }
 
+    /// Every branch as `argon branch` lists it: one listing of the
+    /// project's containers and one read of the versions, however many
+    /// branches and versions there are (the dashboard polls this).
     pub async fn branches(&mut self) -> Result<Vec<BranchInfo>> {
         let rows = self.meta.branches()?;
         let pending: Vec<String> = self
@@ -54,15 +61,31 @@ impl Project {
             .into_iter()
             .map(|p| p.branch)
             .collect();
+        let engines: HashMap<String, ContainerState> = self
+            .runtime()
+            .await?
+            .list_engines(runtime::LABEL_PROJECT, &self.row.key, false)
+            .await?
+            .into_iter()
+            .filter_map(|c| Some((c.name, c.state?)))
+            .collect();
+        let versions: HashMap<VersionId, VersionRow> = self
+            .meta
+            .versions()?
+            .into_iter()
+            .map(|v| (v.id, v))
+            .collect();
+        let mut depths = HashMap::new();
         let mut out = Vec::with_capacity(rows.len());
         for b in rows {
-            let state = self.branch_state(&b).await?;
-            let latest = b.head_version.map(|v| self.version_row(v)).transpose()?;
+            let head = self.row.head.as_deref() == Some(b.name.as_str());
+            let engine = engines.get(&self.objects().engine(&b.uid)).copied();
+            let latest = b.head_version.and_then(|v| versions.get(&v));
             out.push(BranchInfo {
-                head: self.row.head.as_deref() == Some(b.name.as_str()),
-                state,
-                versions: self.history_len(b.head_version)?,
-                bytes: latest.as_ref().map(|v| v.bytes).unwrap_or(0),
+                head,
+                state: BranchState::of(engine, head, b.volume.is_some()),
+                versions: history_depth(b.head_version, &versions, &mut depths),
+                bytes: latest.map(|v| v.bytes).unwrap_or(0),
                 latest: latest.map(|v| v.id.to_string()),
                 saving: pending.contains(&b.name),
                 name: b.name,
@@ -113,5 +136,72 @@ impl Project {
             .into_iter()
             .filter(|b| matches!(b.state, BranchState::Stashed | BranchState::Warm))
             .collect())
+    }
+}
+
+/// How many versions lead to `head` (itself included), from `versions`,
+/// remembering in `depths` the depth of every version it passes.
+fn history_depth(
+    head: Option<VersionId>,
+    versions: &HashMap<VersionId, VersionRow>,
+    depths: &mut HashMap<VersionId, u32>,
+) -> u32 {
+    let mut path = Vec::new();
+    let mut next = head;
+    let mut base = 0;
+    while let Some(id) = next {
+        if let Some(d) = depths.get(&id) {
+            base = *d;
+            break;
+        }
+        path.push(id);
+        // A version the index does not hold counts, and ends the history
+        // (as `history_len` has it).
+        next = versions.get(&id).and_then(|v| v.parent);
+    }
+    for id in path.into_iter().rev() {
+        base += 1;
+        depths.insert(id, base);
+    }
+    base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Hash;
+
+    fn row(name: &str, parent: Option<VersionId>) -> VersionRow {
+        VersionRow {
+            id: VersionId(Hash::of(name.as_bytes())),
+            branch: "main".into(),
+            parent,
+            created_at: chrono::Utc::now(),
+            message: name.into(),
+            capture: "offline".into(),
+            bytes: 0,
+            collections: 0,
+        }
+    }
+
+    #[test]
+    fn history_depth_counts_each_chain_once_and_agrees_on_shared_parents() {
+        let a = row("a", None);
+        let b = row("b", Some(a.id));
+        let c = row("c", Some(b.id));
+        let fork = row("fork", Some(a.id));
+        let missing = VersionId(Hash::of(b"not indexed"));
+        let orphan = row("orphan", Some(missing));
+        let versions: HashMap<VersionId, VersionRow> = [&a, &b, &c, &fork, &orphan]
+            .into_iter()
+            .map(|v| (v.id, v.clone()))
+            .collect();
+        let mut depths = HashMap::new();
+        assert_eq!(history_depth(Some(c.id), &versions, &mut depths), 3);
+        assert_eq!(history_depth(Some(fork.id), &versions, &mut depths), 2);
+        assert_eq!(history_depth(Some(b.id), &versions, &mut depths), 2);
+        assert_eq!(history_depth(None, &versions, &mut depths), 0);
+        // An unindexed parent counts once and ends the history.
+        assert_eq!(history_depth(Some(orphan.id), &versions, &mut depths), 2);
     }
 }

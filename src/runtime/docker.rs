@@ -378,8 +378,15 @@ impl DockerHost {
         Ok(list
             .into_iter()
             .filter_map(|c| {
+                use bollard::models::ContainerSummaryStateEnum as Docker;
                 let name = c.names?.first()?.trim_start_matches('/').to_string();
-                Some(Labelled::new(name, c.labels.unwrap_or_default()))
+                let mut labelled = Labelled::new(name, c.labels.unwrap_or_default());
+                labelled.state = Some(match c.state {
+                    Some(Docker::RUNNING | Docker::RESTARTING) => ContainerState::Running,
+                    Some(Docker::PAUSED) => ContainerState::Paused,
+                    _ => ContainerState::Stopped,
+                });
+                Some(labelled)
             })
             .collect())
     }

@@ -160,6 +160,8 @@ pub struct Labelled {
     pub branch: String,
     /// `None` for a role label this argon does not know.
     pub role: Option<Role>,
+    /// A container's state when listed (`None` for a volume).
+    pub state: Option<ContainerState>,
 }
 
 impl Labelled {
@@ -169,6 +171,7 @@ impl Labelled {
             branch: get(LABEL_BRANCH),
             role: Role::parse(&get(LABEL_ROLE)),
             name,
+            state: None,
         }
     }
 }
