@@ -58,9 +58,46 @@ time_of / >/dev/null
 view=(); state=()
 for _ in $(seq 1 15); do view+=("$(time_of /)"); state+=("$(time_of /state)"); done
 size=$(curl -s -H "Cookie: argon_web_token=$TOKEN" "http://127.0.0.1:$WEB_PORT/" | wc -c)
+
+# In a browser: headless chromium (through chromedriver) loads the branch
+# view 7 times; the page's own navigation timing, from the request to the
+# load event (parsed, laid out, graph drawn, script run).
+DRIVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+chromedriver --port="$DRIVER_PORT" >/dev/null 2>&1 &
+DRIVER_PID=$!
+read -r browser_load browser_dcl < <(python3 - "$DRIVER_PORT" "http://127.0.0.1:$WEB_PORT" "$TOKEN" <<'PY'
+import json, statistics, sys, time, urllib.request
+port, base, token = sys.argv[1], sys.argv[2], sys.argv[3]
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req, timeout=120))["value"]
+for _ in range(100):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=1); break
+    except Exception:
+        time.sleep(0.1)
+caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]}}}}
+session = call("POST", "/session", caps)["sessionId"]
+call("POST", f"/session/{session}/url", {"url": f"{base}/?token={token}"})
+load, dcl = [], []
+for _ in range(7):
+    call("POST", f"/session/{session}/url", {"url": f"{base}/"})
+    t = call("POST", f"/session/{session}/execute/sync", {"script":
+        "const n = performance.getEntriesByType('navigation')[0]; return [n.loadEventEnd, n.domContentLoadedEventEnd];", "args": []})
+    load.append(t[0] / 1000); dcl.append(t[1] / 1000)
+call("DELETE", f"/session/{session}")
+print(f"{statistics.median(load):.3f} {statistics.median(dcl):.3f}")
+PY
+)
+kill "$DRIVER_PID" 2>/dev/null || true
+
 cat <<REPORT
 
 argon web benchmark ($(nproc) cores; $branches branches, $versions versions)
   branch view (/): median $(median "${view[@]}") s over 15, $size bytes of HTML with the history graph
   the same server's /state (HEAD, branches and tags only): median $(median "${state[@]}") s
+  in headless chromium, request to the load event: median ${browser_load} s over 7 (DOM ready ${browser_dcl} s)
 REPORT
