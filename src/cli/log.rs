@@ -1,5 +1,6 @@
 //! `argon log [REV]`.
 
+use crate::core::revision::{self, Base};
 use crate::core::Result;
 
 use super::{ago, human_bytes, Ctx};
@@ -30,10 +31,16 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
         versions.truncate(n);
     }
     // A branch left by a switch may have a newer state than its latest version.
-    let shown = match (&args.rev, args.all) {
+    let base = match &args.rev {
+        Some(rev) => revision::parse(rev, chrono::Utc::now())
+            .map(|r| r.base)
+            .ok(),
+        None => Some(Base::Head),
+    };
+    let shown = match (base, args.all) {
         (_, true) => None,
-        (Some(rev), false) => Some(revision_branch(rev).to_string()),
-        (None, false) => project.head().map(str::to_string),
+        (Some(Base::Name(name)), false) => Some(name),
+        (_, false) => project.head().map(str::to_string),
     };
     for p in project.pending_saves()? {
         if shown.as_ref().is_none_or(|b| *b == p.branch) {
@@ -71,9 +78,4 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .join("\n")
     });
     Ok(())
-}
-
-/// The branch a revision starts from ("main" of "main~2" or "main@{1 hour ago}").
-fn revision_branch(rev: &str) -> &str {
-    rev.split(['~', '^', '@']).next().unwrap_or(rev)
 }

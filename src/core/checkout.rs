@@ -2,7 +2,6 @@
 //! `commit`, `stash`, `stash pop`, `reset --hard`.
 
 use super::clean::CleanState;
-use super::pending::Left;
 use super::{
     random_uid, ChangeCheck, CheckoutReport, Error, Project, ResetReport, Result, SaveReport,
     VersionInfo,
@@ -78,22 +77,10 @@ impl Project {
             });
         }
         let warm = keep_warm && self.config.serve_warm > 0;
-        if !warm && self.config.background_save {
-            let left = self.stop_and_defer(&b, &message).await?;
-            return Ok(LeftHead {
-                branch: Some(self.branch(&b.name)?),
-                was_running: true,
-                checked_by: match left {
-                    Left::Unchanged => Some(ChangeCheck::Counters),
-                    Left::Pending => None,
-                },
-                pending: matches!(left, Left::Pending),
-                ..none
-            });
-        }
-        let saved = match warm {
-            true => self.save_and_pause(&b, &message).await?,
-            false => self.stop_and_save(&b, &message).await?,
+        let saved = match (warm, self.config.background_save) {
+            (true, _) => self.save_and_pause(&b, &message).await?,
+            (false, true) => self.stop_and_defer(&b, &message).await?,
+            (false, false) => self.stop_and_save(&b, &message).await?,
         };
         let b = self.branch(&b.name)?;
         Ok(LeftHead {
@@ -303,28 +290,12 @@ impl Project {
     async fn stash_push_journalled(&mut self, message: Option<&str>) -> Result<SaveReport> {
         let b = self.running_head().await?;
         self.route_hold().await?;
-        if self.config.background_save {
-            let left = match self.stop_and_defer(&b, message.unwrap_or("stash")).await {
-                Ok(left) => left,
-                Err(e) => {
-                    let _ = self.repair_route(true).await;
-                    return Err(e);
-                }
-            };
-            self.route_closed().await?;
-            let pending = matches!(left, Left::Pending);
-            return Ok(SaveReport {
-                version: None,
-                latest: b.head_version.map(|v| v.to_string()),
-                checked_by: match pending {
-                    true => ChangeCheck::Capture,
-                    false => ChangeCheck::Counters,
-                },
-                pending,
-                branch: b.name,
-            });
-        }
-        let saved = match self.stop_and_save(&b, message.unwrap_or("stash")).await {
+        let message = message.unwrap_or("stash");
+        let saved = match self.config.background_save {
+            true => self.stop_and_defer(&b, message).await,
+            false => self.stop_and_save(&b, message).await,
+        };
+        let saved = match saved {
             Ok(saved) => saved,
             Err(e) => {
                 let _ = self.repair_route(true).await;

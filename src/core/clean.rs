@@ -51,6 +51,14 @@ impl CleanState {
     pub fn holds_at(&self, now: &ChangeToken) -> bool {
         self.engine.as_ref().is_some_and(|e| e.unchanged_at(now))
     }
+
+    /// Branch `b` unchanged since its latest version, by its running
+    /// engine's token `now` (none read: not known unchanged).
+    pub fn unchanged(b: &BranchRow, now: Option<&ChangeToken>) -> bool {
+        CleanState::of(b)
+            .zip(now)
+            .is_some_and(|(state, now)| state.holds_at(now))
+    }
 }
 
 impl Project {

@@ -38,7 +38,7 @@ fn holder() -> String {
 /// holds the lock, or is about to release it).
 #[derive(Debug, Clone)]
 pub struct Holder {
-    pub pid: Option<u32>,
+    pub pid: u32,
     pub command: String,
 }
 
@@ -62,10 +62,7 @@ pub fn holder_of(path: &Path) -> Option<Holder> {
     if !same {
         return None;
     }
-    Some(Holder {
-        pid: Some(pid),
-        command,
-    })
+    Some(Holder { pid, command })
 }
 
 impl ProjectLock {

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::clean::CleanState;
 use super::save::Saved;
-use super::{BranchState, Error, Project, Result, VersionInfo};
+use super::{BranchState, ChangeCheck, Error, Project, Result, VersionInfo};
 use crate::meta::{BranchRow, PendingSave};
 use crate::snapshot;
 
@@ -40,21 +40,13 @@ pub struct FinishedSave {
     pub version: Option<VersionInfo>,
 }
 
-/// How a branch left by a switch was dealt with.
-pub(super) enum Left {
-    /// Its engine's counters, read under its own `fsyncLock`, show no write
-    /// since its latest version: stopped and verified, nothing to save.
-    Unchanged,
-    /// Stopped; its version is recorded by a pending save.
-    Pending,
-}
-
 impl Project {
     /// Stops the running branch `b`, whose clients are held, and leaves its
     /// save pending. An engine that fences (`fsyncLock`) and whose counters
     /// show nothing written since its latest version needs no save: it is
     /// stopped under the fence and marked verified, as `stop_and_save` does.
-    pub(super) async fn stop_and_defer(&mut self, b: &BranchRow, message: &str) -> Result<Left> {
+    /// Either way no version is recorded here (`Saved::pending` says which).
+    pub(super) async fn stop_and_defer(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
         let endpoint = self.engine_endpoint(b).await?;
         let client = snapshot::connect(&endpoint, self.login.as_ref()).await?;
         self.journal_begin("save", &b.name)?;
@@ -62,9 +54,7 @@ impl Project {
             true => {
                 crate::fault::point("save:fenced").await;
                 let now = snapshot::change_token(&client).await;
-                CleanState::of(b)
-                    .zip(now)
-                    .is_some_and(|(state, now)| state.holds_at(&now))
+                CleanState::unchanged(b, now.as_ref())
             }
             false => false,
         };
@@ -78,12 +68,19 @@ impl Project {
         self.journal_end()?;
         stopped?;
         crate::fault::point("leave:stopped").await;
-        if unchanged {
-            self.mark_verified(&b.name)?;
-            return Ok(Left::Unchanged);
+        match unchanged {
+            true => self.mark_verified(&b.name)?,
+            false => self.record_clean(&b.name, None)?,
         }
-        self.record_clean(&b.name, None)?;
-        Ok(Left::Pending)
+        Ok(Saved {
+            row: None,
+            checked_by: match unchanged {
+                true => ChangeCheck::Counters,
+                // What the background save will do.
+                false => ChangeCheck::Capture,
+            },
+            pending: !unchanged,
+        })
     }
 
     /// Leaves the save of the stopped branch `b` pending, unless its volume
@@ -260,7 +257,7 @@ impl Project {
                 message: p.message,
                 since: p.created_at,
                 running: saver.is_some(),
-                pid: saver.as_ref().and_then(|h| h.pid),
+                pid: saver.as_ref().map(|h| h.pid),
             })
             .collect())
     }

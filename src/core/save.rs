@@ -187,9 +187,7 @@ impl Project {
         message: &str,
     ) -> Result<Saved> {
         let now = snapshot::change_token(client).await;
-        let unchanged = CleanState::of(b)
-            .zip(now)
-            .is_some_and(|(state, now)| state.holds_at(&now));
+        let unchanged = CleanState::unchanged(b, now.as_ref());
         if !unchanged {
             // What the engine holds in memory goes to its volume before the
             // pause: a crash while the save is pending then loses nothing.
@@ -230,14 +228,12 @@ impl Project {
         keeps_running: bool,
     ) -> Result<Saved> {
         let now = snapshot::change_token(client).await;
-        if let (Some(state), Some(now)) = (CleanState::of(b), &now) {
-            if state.holds_at(now) {
-                return Ok(Saved {
-                    row: None,
-                    checked_by: ChangeCheck::Counters,
-                    pending: false,
-                });
-            }
+        if CleanState::unchanged(b, now.as_ref()) {
+            return Ok(Saved {
+                row: None,
+                checked_by: ChangeCheck::Counters,
+                pending: false,
+            });
         }
         let store = self.store().await?;
         let (previous, known) = self.parent_manifest(b).await?;

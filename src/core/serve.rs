@@ -310,10 +310,7 @@ impl Project {
             },
             Err(_) => None,
         };
-        let unchanged = match (CleanState::of(b), &now) {
-            (Some(state), Some(now)) => state.holds_at(now),
-            _ => false,
-        };
+        let unchanged = CleanState::unchanged(b, now.as_ref());
         self.stop_branch(b).await?;
         self.meta.set_branch_warm(&b.name, false)?;
         if unchanged {
