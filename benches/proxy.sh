@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# benches/proxy.sh [OPS]: a client workload through argon's proxy vs direct to HEAD's engine, alternating (release argon).
+# benches/proxy.sh [OPS]: a client workload through argon's proxy vs direct to HEAD's engine (its published
+# port, and its own address on its network), alternating (release argon).
 # Needs a built release argon (cargo build --release) and what benches/run.sh sets up
 # (scripts/test-services.sh, target/bench-venv with pymongo). Prints each round and
 # the ratio of the best proxied round to the best direct one.
@@ -15,7 +16,8 @@ mkdir -p $WORK/app && cd $WORK/app
 "$ARGON" checkout -b main >/dev/null
 c=$(docker ps --filter "name=argon-pbench-" --format '{{.Names}}' | head -1)
 hp=$(docker port "$c" 27017/tcp | head -1 | sed 's/.*://')
-"$VENV/bin/python" - "mongodb://127.0.0.1:$PORT/?directConnection=true" "mongodb://127.0.0.1:$hp/?directConnection=true" "${1:-100000}" <<'PY'
+ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$c")
+"$VENV/bin/python" - "mongodb://127.0.0.1:$PORT/?directConnection=true" "mongodb://127.0.0.1:$hp/?directConnection=true" "${1:-100000}" "mongodb://$ip:27017/?directConnection=true" <<'PY'
 import sys, time
 from pymongo import MongoClient
 def run(uri, n, tag):
@@ -23,10 +25,11 @@ def run(uri, n, tag):
     for i in range(n): c.insert_one({"_id": i, "v": i})
     for i in range(n): c.find_one({"_id": i})
     s = time.time() - t0; c.drop(); return 2 * n / s
-n = int(sys.argv[3]); p, d = [], []
+n = int(sys.argv[3]); p, d, a = [], [], []
 for r in range(3):
-    d.append(run(sys.argv[2], n, f"d{r}")); p.append(run(sys.argv[1], n, f"p{r}"))
-print("direct", [round(x) for x in d], "proxy", [round(x) for x in p], "ratio of bests", round(max(p)/max(d), 3))
+    d.append(run(sys.argv[2], n, f"d{r}")); p.append(run(sys.argv[1], n, f"p{r}")); a.append(run(sys.argv[4], n, f"a{r}"))
+print("published port", [round(x) for x in d], "proxy", [round(x) for x in p], "container address", [round(x) for x in a])
+print("ratio of bests: proxy / published port", round(max(p)/max(d), 3), "; proxy / container address", round(max(p)/max(a), 3))
 PY
 docker ps -aq --filter "name=argon-pbench-" | xargs -r docker rm -f -v >/dev/null
 docker volume ls -q --filter "name=argon-pbench-" | xargs -r docker volume rm -f >/dev/null

@@ -97,6 +97,10 @@ mount_pid=$!
 for _ in $(seq 1 100); do [ -d "$WORK/mnt/branches/main/latest" ] && break; sleep 0.1; done
 t0=$(now); find "$WORK/mnt/branches/main/latest/" -name '*.bson' -exec cat {} + >/dev/null; t1=$(now)
 mount_read_s=$(secs "$t0" "$t1")
+# The .jsonl renders of the same collections (relaxed extended JSON, made
+# from the BSON as they are read); MB/s counts BSON bytes, as the goal does.
+t0=$(now); find "$WORK/mnt/branches/main/latest/" -name '*.jsonl' -exec cat {} + >/dev/null; t1=$(now)
+jsonl_read_s=$(secs "$t0" "$t1")
 "$ARGON" umount "$WORK/mnt" >/dev/null 2>&1 || kill "$mount_pid"
 wait "$mount_pid" 2>/dev/null || true
 rm -rf "$WORK/export"
@@ -259,8 +263,12 @@ start_only_s=$(secs "$t0" "$t1")
 
 # A client workload through the proxy on the stable port against the same
 # engine on its private port: inserts then finds by _id, one at a time.
+# Two baselines: the engine's published port (what a client used before the
+# proxy, through Docker's own userland proxy), and the container's address on
+# its network (no proxy at all; the argon proxy splices to it on Linux).
 head_port=$(docker port "$container" 27017/tcp | head -1 | sed 's/.*://')
-read -r proxy_ops direct_ops < <("$VENV/bin/python" - "$URI" "mongodb://127.0.0.1:$head_port/?directConnection=true" "${PROXY_OPS:-100000}" <<'PY'
+head_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$container")
+read -r proxy_ops direct_ops network_ops < <("$VENV/bin/python" - "$URI" "mongodb://127.0.0.1:$head_port/?directConnection=true" "${PROXY_OPS:-100000}" "mongodb://$head_ip:27017/?directConnection=true" <<'PY'
 import sys, time
 from pymongo import MongoClient
 def run(uri, n, tag):
@@ -275,11 +283,12 @@ def run(uri, n, tag):
     c.drop()
     return 2 * n / s
 n = int(sys.argv[3])
-proxied, direct = [], []
+proxied, direct, network = [], [], []
 for round in range(2):
     direct.append(run(sys.argv[2], n, f"d{round}"))
     proxied.append(run(sys.argv[1], n, f"p{round}"))
-print(f"{max(proxied):.0f} {max(direct):.0f}")
+    network.append(run(sys.argv[4], n, f"n{round}"))
+print(f"{max(proxied):.0f} {max(direct):.0f} {max(network):.0f}")
 PY
 )
 # The proxy's own memory after that workload.
@@ -337,6 +346,7 @@ argon benchmark ($(nproc) cores, dataset ${data_mb} MB of BSON in 5 collections,
   restore:  ${restore_s} s = ${restore_mbps} MB/s (new branch from a version); peak RSS ${restore_rss} MiB
             the engine taking a plain client insert of the same documents (indexes first): ${engine_write_mbps} MB/s; ratio $(ratio "$restore_mbps" "$engine_write_mbps")
   export to a mongodump folder: ${export_s} s = $(python3 -c "print(f'{$bytes/1048576/$export_s:.1f}')") MB/s; the same .bson files read through argon mount: $(python3 -c "print(f'{$bytes/1048576/$mount_read_s:.1f}')") MB/s; ratio $(ratio "$mount_read_s" "$export_s")
+  .jsonl render through argon mount: $(python3 -c "print(f'{$bytes/1048576/$jsonl_read_s:.1f}')") MB/s of BSON; ratio $(ratio "$mount_read_s" "$jsonl_read_s") against the mount's .bson read
   export to a mongodump archive: ${archive_s} s = $(python3 -c "print(f'{$bytes/1048576/$archive_s:.1f}')") MB/s (ratio $(ratio "$mount_read_s" "$archive_s") against the mount's read); with --gzip: $(python3 -c "print(f'{$bytes/1048576/$archive_gz_s:.1f}')") MB/s
   import into an empty store, from that archive: $(python3 -c "print(f'{$bytes/1048576/$import_archive_s:.1f}')") MB/s
             from the running engine: ${import_live_s} s = $(python3 -c "print(f'{$import_live_bytes/1048576/$import_live_s:.1f}')") MB/s, peak RSS ${import_live_rss} MiB ($import_live_consistency)
@@ -355,5 +365,5 @@ argon benchmark ($(nproc) cores, dataset ${data_mb} MB of BSON in 5 collections,
   checkout between two stashed branches ([serve] warm = 0), to a ping: median ${checkout_med} s over ${RUNS} (each after the previous switch's background save finished, as between two git checkouts)
             docker stop+start+ping of the same container: median ${docker_med} s; ratio $(ratio "$checkout_med" "$docker_med")
             docker start+ping alone: ${start_only_s} s; difference $(python3 -c "print(f'{$checkout_med - $start_only_s:.3f}')") s
-  client workload (${PROXY_OPS:-100000} inserts + as many finds by _id, best of 2): through the proxy ${proxy_ops} ops/s, direct to the engine ${direct_ops} ops/s; ratio $(ratio "$proxy_ops" "$direct_ops"); the proxy's peak RSS ${proxy_rss_mib} MiB
+  client workload (${PROXY_OPS:-100000} inserts + as many finds by _id, best of 2): through the proxy ${proxy_ops} ops/s, direct to the engine's published port ${direct_ops} ops/s (ratio $(ratio "$proxy_ops" "$direct_ops")), direct to its own address ${network_ops} ops/s (ratio $(ratio "$proxy_ops" "$network_ops")); the proxy's peak RSS ${proxy_rss_mib} MiB
 REPORT

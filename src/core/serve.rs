@@ -59,16 +59,21 @@ impl Project {
         if !self.config.serve_proxy {
             return Ok(self.stable_endpoint());
         }
+        let addr = self.engine_socket(b).await?;
+        Ok(Endpoint::new(addr.ip(), addr.port()))
+    }
+
+    /// The address of branch `b`'s running engine behind the proxy (see
+    /// `EngineHost::engine_address`).
+    async fn engine_socket(&mut self, b: &BranchRow) -> Result<SocketAddr> {
         let container = self.objects().engine(&b.uid);
-        let port = self
+        let (port, published_on) = (self.config.engine.port, self.engine_address);
+        let address = self
             .runtime()
             .await?
-            .published_port(&container, self.config.engine.port)
+            .engine_address(&container, port, published_on)
             .await?;
-        match port {
-            Some(port) => Ok(Endpoint::new(self.engine_address, port)),
-            None => Err(Error::HeadStashed(b.name.clone())),
-        }
+        address.ok_or_else(|| Error::HeadStashed(b.name.clone()))
     }
 
     /// Where the engine of a branch about to become HEAD is published.
@@ -85,8 +90,7 @@ impl Project {
         let Some(proxy) = self.proxy() else {
             return Ok(());
         };
-        let endpoint = self.engine_endpoint(b).await?;
-        let addr = SocketAddr::new(self.engine_address, endpoint.port);
+        let addr = self.engine_socket(b).await?;
         Ok(proxy.route(Route::Serve(addr)).await?)
     }
 

@@ -2,6 +2,8 @@
 //! engine a container on the project's own network, published on 127.0.0.1.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use bollard::errors::Error as DockerError;
@@ -64,6 +66,9 @@ pub struct DockerHost {
     /// The engine shares this machine's files (a unix socket), so
     /// containers can bind-mount them.
     local: bool,
+    /// Whether containers' own addresses are reachable from here
+    /// (`reaches_networks`): 0 not yet known, 1 yes, 2 no.
+    direct: AtomicU8,
 }
 
 /// A Docker engine on another host, over TLS as the docker CLI does it: when
@@ -115,6 +120,7 @@ impl DockerHost {
         Ok(DockerHost {
             docker: client,
             local,
+            direct: AtomicU8::new(0),
         })
     }
 
@@ -341,21 +347,80 @@ impl DockerHost {
         }
     }
 
-    async fn published_port(&self, name: &str, engine_port: u16) -> Result<Option<u16>> {
+    async fn engine_address(
+        &self,
+        name: &str,
+        engine_port: u16,
+        published_on: IpAddr,
+    ) -> Result<Option<SocketAddr>> {
         let info = match self.docker.inspect_container(name, None).await {
             Ok(info) => info,
             Err(e) if is_not_found(&e) => return Ok(None),
             Err(e) => return Err(docker("inspecting container", name)(e)),
         };
         let key = format!("{engine_port}/tcp");
-        Ok(info
+        let published = info
             .host_config
             .and_then(|h| h.port_bindings)
             .and_then(|mut b| b.remove(&key))
             .flatten()
             .and_then(|bindings| bindings.into_iter().next())
             .and_then(|b| b.host_port)
-            .and_then(|p| p.parse().ok()))
+            .and_then(|p| p.parse::<u16>().ok());
+        let Some(published) = published else {
+            return Ok(None);
+        };
+        // Only for a published engine: one that publishes nothing is not
+        // meant to be reached from here.
+        let network = info
+            .network_settings
+            .and_then(|n| n.networks)
+            .into_iter()
+            .flat_map(|n| n.into_values())
+            .filter_map(|n| n.ip_address)
+            .find_map(|ip| ip.parse::<IpAddr>().ok());
+        if let Some(ip) = network.filter(|_| self.local) {
+            let direct = SocketAddr::new(ip, engine_port);
+            if self.reaches_networks(direct).await {
+                return Ok(Some(direct));
+            }
+        }
+        Ok(Some(SocketAddr::new(published_on, published)))
+    }
+
+    /// Whether this machine reaches containers at their own addresses (the
+    /// Linux bridge does; Docker Desktop's VM and rootless Docker's
+    /// namespace do not): tried once per process, on `addr`. A refused
+    /// connection counts as reached (the engine is not listening yet).
+    async fn reaches_networks(&self, addr: SocketAddr) -> bool {
+        const UNKNOWN: u8 = 0;
+        const YES: u8 = 1;
+        const NO: u8 = 2;
+        if !cfg!(target_os = "linux") {
+            return false;
+        }
+        match self.direct.load(Ordering::Relaxed) {
+            YES => return true,
+            NO => return false,
+            _ => {}
+        }
+        let attempt = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await;
+        let reached = match attempt {
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) => e.kind() == std::io::ErrorKind::ConnectionRefused,
+            Err(_) => false,
+        };
+        let _ = self.direct.compare_exchange(
+            UNKNOWN,
+            if reached { YES } else { NO },
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        reached
     }
 
     /// Every container carrying `label=value` (stopped ones too unless
@@ -525,12 +590,18 @@ impl EngineHost for DockerHost {
     fn release_network<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(DockerHost::release_network(self, name))
     }
-    fn published_port<'a>(
+    fn engine_address<'a>(
         &'a self,
         engine: &'a str,
         engine_port: u16,
-    ) -> BoxFuture<'a, Result<Option<u16>>> {
-        Box::pin(self.published_port(engine, engine_port))
+        published_on: IpAddr,
+    ) -> BoxFuture<'a, Result<Option<SocketAddr>>> {
+        Box::pin(DockerHost::engine_address(
+            self,
+            engine,
+            engine_port,
+            published_on,
+        ))
     }
     fn pause_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.pause(engine))

@@ -249,13 +249,17 @@ pub trait EngineHost: Send + Sync {
     /// about 30 bridge networks, so a project with nothing running gives its
     /// network back (`create_engine` makes it again).
     fn release_network<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>>;
-    /// The host port `engine` publishes its `engine_port` on; `None` when
-    /// there is no such engine or it publishes nothing.
-    fn published_port<'a>(
+    /// Where this machine reaches `engine`'s `engine_port`: its address on
+    /// its own network when the engine host runs here and that address is
+    /// reachable (no userland port proxy in between), else the port it
+    /// publishes on `published_on`. `None` when there is no such engine or
+    /// it publishes nothing.
+    fn engine_address<'a>(
         &'a self,
         engine: &'a str,
         engine_port: u16,
-    ) -> BoxFuture<'a, Result<Option<u16>>>;
+        published_on: std::net::IpAddr,
+    ) -> BoxFuture<'a, Result<Option<std::net::SocketAddr>>>;
     /// Freezes an engine: its clients wait, nothing it holds is lost.
     fn pause_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;
     fn resume_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;

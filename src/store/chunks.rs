@@ -112,13 +112,16 @@ impl ChunkWriter {
             let mut firsts = Vec::new();
             let mut total = 0u64;
             let starts = std::cell::RefCell::new(DocStarts::default());
+            // One context for the stream: making one per chunk costs as much
+            // as compressing a small chunk.
+            let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
             let mut emit = |chunk: &[u8]| -> std::io::Result<()> {
                 let id = ChunkId(Hash::of(chunk));
                 refs.push(ChunkRef(id, chunk.len() as u32));
                 firsts.push(starts.borrow_mut().first_in(total, chunk.len()));
                 total += chunk.len() as u64;
                 if known.insert(id) {
-                    let compressed = zstd::bulk::compress(chunk, ZSTD_LEVEL)?;
+                    let compressed = compressor.compress(chunk)?;
                     up_tx
                         .blocking_send((id, compressed))
                         .map_err(|_| std::io::Error::other("the upload stopped"))?;

@@ -1,9 +1,12 @@
 //! A store in a local folder: write to a temporary file, fsync, rename.
-//! Chunk renames are made durable in one pass over their folders just before
-//! a manifest is written, not one fsync each: the manifest still lands only
+//! Chunks, thousands per save, are not synced one by one: each waits under
+//! its temporary name until the next manifest is written, when one sync of
+//! the whole filesystem makes them durable, they are renamed into place and
+//! their folders synced. So a chunk under its name is always whole (a save
+//! that finds it there does not send it again), and the manifest lands only
 //! after every chunk it names is on disk.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -13,8 +16,26 @@ use super::{Backend, BoxFuture, ChunkId, ObjectKey, Result, StoreError, StoredCh
 
 pub struct LocalBackend {
     root: PathBuf,
+    durability: Durability,
     /// Folders holding renames not yet made durable.
     unsynced: Mutex<HashSet<PathBuf>>,
+    /// Chunks written under their temporary names, waiting for the sync
+    /// before the next manifest: final path -> temporary path.
+    staged: Mutex<HashMap<PathBuf, PathBuf>>,
+}
+
+/// Chunks staged before they are made durable and placed together (about
+/// 16 MiB of data at the chunker's average size).
+const STAGED_BATCH: usize = 1024;
+
+/// What a crash may do to a local folder's chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// A store: a chunk takes its name only once it is on disk.
+    Store,
+    /// A scratch folder (a spool) whose chunks are also elsewhere: nothing
+    /// is synced, and a crash leaves a folder that recovery clears.
+    Scratch,
 }
 
 async fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -23,14 +44,27 @@ async fn sync_dir(dir: &Path) -> std::io::Result<()> {
 
 impl LocalBackend {
     pub fn new(root: PathBuf) -> Self {
+        LocalBackend::with(root, Durability::Store)
+    }
+
+    /// A folder for chunks that are also elsewhere (a spool): never synced.
+    pub fn scratch(root: PathBuf) -> Self {
+        LocalBackend::with(root, Durability::Scratch)
+    }
+
+    fn with(root: PathBuf, durability: Durability) -> Self {
         LocalBackend {
             root,
+            durability,
             unsynced: Mutex::new(HashSet::new()),
+            staged: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Makes every pending rename durable.
+    /// Makes every staged chunk durable and renames it into place, then
+    /// makes every pending rename durable.
     async fn sync_pending(&self, key: &ObjectKey) -> Result<()> {
+        self.place_staged(key).await?;
         let dirs: Vec<PathBuf> = match self.unsynced.lock() {
             Ok(mut set) => set.drain().collect(),
             Err(_) => Vec::new(),
@@ -60,6 +94,74 @@ impl LocalBackend {
             .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         Ok((dest, tmp))
+    }
+
+    /// Makes the staged chunks durable and gives them their names (their
+    /// folders' renames still to be synced, before the next manifest).
+    async fn place_staged(&self, key: &ObjectKey) -> Result<()> {
+        let staged: Vec<(PathBuf, PathBuf)> = match self.staged.lock() {
+            Ok(mut map) => map.drain().collect(),
+            Err(_) => Vec::new(),
+        };
+        if staged.is_empty() {
+            return Ok(());
+        }
+        let root = self.root.clone();
+        let placed = tokio::task::spawn_blocking(move || place_staged(&root, staged))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+            .map_err(|source| io_err("syncing chunks before", key, source))?;
+        if let Ok(mut set) = self.unsynced.lock() {
+            set.extend(placed);
+        }
+        Ok(())
+    }
+
+    /// Writes a chunk under its temporary name, in one blocking task: a
+    /// store's waits for the sync before the next manifest, a scratch
+    /// folder's is renamed into place at once.
+    async fn put_chunk(&self, key: ObjectKey, bytes: Vec<u8>) -> Result<()> {
+        let dest = self.path(&key);
+        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let scratch = self.durability == Durability::Scratch;
+        let (t, d) = (tmp.clone(), dest.clone());
+        let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            crate::private::create_dir_all(&dir)?;
+            let cleanup = RemoveOnDrop(t.clone());
+            crate::private::write(&t, &bytes)?;
+            if scratch {
+                std::fs::rename(&t, &d)?;
+            }
+            std::mem::forget(cleanup);
+            Ok(())
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r);
+        written.map_err(|source| io_err("writing", &key, source))?;
+        if scratch {
+            return Ok(());
+        }
+        let batch_full = match self.staged.lock() {
+            Ok(mut map) => {
+                map.insert(dest, tmp);
+                map.len() >= STAGED_BATCH
+            }
+            Err(_) => false,
+        };
+        // A long save places its chunks batch by batch: one killed part way
+        // leaves them stored, and its rerun does not send them again.
+        if batch_full {
+            self.place_staged(&key).await?;
+            crate::fault::point("store:chunks-placed").await;
+        }
+        Ok(())
     }
 
     async fn commit(&self, key: &ObjectKey, tmp: &Path, dest: &Path) -> Result<()> {
@@ -147,6 +249,58 @@ impl LocalBackend {
     }
 }
 
+/// Makes the staged chunks (final path, temporary path) durable and renames
+/// them into place; returns the folders whose renames are still to be
+/// synced. The staged files are removed if this fails part way.
+fn place_staged(root: &Path, staged: Vec<(PathBuf, PathBuf)>) -> std::io::Result<HashSet<PathBuf>> {
+    let cleanup: Vec<RemoveOnDrop> = staged
+        .iter()
+        .map(|(_, tmp)| RemoveOnDrop(tmp.clone()))
+        .collect();
+    sync_files(root, staged.iter().map(|(_, tmp)| tmp.as_path()))?;
+    let mut dirs = HashSet::new();
+    for (dest, tmp) in &staged {
+        std::fs::rename(tmp, dest)?;
+        if let Some(dir) = dest.parent() {
+            dirs.insert(dir.to_path_buf());
+        }
+    }
+    // Renamed: removing the temporary names is a no-op now.
+    drop(cleanup);
+    Ok(dirs)
+}
+
+/// Puts `files` (under `root`) on disk: on Linux one `syncfs` of root's
+/// filesystem, which reports any write-back error since the files were
+/// written; elsewhere one fsync each.
+fn sync_files<'a>(root: &Path, files: impl Iterator<Item = &'a Path>) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = files;
+        rustix::fs::syncfs(std::fs::File::open(root)?)?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = root;
+        for file in files {
+            std::fs::File::open(file)?.sync_all()?;
+        }
+    }
+    Ok(())
+}
+
+impl Drop for LocalBackend {
+    /// Chunks staged by a save that never wrote its manifest (it failed):
+    /// nothing names them, so they go.
+    fn drop(&mut self) {
+        if let Ok(map) = self.staged.lock() {
+            for tmp in map.values() {
+                let _ = std::fs::remove_file(tmp);
+            }
+        }
+    }
+}
+
 /// Deletes a temporary file when dropped: a full disk or a cancelled save
 /// leaves nothing half-written behind.
 struct RemoveOnDrop(PathBuf);
@@ -173,6 +327,9 @@ fn io_err(op: &'static str, key: &ObjectKey, source: std::io::Error) -> StoreErr
 impl Backend for LocalBackend {
     fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
+            if let ObjectKey::Chunk(_) = key {
+                return self.put_chunk(key, bytes).await;
+            }
             if let ObjectKey::Version(_) = key {
                 self.sync_pending(&key).await?;
             }
@@ -320,5 +477,56 @@ impl Backend for LocalBackend {
 
     fn remove_temporaries(&self) -> BoxFuture<'_, Result<usize>> {
         Box::pin(self.remove_dead_temporaries())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Hash;
+
+    fn chunk(n: u8) -> (ObjectKey, Vec<u8>) {
+        let bytes = vec![n; 100];
+        (ObjectKey::Chunk(ChunkId(Hash::of(&bytes))), bytes)
+    }
+
+    #[tokio::test]
+    async fn a_chunk_takes_its_name_only_when_the_next_manifest_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBackend::new(dir.path().to_path_buf());
+        let (key, bytes) = chunk(1);
+        store.put_bytes(key.clone(), bytes.clone()).await.unwrap();
+        assert!(
+            !store.exists(key.clone()).await.unwrap(),
+            "staged, not named"
+        );
+        let version = ObjectKey::Version(VersionId(Hash::of(b"v")));
+        store.put_bytes(version, b"{}".to_vec()).await.unwrap();
+        assert_eq!(store.get_bytes(key).await.unwrap(), bytes);
+    }
+
+    #[tokio::test]
+    async fn chunks_of_a_save_that_never_writes_its_manifest_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBackend::new(dir.path().to_path_buf());
+        let (key, bytes) = chunk(2);
+        store.put_bytes(key, bytes).await.unwrap();
+        drop(store);
+        let mut stack = vec![dir.path().to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(d).unwrap().flatten() {
+                assert!(e.path().is_dir(), "left behind: {}", e.path().display());
+                stack.push(e.path());
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_scratch_folder_names_its_chunks_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = LocalBackend::scratch(dir.path().to_path_buf());
+        let (key, bytes) = chunk(3);
+        spool.put_bytes(key.clone(), bytes.clone()).await.unwrap();
+        assert_eq!(spool.get_bytes(key).await.unwrap(), bytes);
     }
 }

@@ -26,7 +26,7 @@ impl SpoolBackend {
     /// A spool in `folder` (created on the first write) in front of `store`.
     pub fn new(folder: PathBuf, store: Arc<dyn Backend>) -> SpoolBackend {
         SpoolBackend {
-            spool: LocalBackend::new(folder.clone()),
+            spool: LocalBackend::scratch(folder.clone()),
             folder,
             store,
         }

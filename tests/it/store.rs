@@ -245,8 +245,11 @@ fn an_interrupted_save_is_resumed_without_sending_stored_chunks_again() {
     let store = p.dir.parent().unwrap().join("store");
     p.ok(&["checkout", "-b", "main"]);
     let m = p.mongo();
-    for c in ["a", "b", "c"] {
-        let docs = (0..15_000)
+    // About 24 MiB: more than one batch of chunks the local store places
+    // together (src/store/local.rs), so a save killed after the first batch
+    // has stored part of its chunks.
+    for c in ["a", "b", "c", "d"] {
+        let docs = (0..40_000)
             .map(|i| doc! { "_id": i, "body": format!("{c}{i}-{}", "resume ".repeat(20)) })
             .collect();
         m.insert("app", c, docs);
@@ -257,11 +260,13 @@ fn an_interrupted_save_is_resumed_without_sending_stored_chunks_again() {
             .map(|f| std::fs::metadata(f).unwrap().len())
             .sum::<u64>()
     };
-    let mut child = p.command(&["commit", "-m", "interrupted"]).spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    let _ = child.kill();
-    let _ = child.wait();
+    let killed = p.run_with(
+        &["commit", "-m", "interrupted"],
+        &[("ARGON_FAULT_POINT", "store:chunks-placed")],
+    );
+    assert_ne!(killed.code, 0, "the save was killed part way");
     let before = chunk_files(&store);
+    assert!(!before.is_empty(), "chunks stored before the kill");
     assert!(
         p.json(&["log"]).as_array().unwrap().is_empty(),
         "no half version"
