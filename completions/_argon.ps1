@@ -57,6 +57,7 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and the repository)')
             [CompletionResult]::new('__branches', '__branches', [CompletionResultType]::ParameterValue, 'Branch names, one per line (for shell completion)')
             [CompletionResult]::new('__engine-login', '__engine-login', [CompletionResultType]::ParameterValue, 'argon''s own: gives a new engine its first user, from inside its container')
+            [CompletionResult]::new('__disk-usage', '__disk-usage', [CompletionResultType]::ParameterValue, 'argon''s own: measures volumes on disk, from inside a helper container')
             [CompletionResult]::new('__proxy', '__proxy', [CompletionResultType]::ParameterValue, 'argon''s own: the proxy serving HEAD on the stable port (see src/proxy)')
             [CompletionResult]::new('__suspend-idle', '__suspend-idle', [CompletionResultType]::ParameterValue, 'argon''s own, run by the proxy: stash HEAD after [serve] idle_suspend with no client')
             [CompletionResult]::new('__wake', '__wake', [CompletionResultType]::ParameterValue, 'argon''s own, run by the proxy: start HEAD suspended while idle for a client')
@@ -100,6 +101,7 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             [CompletionResult]::new('-D', '-D ', [CompletionResultType]::ParameterName, 'Delete without asking')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Rename OLD to NEW')
             [CompletionResult]::new('--move', '--move', [CompletionResultType]::ParameterName, 'Rename OLD to NEW')
+            [CompletionResult]::new('--disk', '--disk', [CompletionResultType]::ParameterName, 'With the list: also each branch''s size on disk (its volume; takes about a second)')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -505,6 +507,17 @@ Register-ArgumentCompleter -Native -CommandName 'argon' -ScriptBlock {
             break
         }
         'argon;__engine-login' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if argon was started in DIR')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'argon;__disk-usage' {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if argon was started in DIR')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (also implied when stdin is not a terminal)')

@@ -22,6 +22,9 @@ _argon() {
             argon,__branches)
                 cmd="argon__subcmd____branches"
                 ;;
+            argon,__disk-usage)
+                cmd="argon__subcmd____disk__subcmd__usage"
+                ;;
             argon,__engine-login)
                 cmd="argon__subcmd____engine__subcmd__login"
                 ;;
@@ -140,7 +143,7 @@ _argon() {
 
     case "${cmd}" in
         argon)
-            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash wait log diff show export import reset uri env fetch tag gc fsck mount umount hooks allow deny help generate-docs __branches __engine-login __proxy __suspend-idle __wake __background-save"
+            opts="-C -y -h -V --format --yes --help --version init status branch checkout commit stash wait log diff show export import reset uri env fetch tag gc fsck mount umount hooks allow deny help generate-docs __branches __engine-login __disk-usage __proxy __suspend-idle __wake __background-save"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -184,6 +187,28 @@ _argon() {
             return 0
             ;;
         argon__subcmd____branches)
+            opts="-C -y -h -V --format --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        argon__subcmd____disk__subcmd__usage)
             opts="-C -y -h -V --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -316,7 +341,7 @@ _argon() {
             return 0
             ;;
         argon__subcmd__branch)
-            opts="-d -D -m -C -y -h -V --delete --move --format --yes --help --version"
+            opts="-d -D -m -C -y -h -V --delete --move --disk --format --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -58,6 +58,7 @@ complete -c argon -n "__fish_argon_needs_command" -f -a "help" -d 'Show help for
 complete -c argon -n "__fish_argon_needs_command" -f -a "generate-docs" -d 'Write shell completions and man pages (for packagers and the repository)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "__branches" -d 'Branch names, one per line (for shell completion)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "__engine-login" -d 'argon\'s own: gives a new engine its first user, from inside its container'
+complete -c argon -n "__fish_argon_needs_command" -f -a "__disk-usage" -d 'argon\'s own: measures volumes on disk, from inside a helper container'
 complete -c argon -n "__fish_argon_needs_command" -f -a "__proxy" -d 'argon\'s own: the proxy serving HEAD on the stable port (see src/proxy)'
 complete -c argon -n "__fish_argon_needs_command" -f -a "__suspend-idle" -d 'argon\'s own, run by the proxy: stash HEAD after [serve] idle_suspend with no client'
 complete -c argon -n "__fish_argon_needs_command" -f -a "__wake" -d 'argon\'s own, run by the proxy: start HEAD suspended while idle for a client'
@@ -87,6 +88,7 @@ json\t''"
 complete -c argon -n "__fish_argon_using_subcommand branch" -s d -l delete -d 'Delete the branch (its versions stay in the store)'
 complete -c argon -n "__fish_argon_using_subcommand branch" -s D -d 'Delete without asking'
 complete -c argon -n "__fish_argon_using_subcommand branch" -s m -l move -d 'Rename OLD to NEW'
+complete -c argon -n "__fish_argon_using_subcommand branch" -l disk -d 'With the list: also each branch\'s size on disk (its volume; takes about a second)'
 complete -c argon -n "__fish_argon_using_subcommand branch" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand branch" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand branch" -s V -l version -d 'Print version'
@@ -334,6 +336,12 @@ json\t''"
 complete -c argon -n "__fish_argon_using_subcommand __engine-login" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
 complete -c argon -n "__fish_argon_using_subcommand __engine-login" -s h -l help -d 'Print help'
 complete -c argon -n "__fish_argon_using_subcommand __engine-login" -s V -l version -d 'Print version'
+complete -c argon -n "__fish_argon_using_subcommand __disk-usage" -s C -d 'Run as if argon was started in DIR' -r -F
+complete -c argon -n "__fish_argon_using_subcommand __disk-usage" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c argon -n "__fish_argon_using_subcommand __disk-usage" -s y -l yes -d 'Answer yes to confirmations (also implied when stdin is not a terminal)'
+complete -c argon -n "__fish_argon_using_subcommand __disk-usage" -s h -l help -d 'Print help'
+complete -c argon -n "__fish_argon_using_subcommand __disk-usage" -s V -l version -d 'Print version'
 complete -c argon -n "__fish_argon_using_subcommand __proxy" -s C -d 'Run as if argon was started in DIR' -r -F
 complete -c argon -n "__fish_argon_using_subcommand __proxy" -l format -d 'Output format' -r -f -a "human\t''
 json\t''"

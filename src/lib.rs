@@ -48,3 +48,18 @@ pub(crate) fn argon_program() -> std::io::Result<std::path::PathBuf> {
         false => "argon".into(),
     })
 }
+
+/// [`argon_program`] as a file, for what needs the binary itself (a helper
+/// container mounts it): a bare `argon` is looked up on PATH.
+pub(crate) fn argon_binary() -> std::io::Result<std::path::PathBuf> {
+    let program = argon_program()?;
+    if program.components().count() > 1 {
+        return Ok(program);
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(&program))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "argon is not on PATH"))
+}

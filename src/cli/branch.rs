@@ -17,6 +17,9 @@ pub struct Args {
     /// Rename OLD to NEW
     #[arg(short = 'm', long = "move")]
     rename: bool,
+    /// With the list: also each branch's size on disk (its volume; takes about a second)
+    #[arg(long, conflicts_with_all = ["delete", "force_delete", "rename"])]
+    disk: bool,
     /// Branch name (or OLD NEW with -m, or NAME REV to create at REV)
     names: Vec<String>,
 }
@@ -60,13 +63,24 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     match args.names.as_slice() {
         [] => {
             let mut project = ctx.open(false).await?;
-            let list = project.branches().await?;
+            let mut list = project.branches().await?;
+            if args.disk {
+                let sizes = project.disk_usage().await?;
+                for b in &mut list {
+                    b.disk_bytes = sizes.get(&b.name).copied();
+                }
+            }
             ctx.out.emit(&list, || {
                 let width = list.iter().map(|b| b.name.len()).max().unwrap_or(0);
                 list.iter()
                     .map(|b| {
+                        let disk = match (args.disk, b.disk_bytes) {
+                            (false, _) => String::new(),
+                            (true, Some(n)) => format!("  {:>9} on disk", human_bytes(n)),
+                            (true, None) => format!("  {:>9} on disk", "-"),
+                        };
                         format!(
-                            "{} {:width$}  {:8}  {:>3} version{}  {:>9}  {}{}",
+                            "{} {:width$}  {:8}  {:>3} version{}  {:>9}{disk}  {}{}",
                             if b.head { "*" } else { " " },
                             b.name,
                             b.state.as_str(),
@@ -85,6 +99,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
                     .join("\n")
             });
         }
+        _ if args.disk => return Err(usage("--disk goes with the list: argon branch --disk")),
         [name, rest @ ..] if rest.len() <= 1 => {
             let mut project = ctx.open(true).await?;
             let info = project

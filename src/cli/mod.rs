@@ -143,6 +143,9 @@ enum Command {
     /// argon's own: gives a new engine its first user, from inside its container
     #[command(name = "__engine-login", hide = true)]
     EngineLogin,
+    /// argon's own: measures volumes on disk, from inside a helper container
+    #[command(name = "__disk-usage", hide = true)]
+    DiskUsage { dirs: Vec<String> },
     /// argon's own: the proxy serving HEAD on the stable port (see src/proxy)
     #[command(name = "__proxy", hide = true)]
     Proxy(ProxyArgs),
@@ -376,6 +379,10 @@ async fn dispatch(ctx: &Ctx, command: Command) -> i32 {
         Command::GenerateDocs(args) => docs::run(ctx, args),
         Command::Branches => branch::names(ctx).await,
         Command::EngineLogin => uri::engine_login().await,
+        Command::DiskUsage { dirs } => {
+            print!("{}", crate::runtime::disk::report(&dirs));
+            Ok(())
+        }
         Command::Proxy(args) => crate::proxy::run(args.listen, args.control, args.project_file),
         Command::SuspendIdle => stash::suspend_idle(ctx).await,
         Command::Wake => stash::wake(ctx).await,

@@ -50,6 +50,7 @@ impl Project {
                 .unwrap_or(0),
             latest: from.map(|v| v.to_string()),
             saving: false,
+            disk_bytes: None,
         })
     }
 

@@ -90,6 +90,9 @@ pub struct BranchInfo {
     /// Its newest state is still to be recorded by a background save, so
     /// `latest` is the version before it.
     pub saving: bool,
+    /// Bytes its data takes on disk, when asked for (`disk_usage`) and known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_bytes: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]

@@ -53,6 +53,32 @@ impl Project {
     /// Every branch as `argon branch` lists it: one listing of the
     /// project's containers and one read of the versions, however many
     /// branches and versions there are (the dashboard polls this).
+    /// Bytes each branch's data takes on disk, by branch name (a branch
+    /// without a volume, or one that could not be measured, is absent). A
+    /// helper container walks the volumes: about a second, so callers that
+    /// show it often keep it for a while.
+    pub async fn disk_usage(&mut self) -> Result<HashMap<String, u64>> {
+        let mut branches = HashMap::new();
+        for b in self.meta.branches()? {
+            if let Some(volume) = b.volume {
+                branches.insert(volume, b.name);
+            }
+        }
+        let volumes: Vec<String> = branches.keys().cloned().collect();
+        let helper = self.objects().measurer();
+        let labels = self.objects().labels("", runtime::Role::Measure);
+        let image = self.config.engine.image.clone();
+        let sizes = self
+            .runtime()
+            .await?
+            .data_sizes(&helper, &image, &volumes, labels)
+            .await?;
+        Ok(sizes
+            .into_iter()
+            .filter_map(|(volume, bytes)| Some((branches.remove(&volume)?, bytes)))
+            .collect())
+    }
+
     pub async fn branches(&mut self) -> Result<Vec<BranchInfo>> {
         let rows = self.meta.branches()?;
         let pending: Vec<String> = self
@@ -88,6 +114,7 @@ impl Project {
                 bytes: latest.map(|v| v.bytes).unwrap_or(0),
                 latest: latest.map(|v| v.id.to_string()),
                 saving: pending.contains(&b.name),
+                disk_bytes: None,
                 name: b.name,
             });
         }

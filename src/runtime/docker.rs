@@ -182,14 +182,26 @@ impl DockerHost {
 
     /// Removes a volume; one that is already gone is fine.
     async fn remove_volume(&self, name: &str) -> Result<()> {
-        match self
-            .docker
-            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(docker("removing volume", name)(e)),
+        let mut attempt = 0;
+        loop {
+            return match self
+                .docker
+                .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+                .await
+            {
+                Ok(()) => Ok(()),
+                Err(e) if is_not_found(&e) => Ok(()),
+                // In use: by a helper measuring it (`data_sizes`), which is
+                // gone within seconds; argon removes a volume's engine first.
+                Err(DockerError::DockerResponseServerError {
+                    status_code: 409, ..
+                }) if attempt < 30 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+                Err(e) => Err(docker("removing volume", name)(e)),
+            };
         }
     }
 
@@ -602,6 +614,15 @@ impl EngineHost for DockerHost {
             engine_port,
             published_on,
         ))
+    }
+    fn data_sizes<'a>(
+        &'a self,
+        helper: &'a str,
+        image: &'a str,
+        data: &'a [String],
+        labels: HashMap<String, String>,
+    ) -> BoxFuture<'a, Result<HashMap<String, u64>>> {
+        Box::pin(DockerHost::data_sizes(self, helper, image, data, labels))
     }
     fn pause_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.pause(engine))

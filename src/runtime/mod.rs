@@ -5,6 +5,7 @@
 //! `DOCKER_HOST`). A second host (Kubernetes: docs/engine-hosts.md) is one
 //! more file implementing the trait, plus its line in `connect`.
 
+pub mod disk;
 mod docker;
 mod names;
 
@@ -19,10 +20,12 @@ use bollard::errors::Error as DockerError;
 use crate::credentials::Login;
 
 pub use crate::endpoint::Endpoint;
+pub use disk::DISK_USAGE_COMMAND;
 pub use docker::DockerHost;
 pub use names::{ObjectNames, Role};
 
-/// How `create_first_user` runs argon inside an engine's network namespace.
+/// Where a helper container finds argon's own binary (`create_first_user`
+/// runs it inside an engine's network namespace, `data_sizes` on volumes).
 pub const LOGIN_BINARY: &str = "/argon-login";
 pub const LOGIN_COMMAND: &str = "__engine-login";
 pub const LOGIN_ENV_PORT: &str = "ARGON_LOGIN_PORT";
@@ -57,6 +60,8 @@ pub enum RuntimeError {
     },
     #[error("could not create argon's login in the engine of {container}{}", logs_suffix(.logs))]
     Login { container: String, logs: String },
+    #[error("could not measure the data on disk in helper {container}{}", logs_suffix(.logs))]
+    DiskUsage { container: String, logs: String },
     #[error("Docker failed while {op} {object}")]
     Docker {
         op: &'static str,
@@ -100,6 +105,9 @@ impl RuntimeError {
             }
             RuntimeError::Login { .. } => Some(
                 "the image must run a glibc binary (argon's own); or set [engine] auth = false in argon.toml".into(),
+            ),
+            RuntimeError::DiskUsage { .. } => Some(
+                "the engine image must run a glibc binary (argon's own) to measure its volumes".into(),
             ),
             _ => None,
         }
@@ -260,6 +268,17 @@ pub trait EngineHost: Send + Sync {
         engine_port: u16,
         published_on: std::net::IpAddr,
     ) -> BoxFuture<'a, Result<Option<std::net::SocketAddr>>>;
+    /// Bytes each of the volumes `data` takes on disk, measured by the
+    /// helper container `helper` of `image` (see `disk`); a volume missing
+    /// from the answer could not be measured. The helper mounts them
+    /// read-only and lives about a second.
+    fn data_sizes<'a>(
+        &'a self,
+        helper: &'a str,
+        image: &'a str,
+        data: &'a [String],
+        labels: HashMap<String, String>,
+    ) -> BoxFuture<'a, Result<HashMap<String, u64>>>;
     /// Freezes an engine: its clients wait, nothing it holds is lost.
     fn pause_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;
     fn resume_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;

@@ -19,6 +19,8 @@ pub enum Role {
     Restore,
     /// A private engine or helper a version is captured from.
     Capture,
+    /// A helper measuring volumes on disk.
+    Measure,
 }
 
 impl Role {
@@ -29,6 +31,7 @@ impl Role {
             Role::Copy => "copy",
             Role::Restore => "restore",
             Role::Capture => "capture",
+            Role::Measure => "measure",
         }
     }
 
@@ -40,6 +43,7 @@ impl Role {
             Role::Copy,
             Role::Restore,
             Role::Capture,
+            Role::Measure,
         ]
         .into_iter()
         .find(|r| r.as_str() == label)
@@ -91,6 +95,12 @@ impl<'a> ObjectNames<'a> {
         format!("argon-{}-copy", self.project)
     }
 
+    /// The helper measuring the project's volumes for this process (two
+    /// processes may measure at once: the dashboard and `argon branch`).
+    pub fn measurer(&self) -> String {
+        format!("argon-{}-measure-{}", self.project, std::process::id())
+    }
+
     /// The labels of an object made for `branch` in `role`.
     pub fn labels(&self, branch: &str, role: Role) -> HashMap<String, String> {
         HashMap::from([
@@ -123,6 +133,7 @@ mod tests {
             Role::Copy,
             Role::Restore,
             Role::Capture,
+            Role::Measure,
         ] {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }

@@ -223,6 +223,55 @@ fn gc_keeps_what_branches_and_tags_reach_and_frees_the_rest() {
     assert_eq!(p.json(&["tag"]).as_array().unwrap().len(), 0);
 }
 
+/// `argon branch --disk`: each branch's volume measured, running or
+/// stashed; more data takes more room.
+#[test]
+fn branch_sizes_on_disk_follow_their_data() {
+    let p = Project::new("disk", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo().insert("app", "a", vec![doc! { "_id": 1 }]);
+    p.ok(&["checkout", "-b", "small"]);
+    p.ok(&["checkout", "main"]);
+    // About 16 MB that compresses poorly: hex of a running hash.
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+    let docs = (0..8_000)
+        .map(|i| {
+            let body: String = (0..64)
+                .map(|_| {
+                    h ^= h << 13;
+                    h ^= h >> 7;
+                    h ^= h << 17;
+                    format!("{h:016x}")
+                })
+                .collect();
+            doc! { "_id": i, "body": body }
+        })
+        .collect();
+    p.mongo().insert("app", "big", docs);
+    p.ok(&["stash"]);
+    p.ok(&["wait"]);
+    let list = p.json(&["branch", "--disk"]);
+    let size = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["name"] == name)
+            .and_then(|b| b["disk_bytes"].as_u64())
+            .unwrap_or_else(|| panic!("no size on disk for {name}: {list}"))
+    };
+    let (main, small) = (size("main"), size("small"));
+    assert!(small > 0, "{list}");
+    assert!(
+        main > small + 4_000_000,
+        "main holds about 16 MB more than small: {main} vs {small}"
+    );
+    // Without --disk, no measurement; the text form has the column.
+    assert!(p.json(&["branch"])[0].get("disk_bytes").is_none());
+    let text = p.ok(&["branch", "--disk"]);
+    assert!(text.contains("on disk"), "{text}");
+    assert_ne!(p.run(&["branch", "--disk", "x"]).code, 0);
+}
+
 #[test]
 fn gc_local_evicts_volumes_that_the_store_holds() {
     let p = Project::new("gclocal", Backend::File);

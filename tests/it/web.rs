@@ -353,6 +353,9 @@ fn the_dashboard_shows_and_steers_branches_in_a_real_browser() {
         history.contains("id=\"history-graph\"") && history.contains("[v1]"),
         "the graph with its tag"
     );
+    // Sizes on disk are measured in the background; the open page reloads with them.
+    b.wait_text("tr[data-branch=\"main\"] td.disk", "iB", 30);
+    b.wait_text("tr[data-branch=\"feature\"] td.disk", "iB", 5);
     b.screenshot("branch-view.png");
 
     // A version's page, and its documents read from the store.
@@ -541,8 +544,8 @@ fn an_action_under_way_shows_its_progress_live() {
     b.type_in("#commit-message", "live");
     b.click("#commit");
     b.wait_text("#progress", "saving main", 60);
-    let shown = b.text("#progress");
-    assert!(shown.contains("2000 of 2000"), "{shown}");
+    // Held after the capture: the page follows the count to its end.
+    b.wait_text("#progress", "2000 of 2000", 30);
     assert!(
         p.json(&["log"]).as_array().unwrap().is_empty(),
         "still held"

@@ -10,6 +10,7 @@
 //! works while the page is open. Everything served is inside this binary.
 
 mod auth;
+mod disk;
 mod graph;
 mod html;
 mod live;
@@ -32,6 +33,8 @@ pub struct App {
     pub csrf: String,
     /// The running action's progress, for the pages following it.
     pub live: Arc<live::Live>,
+    /// Branch sizes on disk, measured in the background.
+    pub disk: Arc<disk::DiskSizes>,
 }
 
 fn random_hex(bytes: usize) -> std::io::Result<String> {
@@ -112,6 +115,7 @@ async fn main() -> ExitCode {
         (Err(e), _) | (_, Err(e)) => return fail(format!("reading /dev/urandom: {e}")),
     };
     let app = Arc::new(App {
+        disk: disk::DiskSizes::new(project.clone()),
         project,
         token,
         csrf,

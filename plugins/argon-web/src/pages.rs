@@ -125,9 +125,15 @@ async fn js() -> impl IntoResponse {
 
 /// A fingerprint of what the branch view shows: HEAD, every branch's state
 /// and latest version, every tag. The page reloads when it changes.
-fn fingerprint(head: Option<&str>, branches: &[BranchInfo], tags: &[TagInfo]) -> String {
+fn fingerprint(
+    head: Option<&str>,
+    branches: &[BranchInfo],
+    tags: &[TagInfo],
+    disk_generation: u64,
+) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     head.hash(&mut h);
+    disk_generation.hash(&mut h);
     for b in branches {
         (&b.name, b.state.as_str(), b.versions, &b.latest, b.saving).hash(&mut h);
     }
@@ -145,7 +151,12 @@ async fn state_of(app: Arc<App>) -> Result<String, PageError> {
     let mut project = open(&app.project).await?;
     let branches = project.branches().await?;
     let tags = project.tags()?;
-    Ok(fingerprint(project.head(), &branches, &tags))
+    Ok(fingerprint(
+        project.head(),
+        &branches,
+        &tags,
+        app.disk.generation(),
+    ))
 }
 
 fn csrf_field(app: &App) -> String {
@@ -177,7 +188,8 @@ async fn branches_page(app: Arc<App>) -> Result<Html<String>, PageError> {
     let list = project.branches().await?;
     let versions = project.log_all()?;
     let tags = project.tags()?;
-    let fp = fingerprint(project.head(), &list, &tags);
+    let (disk, disk_generation) = app.disk.get();
+    let fp = fingerprint(project.head(), &list, &tags, disk_generation);
     let by_id: HashMap<&str, &argon::core::VersionInfo> =
         versions.iter().map(|v| (v.id.as_str(), v)).collect();
 
@@ -194,7 +206,7 @@ async fn branches_page(app: Arc<App>) -> Result<Html<String>, PageError> {
         esc(&status.uri),
         esc(&status.uri),
     ));
-    body.push_str("<h2>Branches</h2><table id=\"branches\"><tr><th>branch</th><th>state</th><th>versions</th><th>on the store</th><th>latest version</th><th></th></tr>");
+    body.push_str("<h2>Branches</h2><table id=\"branches\"><tr><th>branch</th><th>state</th><th>versions</th><th>on the store</th><th>on disk</th><th>latest version</th><th></th></tr>");
     for b in &list {
         let latest = b
             .latest
@@ -220,10 +232,15 @@ async fn branches_page(app: Arc<App>) -> Result<Html<String>, PageError> {
             ),
         };
         body.push_str(&format!(
-            "<tr class=\"{}\" data-branch=\"{name}\"><td>{name}</td><td class=\"state-{state}\">{state}{saving}</td><td>{}</td><td>{}</td><td>{latest}</td><td>{actions}</td></tr>",
+            "<tr class=\"{}\" data-branch=\"{name}\"><td>{name}</td><td class=\"state-{state}\">{state}{saving}</td><td>{}</td><td>{}</td><td class=\"disk\">{on_disk}</td><td>{latest}</td><td>{actions}</td></tr>",
             if b.head { "head" } else { "" },
             b.versions,
             human_bytes(b.bytes),
+            on_disk = match disk.get(&b.name) {
+                Some(n) => human_bytes(*n),
+                None if app.disk.unknown() => "<span class=\"muted\" title=\"measuring\">…</span>".into(),
+                None => "<span class=\"muted\">-</span>".into(),
+            },
             state = b.state.as_str(),
             saving = if b.saving { ", saving in the background" } else { "" },
         ));

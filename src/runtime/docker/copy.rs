@@ -8,15 +8,15 @@ use std::path::Path;
 use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, LogsOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::{docker, DockerHost};
 use crate::credentials::Login;
 use crate::runtime::{
-    CopySource, DataCopy, Result, RuntimeError, LOGIN_BINARY, LOGIN_COMMAND, LOGIN_ENV_PASSWORD,
-    LOGIN_ENV_PORT, LOGIN_ENV_USER,
+    disk, CopySource, DataCopy, Result, RuntimeError, LOGIN_BINARY, LOGIN_COMMAND,
+    LOGIN_ENV_PASSWORD, LOGIN_ENV_PORT, LOGIN_ENV_USER,
 };
 
 impl DockerHost {
@@ -124,7 +124,7 @@ impl DockerHost {
         labels: HashMap<String, String>,
         login: &Login,
     ) -> Result<()> {
-        let exe = std::env::current_exe().map_err(|source| RuntimeError::Io {
+        let exe = crate::argon_binary().map_err(|source| RuntimeError::Io {
             op: "finding argon's own binary",
             source,
         })?;
@@ -170,6 +170,80 @@ impl DockerHost {
                 logs,
             }),
         }
+    }
+
+    /// Measures `data` (volumes) with argon's own binary in the helper
+    /// container `name` of `image`, which mounts them read-only and has no
+    /// network (see `runtime::disk`).
+    pub(super) async fn data_sizes(
+        &self,
+        name: &str,
+        image: &str,
+        data: &[String],
+        labels: HashMap<String, String>,
+    ) -> Result<HashMap<String, u64>> {
+        if data.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let exe = crate::argon_binary().map_err(|source| RuntimeError::Io {
+            op: "finding argon's own binary",
+            source,
+        })?;
+        let mut binds: Vec<String> = data
+            .iter()
+            .enumerate()
+            .map(|(i, volume)| format!("{volume}:{}:ro", disk::mount_point(i)))
+            .collect();
+        if self.local {
+            binds.push(format!("{}:{LOGIN_BINARY}:ro", exe.display()));
+        }
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            labels: Some(labels),
+            user: Some("0:0".into()),
+            entrypoint: Some(vec![LOGIN_BINARY.into(), disk::DISK_USAGE_COMMAND.into()]),
+            cmd: Some((0..data.len()).map(disk::mount_point).collect()),
+            host_config: Some(HostConfig {
+                binds: Some(binds),
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.replace_container(name, body).await?;
+        if !self.local {
+            if let Err(e) = self.upload_binary(name, &exe).await {
+                let _ = self.remove_container(name).await;
+                return Err(e);
+            }
+        }
+        let code = self.run_to_end(name).await;
+        let output = self.output_of(name).await;
+        self.remove_container(name).await?;
+        match code? {
+            Some(0) => Ok(disk::parse_report(&output)
+                .into_iter()
+                .filter_map(|(i, bytes)| Some((data.get(i)?.clone(), bytes)))
+                .collect()),
+            _ => Err(RuntimeError::DiskUsage {
+                container: name.to_string(),
+                logs: output,
+            }),
+        }
+    }
+
+    /// Everything the stopped container `name` wrote on stdout and stderr.
+    async fn output_of(&self, name: &str) -> String {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let mut out = String::new();
+        let mut logs = self.docker.logs(name, Some(options));
+        while let Some(Ok(line)) = logs.next().await {
+            out.push_str(&line.to_string());
+        }
+        out
     }
 
     /// Puts the file `exe` into the created container `name` at LOGIN_BINARY.
