@@ -47,17 +47,6 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     create_file(path)?.write_all(bytes)
 }
 
-/// The async form of `create_file`.
-pub async fn create_file_async(path: &Path) -> std::io::Result<tokio::fs::File> {
-    tokio::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(FILE_MODE)
-        .open(path)
-        .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

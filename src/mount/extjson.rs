@@ -59,8 +59,10 @@ fn write_value(value: RawBsonRef<'_>, out: &mut Vec<u8>) -> Result<()> {
             Ok(())
         }
         RawBsonRef::ObjectId(oid) => {
+            let mut hex = [0u8; 24];
+            hex::encode_to_slice(oid.bytes(), &mut hex).map_err(|e| e.to_string())?;
             out.extend_from_slice(b"{\"$oid\":\"");
-            out.extend_from_slice(oid.to_hex().as_bytes());
+            out.extend_from_slice(&hex);
             out.extend_from_slice(b"\"}");
             Ok(())
         }

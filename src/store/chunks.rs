@@ -229,7 +229,23 @@ pub fn decode_chunk(compressed: &[u8], chunk: ChunkRef) -> Result<Vec<u8>> {
     if len as usize > MAX_CHUNK_BYTES {
         return Err(corrupt());
     }
-    match zstd::bulk::decompress(compressed, len as usize) {
+    // One context per thread: making one per chunk costs as much as
+    // decompressing a small chunk.
+    thread_local! {
+        static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let raw = DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match slot.as_mut() {
+            Some(d) => d.decompress(compressed, len as usize),
+            None => Err(std::io::Error::other("no decompressor")),
+        }
+    });
+    match raw {
         Ok(raw) if raw.len() == len as usize && Hash::of(&raw) == id.0 => Ok(raw),
         _ => Err(corrupt()),
     }

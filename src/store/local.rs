@@ -10,8 +10,6 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use tokio::io::AsyncWriteExt;
-
 use super::{Backend, BoxFuture, ChunkId, ObjectKey, Result, StoreError, StoredChunk, VersionId};
 
 pub struct LocalBackend {
@@ -164,26 +162,6 @@ impl LocalBackend {
         Ok(())
     }
 
-    async fn commit(&self, key: &ObjectKey, tmp: &Path, dest: &Path) -> Result<()> {
-        tokio::fs::rename(tmp, dest)
-            .await
-            .map_err(|source| io_err("renaming into place", key, source))?;
-        let Some(dir) = dest.parent() else {
-            return Ok(());
-        };
-        match key {
-            ObjectKey::Chunk(_) => {
-                if let Ok(mut set) = self.unsynced.lock() {
-                    set.insert(dir.to_path_buf());
-                }
-                Ok(())
-            }
-            _ => sync_dir(dir)
-                .await
-                .map_err(|source| io_err("syncing", key, source)),
-        }
-    }
-
     /// Removes `.<name>.<pid>.tmp` files whose writer process is gone.
     async fn remove_dead_temporaries(&self) -> Result<usize> {
         let root = self.root.clone();
@@ -247,6 +225,21 @@ impl LocalBackend {
         }
         Ok(out)
     }
+}
+
+/// Writes `bytes` to the temporary file `tmp`, syncs it, renames it to
+/// `dest` and syncs the folder `dir`; on an error the temporary file goes.
+fn write_object(tmp: &Path, dest: &Path, bytes: &[u8], dir: Option<&Path>) -> std::io::Result<()> {
+    let cleanup = RemoveOnDrop(tmp.to_path_buf());
+    let mut f = crate::private::create_file(tmp)?;
+    std::io::Write::write_all(&mut f, bytes)?;
+    f.sync_all()?;
+    std::fs::rename(tmp, dest)?;
+    drop(cleanup);
+    if let Some(dir) = dir {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// Makes the staged chunks (final path, temporary path) durable and renames
@@ -334,29 +327,18 @@ impl Backend for LocalBackend {
                 self.sync_pending(&key).await?;
             }
             let (dest, tmp) = self.temp_for(&key).await?;
-            // Removed however this ends (an error, or the save dropping this write
-            // when another one failed); a no-op once renamed into place.
-            let _cleanup = RemoveOnDrop(tmp.clone());
-            let written = async {
-                let mut f = crate::private::create_file_async(&tmp)
-                    .await
-                    .map_err(|source| io_err("writing", &key, source))?;
-                f.write_all(&bytes)
-                    .await
-                    .map_err(|source| io_err("writing", &key, source))?;
-                // tokio's File reports a failed write (ENOSPC) on flush, never on
-                // sync_all: without this a full disk renames a truncated chunk
-                // into place under its valid name.
-                f.flush()
-                    .await
-                    .map_err(|source| io_err("writing", &key, source))?;
-                f.sync_all()
-                    .await
-                    .map_err(|source| io_err("syncing", &key, source))
-            }
-            .await;
-            written?;
-            self.commit(&key, &tmp, &dest).await
+            // One blocking task, which runs to its end even when this future
+            // is dropped (a lease released, a save given up): the object is
+            // either whole under its name or not there, never a stray
+            // temporary file, nor a write landing after a delete.
+            let dir = dest.parent().map(Path::to_path_buf);
+            let written = tokio::task::spawn_blocking(move || {
+                write_object(&tmp, &dest, &bytes, dir.as_deref())
+            })
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r);
+            written.map_err(|source| io_err("writing", &key, source))
         })
     }
 

@@ -138,12 +138,19 @@ pub struct Lease {
     store: Arc<Store>,
     key: ObjectKey,
     refresher: tokio::task::JoinHandle<()>,
+    /// Tells the refresher to stop between writes (see `release`).
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Lease {
     /// Ends the lease (a lease that cannot be deleted goes stale on its own).
-    pub async fn release(self) {
-        self.refresher.abort();
+    pub async fn release(mut self) {
+        // Stopped between writes, not in one: a refresh cut off part way
+        // could land after the delete below and bring the lease back.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.refresher).await;
         let _ = self.store.delete(self.key.clone()).await;
     }
 }
@@ -238,10 +245,14 @@ impl Store {
     async fn hold(self: &Arc<Self>, key: ObjectKey, holder: Holder) -> Result<Lease> {
         self.put_bytes(key.clone(), to_json(&holder)).await?;
         let (store, refresh_key) = (self.clone(), key.clone());
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let refresher = tokio::spawn(async move {
             let mut holder = holder;
             loop {
-                tokio::time::sleep(REFRESH).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(REFRESH) => {}
+                    _ = &mut stopped => return,
+                }
                 holder.refreshed_at = Utc::now();
                 let _ = store.put_bytes(refresh_key.clone(), to_json(&holder)).await;
             }
@@ -250,6 +261,7 @@ impl Store {
             store: self.clone(),
             key,
             refresher,
+            stop: Some(stop),
         })
     }
 
