@@ -88,7 +88,12 @@ pub struct JsonlStream {
     out: Vec<u8>,
     out_start: u64,
     finished: bool,
+    /// The batch after the one rendered last, being fetched: its first
+    /// chunk's index, and one task per chunk.
+    ahead: Option<(usize, Vec<Fetching>)>,
 }
+
+type Fetching = tokio::task::JoinHandle<Result<Arc<Vec<u8>>, SnapshotError>>;
 
 impl JsonlStream {
     pub fn new(manifest: Arc<Manifest>, db: usize, coll: usize) -> JsonlStream {
@@ -101,6 +106,7 @@ impl JsonlStream {
             out: Vec::new(),
             out_start: 0,
             finished: false,
+            ahead: None,
         }
     }
 
@@ -126,7 +132,7 @@ impl JsonlStream {
     /// starts the rendering over (tools read these files front to back).
     pub async fn read(
         &mut self,
-        cache: &ChunkCache,
+        cache: &Arc<ChunkCache>,
         offset: u64,
         size: usize,
     ) -> Result<Vec<u8>, SnapshotError> {
@@ -149,7 +155,7 @@ impl JsonlStream {
         Ok(self.out[from..to].to_vec())
     }
 
-    async fn render_more(&mut self, cache: &ChunkCache) -> Result<(), SnapshotError> {
+    async fn render_more(&mut self, cache: &Arc<ChunkCache>) -> Result<(), SnapshotError> {
         let all = &self.entry().chunks;
         if self.next_chunk >= all.len() {
             let splitter = std::mem::take(&mut self.splitter);
@@ -159,8 +165,33 @@ impl JsonlStream {
         }
         let end = (self.next_chunk + FETCH_PARALLELISM).min(all.len());
         let batch = all[self.next_chunk..end].to_vec();
+        let ahead = all[end..(end + FETCH_PARALLELISM).min(all.len())].to_vec();
+        let bytes = match self.ahead.take() {
+            Some((start, fetching)) if start == self.next_chunk => {
+                let mut bytes = Vec::with_capacity(fetching.len());
+                for f in fetching {
+                    bytes.push(f.await.map_err(|e| SnapshotError::Malformed {
+                        object: self.object(),
+                        message: format!("fetching ahead stopped: {e}"),
+                    })??);
+                }
+                bytes
+            }
+            _ => cache.get_many(&batch).await?,
+        };
+        // The next batch is fetched while this one is rendered, so reading
+        // the store and rendering overlap.
+        self.ahead = Some((
+            end,
+            ahead
+                .into_iter()
+                .map(|chunk| {
+                    let cache = cache.clone();
+                    tokio::spawn(async move { cache.get(chunk).await })
+                })
+                .collect(),
+        ));
         let object = self.object();
-        let bytes = cache.get_many(&batch).await?;
         self.next_chunk = end;
         let mut docs = Vec::new();
         for chunk in &bytes {
