@@ -267,9 +267,14 @@ for i in $(seq 1 "$RUNS"); do
 done
 docker_med=$(median "${btimes[@]}")
 # Baseline for the cold switch alone: a plain start of a stopped container to a ping.
-docker stop -t 30 "$container" >/dev/null
-t0=$(now); docker start "$container" >/dev/null; ping_stable; t1=$(now)
-start_only_s=$(secs "$t0" "$t1")
+# (A median, as for the switches: one sample swings by most of a second.)
+btimes=()
+for i in $(seq 1 "$RUNS"); do
+  docker stop -t 30 "$container" >/dev/null
+  t0=$(now); docker start "$container" >/dev/null; ping_stable; t1=$(now)
+  btimes+=("$(secs "$t0" "$t1")")
+done
+start_only_s=$(median "${btimes[@]}")
 
 # A client workload through the proxy on the stable port against the same
 # engine on its private port: inserts then finds by _id, one at a time.
@@ -302,7 +307,7 @@ print(f"{max(proxied):.0f} {max(direct):.0f} {max(network):.0f}")
 PY
 )
 # The proxy's own memory after that workload.
-proxy_pid=$(grep -l -a -- "__proxy" /proc/[0-9]*/cmdline 2>/dev/null | while read -r f; do tr '\0' ' ' < "$f" 2>/dev/null | grep -q "127.0.0.1:$PORT " && basename "$(dirname "$f")"; done | head -1)
+proxy_pid=$(grep -l -a -- "__proxy" /proc/[0-9]*/cmdline 2>/dev/null | while read -r f; do tr '\0' ' ' 2>/dev/null < "$f" | grep -q "127.0.0.1:$PORT " && basename "$(dirname "$f")"; done | head -1)
 proxy_rss_mib=$(( $(awk '/VmHWM/ {print $2}' "/proc/$proxy_pid/status") / 1024 ))
 
 # Engine baselines, last (they touch HEAD's data): what the engine itself does
@@ -374,7 +379,7 @@ argon benchmark ($(nproc) cores, dataset ${data_mb} MB of BSON in 5 collections,
             docker unpause of the same paused engine to a ping on its own port: median ${unpause_med} s; difference $(python3 -c "print(f'{$warm_med - $unpause_med:.3f}')") s
   checkout between two stashed branches ([serve] warm = 0), to a ping: median ${checkout_med} s over ${RUNS} (each after the previous switch's background save finished, as between two git checkouts)
             docker stop+start+ping of the same container: median ${docker_med} s; ratio $(ratio "$checkout_med" "$docker_med")
-            docker start+ping alone: ${start_only_s} s; difference $(python3 -c "print(f'{$checkout_med - $start_only_s:.3f}')") s
+            docker start+ping alone: median ${start_only_s} s; difference $(python3 -c "print(f'{$checkout_med - $start_only_s:.3f}')") s
             back to back (each switch right after the last, its save still running): median ${back_to_back_med} s over ${RUNS}
   client workload (${PROXY_OPS:-100000} inserts + as many finds by _id, best of 2): through the proxy ${proxy_ops} ops/s, direct to the engine's published port ${direct_ops} ops/s (ratio $(ratio "$proxy_ops" "$direct_ops")), direct to its own address ${network_ops} ops/s (ratio $(ratio "$proxy_ops" "$network_ops")); the proxy's peak RSS ${proxy_rss_mib} MiB
 REPORT

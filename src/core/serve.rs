@@ -12,7 +12,7 @@ use super::clean::CleanState;
 use super::{Error, Project, Result};
 use crate::meta::BranchRow;
 use crate::proxy::{Proxy, Route};
-use crate::runtime::{self, ContainerState, Endpoint};
+use crate::runtime::{self, ContainerState, Endpoint, EngineAddress};
 use crate::snapshot;
 
 /// What `argon status` says of the proxy on the stable port.
@@ -59,13 +59,16 @@ impl Project {
         if !self.config.serve_proxy {
             return Ok(self.stable_endpoint());
         }
-        let addr = self.engine_socket(b).await?;
+        // Its own address where there is one: argon holds the project lock,
+        // so no other engine starts between this look and the connection.
+        let address = self.engine_addresses(b).await?;
+        let addr = address.network.unwrap_or(address.published);
         Ok(Endpoint::new(addr.ip(), addr.port()))
     }
 
-    /// The address of branch `b`'s running engine behind the proxy (see
+    /// Where branch `b`'s running engine behind the proxy is reached (see
     /// `EngineHost::engine_address`).
-    async fn engine_socket(&mut self, b: &BranchRow) -> Result<SocketAddr> {
+    async fn engine_addresses(&mut self, b: &BranchRow) -> Result<EngineAddress> {
         let container = self.objects().engine(&b.uid);
         let (port, published_on) = (self.config.engine.port, self.engine_address);
         let address = self
@@ -90,7 +93,12 @@ impl Project {
         let Some(proxy) = self.proxy() else {
             return Ok(());
         };
-        let addr = self.engine_socket(b).await?;
+        // The published port, not the container's own address, though that
+        // is a userland hop shorter: the route outlives this command, and
+        // an address is given out again when its container stops (a
+        // `docker stop`, a Docker restart), so clients could reach another
+        // branch's engine; a published port stays with its container.
+        let addr = self.engine_addresses(b).await?.published;
         Ok(proxy.route(Route::Serve(addr)).await?)
     }
 

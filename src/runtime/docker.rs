@@ -19,8 +19,8 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 
 use super::{
-    BoxFuture, ContainerState, DataCopy, Endpoint, EngineHost, EngineSpec, Labelled, Result,
-    RuntimeError, LABEL_PROJECT,
+    BoxFuture, ContainerState, DataCopy, Endpoint, EngineAddress, EngineHost, EngineSpec, Labelled,
+    Result, RuntimeError, LABEL_PROJECT,
 };
 use crate::credentials::Login;
 
@@ -364,7 +364,7 @@ impl DockerHost {
         name: &str,
         engine_port: u16,
         published_on: IpAddr,
-    ) -> Result<Option<SocketAddr>> {
+    ) -> Result<Option<EngineAddress>> {
         let info = match self.docker.inspect_container(name, None).await {
             Ok(info) => info,
             Err(e) if is_not_found(&e) => return Ok(None),
@@ -391,13 +391,17 @@ impl DockerHost {
             .flat_map(|n| n.into_values())
             .filter_map(|n| n.ip_address)
             .find_map(|ip| ip.parse::<IpAddr>().ok());
+        let mut direct = None;
         if let Some(ip) = network.filter(|_| self.local) {
-            let direct = SocketAddr::new(ip, engine_port);
-            if self.reaches_networks(direct).await {
-                return Ok(Some(direct));
+            let addr = SocketAddr::new(ip, engine_port);
+            if self.reaches_networks(addr).await {
+                direct = Some(addr);
             }
         }
-        Ok(Some(SocketAddr::new(published_on, published)))
+        Ok(Some(EngineAddress {
+            published: SocketAddr::new(published_on, published),
+            network: direct,
+        }))
     }
 
     /// Whether this machine reaches containers at their own addresses (the
@@ -607,7 +611,7 @@ impl EngineHost for DockerHost {
         engine: &'a str,
         engine_port: u16,
         published_on: IpAddr,
-    ) -> BoxFuture<'a, Result<Option<SocketAddr>>> {
+    ) -> BoxFuture<'a, Result<Option<EngineAddress>>> {
         Box::pin(DockerHost::engine_address(
             self,
             engine,

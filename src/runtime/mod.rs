@@ -119,6 +119,18 @@ type Result<T> = std::result::Result<T, RuntimeError>;
 /// What a host's operations return: a boxed future, so the trait is object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Where a running engine is reached (see `EngineHost::engine_address`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineAddress {
+    /// The port Docker publishes for it: bound to this container for its
+    /// whole life, whatever restarts it.
+    pub published: std::net::SocketAddr,
+    /// Its own address on its network, reachable from here. Faster (one
+    /// userland hop fewer), but given out again when the container stops:
+    /// another container started meanwhile may take it.
+    pub network: Option<std::net::SocketAddr>,
+}
+
 /// What a branch's engine container looks like.
 pub struct EngineSpec<'a> {
     pub container: &'a str,
@@ -257,17 +269,17 @@ pub trait EngineHost: Send + Sync {
     /// about 30 bridge networks, so a project with nothing running gives its
     /// network back (`create_engine` makes it again).
     fn release_network<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>>;
-    /// Where this machine reaches `engine`'s `engine_port`: its address on
-    /// its own network when the engine host runs here and that address is
-    /// reachable (no userland port proxy in between), else the port it
-    /// publishes on `published_on`. `None` when there is no such engine or
-    /// it publishes nothing.
+    /// Where this machine reaches `engine`'s `engine_port`: the port it
+    /// publishes on `published_on`, and its own address on its network
+    /// when the engine host runs here and that address is reachable (no
+    /// userland port proxy in between). `None` when there is no such
+    /// engine or it publishes nothing.
     fn engine_address<'a>(
         &'a self,
         engine: &'a str,
         engine_port: u16,
         published_on: std::net::IpAddr,
-    ) -> BoxFuture<'a, Result<Option<std::net::SocketAddr>>>;
+    ) -> BoxFuture<'a, Result<Option<EngineAddress>>>;
     /// Bytes each of the volumes `data` takes on disk, measured by the
     /// helper container `helper` of `image` (see `disk`); a volume missing
     /// from the answer could not be measured. The helper mounts them

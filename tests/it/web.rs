@@ -276,9 +276,16 @@ impl Web {
     }
 
     fn start_with(p: &Project, env: &[(&str, &str)]) -> Web {
+        Web::launch(p, &[], env)
+    }
+
+    fn launch(p: &Project, extra: &[&str], env: &[(&str, &str)]) -> Web {
         let port = free_port();
+        let port_arg = port.to_string();
+        let mut args = vec!["web", "--port", &port_arg];
+        args.extend_from_slice(extra);
         let mut child = p
-            .command(&["web", "--port", &port.to_string()])
+            .command(&args)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -565,6 +572,44 @@ fn an_action_under_way_shows_its_progress_live() {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "the page never came back"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `argon web --open` starts the browser BROWSER names on the page's
+/// address, token included: here headless chromium, which writes down the
+/// page it was given.
+#[test]
+fn open_starts_a_browser_on_the_page_with_its_token() {
+    let p = Project::new("web-open", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    let dumped = p.home.join("dumped.html");
+    let browser = p.home.join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\nexec chromium --headless --no-sandbox --disable-gpu --dump-dom \"$1\" > '{}' 2>/dev/null\n",
+            dumped.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let _web = Web::launch(&p, &["--open"], &[("BROWSER", browser.to_str().unwrap())]);
+    let start = Instant::now();
+    loop {
+        let page = std::fs::read_to_string(&dumped).unwrap_or_default();
+        if page.contains("id=\"branches\"") {
+            assert!(page.contains("main"), "{page}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the browser never showed the branch view: {page}"
         );
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -52,6 +52,48 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
+/// Starts a browser on `url`: each command of `$BROWSER` in turn (a
+/// colon-separated list, as Python's `webbrowser` reads it; `%s` stands for
+/// the address, else it goes last), then the system's opener. False when
+/// none could be started.
+fn open_browser(url: &str) -> bool {
+    let mut commands: Vec<Vec<String>> = std::env::var("BROWSER")
+        .unwrap_or_default()
+        .split(':')
+        .map(|c| c.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .filter(|words| !words.is_empty())
+        .map(|mut words| {
+            match words.iter().any(|w| w.contains("%s")) {
+                true => words.iter_mut().for_each(|w| *w = w.replace("%s", url)),
+                false => words.push(url.to_string()),
+            }
+            words
+        })
+        .collect();
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    commands.push(vec![opener.to_string(), url.to_string()]);
+    commands.iter().any(|words| {
+        let started = std::process::Command::new(&words[0])
+            .args(&words[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match started {
+            Ok(mut browser) => {
+                // Reaped when it ends, so it leaves no zombie behind.
+                std::thread::spawn(move || browser.wait());
+                true
+            }
+            Err(_) => false,
+        }
+    })
+}
+
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(1)
@@ -134,12 +176,10 @@ async fn main() -> ExitCode {
     let url = format!("http://127.0.0.1:{port}/?token={}", app.token);
     // Whoever started us may stop reading our output: that is no reason to stop serving.
     say(&format!("argon web: {url}\n(Ctrl-C stops it)"));
-    if args.open {
-        let _ = std::process::Command::new("xdg-open")
-            .arg(&url)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
+    if args.open && !open_browser(&url) {
+        eprintln!(
+            "argon web: could not start a browser\nhint: open the address above yourself, or set BROWSER to a browser command"
+        );
     }
     let router = pages::router(app);
     let served = axum::serve(listener, router)
