@@ -531,11 +531,17 @@ impl DockerHost {
 
     /// The last lines the container wrote, for error messages.
     async fn logs_tail(&self, container: &str) -> String {
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .tail(LOG_TAIL_LINES)
-            .build();
+        self.logs_of(container, Some(LOG_TAIL_LINES)).await
+    }
+
+    /// What the container wrote on stdout and stderr: the last `tail`
+    /// lines, or all of it.
+    pub(super) async fn logs_of(&self, container: &str, tail: Option<&str>) -> String {
+        let mut options = LogsOptionsBuilder::default().stdout(true).stderr(true);
+        if let Some(tail) = tail {
+            options = options.tail(tail);
+        }
+        let options = options.build();
         let mut out = String::new();
         let mut logs = self.docker.logs(container, Some(options));
         while let Some(Ok(line)) = logs.next().await {

@@ -8,7 +8,7 @@ use std::path::Path;
 use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    DownloadFromContainerOptionsBuilder, LogsOptionsBuilder, UploadToContainerOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::{StreamExt, TryStreamExt};
 
@@ -150,14 +150,7 @@ impl DockerHost {
             }),
             ..Default::default()
         };
-        self.replace_container(name, body).await?;
-        if !self.local {
-            if let Err(e) = self.upload_binary(name, &exe).await {
-                let _ = self.remove_container(name).await;
-                return Err(e);
-            }
-        }
-        let code = self.run_to_end(name).await;
+        let code = self.run_argon_helper(name, body, &exe).await;
         let logs = match &code {
             Ok(Some(0)) => String::new(),
             _ => self.logs_tail(name).await,
@@ -210,15 +203,8 @@ impl DockerHost {
             }),
             ..Default::default()
         };
-        self.replace_container(name, body).await?;
-        if !self.local {
-            if let Err(e) = self.upload_binary(name, &exe).await {
-                let _ = self.remove_container(name).await;
-                return Err(e);
-            }
-        }
-        let code = self.run_to_end(name).await;
-        let output = self.output_of(name).await;
+        let code = self.run_argon_helper(name, body, &exe).await;
+        let output = self.logs_of(name, None).await;
         self.remove_container(name).await?;
         match code? {
             Some(0) => Ok(disk::parse_report(&output)
@@ -232,18 +218,24 @@ impl DockerHost {
         }
     }
 
-    /// Everything the stopped container `name` wrote on stdout and stderr.
-    async fn output_of(&self, name: &str) -> String {
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .build();
-        let mut out = String::new();
-        let mut logs = self.docker.logs(name, Some(options));
-        while let Some(Ok(line)) = logs.next().await {
-            out.push_str(&line.to_string());
+    /// Creates the helper `name` from `body`, which runs argon's binary
+    /// `exe` at LOGIN_BINARY (bind-mounted from here on a local engine,
+    /// copied in on another host), runs it to its end and gives its exit
+    /// code; the caller reads its output and removes it.
+    async fn run_argon_helper(
+        &self,
+        name: &str,
+        body: ContainerCreateBody,
+        exe: &Path,
+    ) -> Result<Option<i64>> {
+        self.replace_container(name, body).await?;
+        if !self.local {
+            if let Err(e) = self.upload_binary(name, exe).await {
+                let _ = self.remove_container(name).await;
+                return Err(e);
+            }
         }
-        out
+        self.run_to_end(name).await
     }
 
     /// Puts the file `exe` into the created container `name` at LOGIN_BINARY.
