@@ -314,7 +314,9 @@ proxy_rss_mib=$(( $(awk '/VmHWM/ {print $2}' "/proc/$proxy_pid/status") / 1024 )
 # for a client reading every collection, and inserting the same documents into
 # a fresh database with the same indexes created first (as this bench's
 # restores do), both through pymongo with raw BSON (no decoding).
-read -r engine_read_s engine_write_s < <("$VENV/bin/python" - "$URI" "$WORK/store" <<'PY'
+# Straight to HEAD's container at its own address: no proxy of argon's nor of
+# Docker's in the way of the baseline.
+read -r engine_read_s engine_write_s < <("$VENV/bin/python" - "mongodb://$head_ip:27017/?directConnection=true" "$WORK/store" <<'PY'
 import json, pathlib, subprocess, sys, time
 from bson import json_util
 from bson.raw_bson import RawBSONDocument
