@@ -101,20 +101,39 @@ impl Project {
                 volume
             }
         };
-        let spec = EngineSpec {
-            container: &container,
-            image: &engine.image,
-            command: &engine.command,
-            volume: &volume,
-            data_dir: &engine.data_dir,
-            engine_port: engine.port,
-            endpoint,
-            labels: self.objects().labels(&b.name, Role::Engine),
-            restart: true,
-            network: &network,
-            auth: engine.auth,
-        };
-        self.run_engine(&spec).await?;
+        // Behind the proxy the engine's port is a private one, picked again
+        // just before the start (a restore may have taken a while), and
+        // again when something took it meanwhile: another program, or
+        // another project starting an engine at the same moment.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let endpoint = match attempts {
+                1 if !self.config.serve_proxy => endpoint.clone(),
+                _ => self.head_publish_endpoint()?,
+            };
+            let spec = EngineSpec {
+                container: &container,
+                image: &engine.image,
+                command: &engine.command,
+                volume: &volume,
+                data_dir: &engine.data_dir,
+                engine_port: engine.port,
+                endpoint,
+                labels: self.objects().labels(&b.name, Role::Engine),
+                restart: true,
+                network: &network,
+                auth: engine.auth,
+            };
+            match self.run_engine(&spec).await {
+                Err(Error::Runtime(runtime::RuntimeError::PortInUse { .. }))
+                    if self.config.serve_proxy && attempts < 3 =>
+                {
+                    continue
+                }
+                other => break other?,
+            }
+        }
         let started = self.branch(&b.name)?;
         self.rebaseline(&started).await?;
         Ok(restored)
