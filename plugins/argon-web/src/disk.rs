@@ -1,8 +1,9 @@
 //! Branch sizes on disk for the branch view. Measuring them runs a helper
 //! container over every volume (about a second), so the page never waits
 //! for it: it shows what was measured last, a measurement starts in the
-//! background once that is older than a minute, and its result changes the
-//! page's fingerprint, so an open page reloads with the new sizes.
+//! background once that is older than a minute, and an open page that shows
+//! none yet fetches them from `/disk` and fills them in (a reload would lose
+//! what is being typed).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,8 +18,6 @@ struct Measured {
     sizes: HashMap<String, u64>,
     at: Option<Instant>,
     measuring: bool,
-    /// Bumped by every finished measurement (part of the page's fingerprint).
-    generation: u64,
 }
 
 pub struct DiskSizes {
@@ -38,9 +37,9 @@ impl DiskSizes {
         self.measured.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The sizes measured last (none yet: empty) and their generation;
-    /// starts a measurement in the background when they are stale.
-    pub fn get(self: &Arc<Self>) -> (HashMap<String, u64>, u64) {
+    /// The sizes measured last (none yet: empty); starts a measurement in
+    /// the background when they are stale.
+    pub fn get(self: &Arc<Self>) -> HashMap<String, u64> {
         let mut m = self.lock();
         let stale = m.at.is_none_or(|at| at.elapsed() >= FRESH_FOR);
         if stale && !m.measuring {
@@ -49,12 +48,12 @@ impl DiskSizes {
             // A thread of its own: argon's Project is not Send.
             std::thread::spawn(move || this.measure());
         }
-        (m.sizes.clone(), m.generation)
+        m.sizes.clone()
     }
 
-    /// The generation of the sizes measured last, without starting a measurement.
-    pub fn generation(&self) -> u64 {
-        self.lock().generation
+    /// The sizes measured last, without starting a measurement.
+    pub fn known(&self) -> HashMap<String, u64> {
+        self.lock().sizes.clone()
     }
 
     /// Whether no measurement has finished yet.
@@ -79,10 +78,7 @@ impl DiskSizes {
         m.measuring = false;
         m.at = Some(Instant::now());
         match sizes {
-            Ok(sizes) => {
-                m.sizes = sizes;
-                m.generation += 1;
-            }
+            Ok(sizes) => m.sizes = sizes,
             // Shown as unknown; tried again after FRESH_FOR.
             Err(e) => eprintln!("argon web: could not measure the branches on disk: {e}"),
         }

@@ -35,6 +35,19 @@ document.querySelectorAll("button[data-copy]").forEach(function (b) {
   });
   setInterval(function () {
     if (busy) return;
+    // Sizes on disk still being measured: filled in where they stand.
+    if (document.querySelector("td.disk .measuring")) {
+      fetch("/disk", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : {}; })
+        .then(function (d) {
+          if (!d.measured) return;
+          document.querySelectorAll("tr[data-branch]").forEach(function (tr) {
+            var cell = tr.querySelector("td.disk");
+            if (cell) cell.textContent = d.sizes[tr.getAttribute("data-branch")] || "-";
+          });
+        })
+        .catch(function () {});
+    }
     fetch("/state", { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
       // A poll already under way when a form is submitted must not reload
