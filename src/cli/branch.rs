@@ -74,10 +74,12 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 let width = list.iter().map(|b| b.name.len()).max().unwrap_or(0);
                 list.iter()
                     .map(|b| {
-                        let disk = match (args.disk, b.disk_bytes) {
-                            (false, _) => String::new(),
-                            (true, Some(n)) => format!("  {:>9} on disk", human_bytes(n)),
-                            (true, None) => format!("  {:>9} on disk", "-"),
+                        let disk = match args.disk {
+                            true => format!(
+                                "  {:>9} on disk",
+                                b.disk_bytes.map_or("-".into(), human_bytes)
+                            ),
+                            false => String::new(),
                         };
                         format!(
                             "{} {:width$}  {:8}  {:>3} version{}  {:>9}{disk}  {}{}",

@@ -184,13 +184,13 @@ impl DockerHost {
     async fn remove_volume(&self, name: &str) -> Result<()> {
         let mut attempt = 0;
         loop {
-            return match self
+            let removed = self
                 .docker
                 .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
-                .await
-            {
-                Ok(()) => Ok(()),
-                Err(e) if is_not_found(&e) => Ok(()),
+                .await;
+            match removed {
+                Ok(()) => return Ok(()),
+                Err(e) if is_not_found(&e) => return Ok(()),
                 // In use: by a helper measuring it (`data_sizes`), which is
                 // gone within seconds; argon removes a volume's engine first.
                 Err(DockerError::DockerResponseServerError {
@@ -198,10 +198,9 @@ impl DockerHost {
                 }) if attempt < 30 => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
                 }
-                Err(e) => Err(docker("removing volume", name)(e)),
-            };
+                Err(e) => return Err(docker("removing volume", name)(e)),
+            }
         }
     }
 

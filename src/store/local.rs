@@ -79,19 +79,16 @@ impl LocalBackend {
         self.root.join(key.path())
     }
 
-    /// A temporary path in the destination's folder, so the final rename is atomic.
-    async fn temp_for(&self, key: &ObjectKey) -> Result<(PathBuf, PathBuf)> {
+    /// An object's path and a temporary path beside it (`.<name>.<pid>.tmp`),
+    /// so the final rename is atomic and a dead writer's files are known.
+    fn paths_for(&self, key: &ObjectKey) -> (PathBuf, PathBuf) {
         let dest = self.path(key);
-        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-        crate::private::create_dir_all_async(&dir)
-            .await
-            .map_err(|source| io_err("creating folder for", key, source))?;
         let name = dest
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        Ok((dest, tmp))
+        let tmp = dest.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        (dest, tmp)
     }
 
     /// Makes the staged chunks durable and gives them their names (their
@@ -105,10 +102,8 @@ impl LocalBackend {
             return Ok(());
         }
         let root = self.root.clone();
-        let placed = tokio::task::spawn_blocking(move || place_staged(&root, staged))
+        let placed = blocking(move || place_staged(&root, staged))
             .await
-            .map_err(std::io::Error::other)
-            .and_then(|r| r)
             .map_err(|source| io_err("syncing chunks before", key, source))?;
         if let Ok(mut set) = self.unsynced.lock() {
             set.extend(placed);
@@ -120,17 +115,11 @@ impl LocalBackend {
     /// store's waits for the sync before the next manifest, a scratch
     /// folder's is renamed into place at once.
     async fn put_chunk(&self, key: ObjectKey, bytes: Vec<u8>) -> Result<()> {
-        let dest = self.path(&key);
-        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let (dest, tmp) = self.paths_for(&key);
         let scratch = self.durability == Durability::Scratch;
         let (t, d) = (tmp.clone(), dest.clone());
-        let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            crate::private::create_dir_all(&dir)?;
+        blocking(move || {
+            create_parent(&t)?;
             let cleanup = RemoveOnDrop(t.clone());
             crate::private::write(&t, &bytes)?;
             if scratch {
@@ -140,9 +129,7 @@ impl LocalBackend {
             Ok(())
         })
         .await
-        .map_err(std::io::Error::other)
-        .and_then(|r| r);
-        written.map_err(|source| io_err("writing", &key, source))?;
+        .map_err(|source| io_err("writing", &key, source))?;
         if scratch {
             return Ok(());
         }
@@ -227,16 +214,36 @@ impl LocalBackend {
     }
 }
 
+/// Runs blocking file work on tokio's blocking pool. The task runs to its
+/// end even when the future awaiting it is dropped.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r)
+}
+
+/// Creates the (private) folder `file` goes in.
+fn create_parent(file: &Path) -> std::io::Result<()> {
+    match file.parent() {
+        Some(dir) => crate::private::create_dir_all(dir),
+        None => Ok(()),
+    }
+}
+
 /// Writes `bytes` to the temporary file `tmp`, syncs it, renames it to
-/// `dest` and syncs the folder `dir`; on an error the temporary file goes.
-fn write_object(tmp: &Path, dest: &Path, bytes: &[u8], dir: Option<&Path>) -> std::io::Result<()> {
+/// `dest` and syncs their folder; on an error the temporary file goes.
+fn write_object(tmp: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    create_parent(tmp)?;
     let cleanup = RemoveOnDrop(tmp.to_path_buf());
     let mut f = crate::private::create_file(tmp)?;
     std::io::Write::write_all(&mut f, bytes)?;
     f.sync_all()?;
     std::fs::rename(tmp, dest)?;
     drop(cleanup);
-    if let Some(dir) = dir {
+    if let Some(dir) = dest.parent() {
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
@@ -326,19 +333,14 @@ impl Backend for LocalBackend {
             if let ObjectKey::Version(_) = key {
                 self.sync_pending(&key).await?;
             }
-            let (dest, tmp) = self.temp_for(&key).await?;
+            let (dest, tmp) = self.paths_for(&key);
             // One blocking task, which runs to its end even when this future
             // is dropped (a lease released, a save given up): the object is
             // either whole under its name or not there, never a stray
             // temporary file, nor a write landing after a delete.
-            let dir = dest.parent().map(Path::to_path_buf);
-            let written = tokio::task::spawn_blocking(move || {
-                write_object(&tmp, &dest, &bytes, dir.as_deref())
-            })
-            .await
-            .map_err(std::io::Error::other)
-            .and_then(|r| r);
-            written.map_err(|source| io_err("writing", &key, source))
+            blocking(move || write_object(&tmp, &dest, &bytes))
+                .await
+                .map_err(|source| io_err("writing", &key, source))
         })
     }
 
@@ -401,7 +403,7 @@ impl Backend for LocalBackend {
     fn list_chunks(&self) -> BoxFuture<'_, Result<Vec<StoredChunk>>> {
         Box::pin(async move {
             let root = self.root.join("chunks");
-            tokio::task::spawn_blocking(move || -> std::io::Result<Vec<StoredChunk>> {
+            blocking(move || -> std::io::Result<Vec<StoredChunk>> {
                 let mut out = Vec::new();
                 let fans = match std::fs::read_dir(&root) {
                     Ok(f) => f,
@@ -425,8 +427,6 @@ impl Backend for LocalBackend {
                 Ok(out)
             })
             .await
-            .map_err(std::io::Error::other)
-            .and_then(|r| r)
             .map_err(|source| StoreError::Io {
                 op: "listing",
                 key: "chunks".into(),

@@ -20,6 +20,14 @@ struct Measured {
     measuring: bool,
 }
 
+impl Measured {
+    /// The sizes, once a measurement has finished (one that failed leaves
+    /// none known: shown as unknown, tried again after FRESH_FOR).
+    fn known(&self) -> Option<HashMap<String, u64>> {
+        self.at.map(|_| self.sizes.clone())
+    }
+}
+
 pub struct DiskSizes {
     project: PathBuf,
     measured: Mutex<Measured>,
@@ -37,9 +45,9 @@ impl DiskSizes {
         self.measured.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The sizes measured last (none yet: empty); starts a measurement in
-    /// the background when they are stale.
-    pub fn get(self: &Arc<Self>) -> HashMap<String, u64> {
+    /// The sizes measured last (`None` until a measurement has finished);
+    /// starts a measurement in the background when they are stale.
+    pub fn get(self: &Arc<Self>) -> Option<HashMap<String, u64>> {
         let mut m = self.lock();
         let stale = m.at.is_none_or(|at| at.elapsed() >= FRESH_FOR);
         if stale && !m.measuring {
@@ -48,17 +56,12 @@ impl DiskSizes {
             // A thread of its own: argon's Project is not Send.
             std::thread::spawn(move || this.measure());
         }
-        m.sizes.clone()
+        m.known()
     }
 
     /// The sizes measured last, without starting a measurement.
-    pub fn known(&self) -> HashMap<String, u64> {
-        self.lock().sizes.clone()
-    }
-
-    /// Whether no measurement has finished yet.
-    pub fn unknown(&self) -> bool {
-        self.lock().at.is_none()
+    pub fn known(&self) -> Option<HashMap<String, u64>> {
+        self.lock().known()
     }
 
     fn measure(&self) {

@@ -115,13 +115,13 @@ impl IntoResponse for PageError {
 /// {"main": "2.3 MiB"}}`. The branch view fills in its "…" cells from
 /// here, without a reload that would lose what is being typed.
 async fn disk_sizes(State(app): State<Arc<App>>) -> impl IntoResponse {
-    let sizes: std::collections::BTreeMap<String, String> = app
-        .disk
-        .known()
-        .into_iter()
-        .map(|(branch, bytes)| (branch, human_bytes(bytes)))
+    let known = app.disk.known();
+    let sizes: std::collections::BTreeMap<String, String> = known
+        .iter()
+        .flatten()
+        .map(|(branch, bytes)| (branch.clone(), human_bytes(*bytes)))
         .collect();
-    let body = serde_json::json!({ "measured": !app.disk.unknown(), "sizes": sizes });
+    let body = serde_json::json!({ "measured": known.is_some(), "sizes": sizes });
     (
         [(header::CONTENT_TYPE, "application/json")],
         body.to_string(),
@@ -244,10 +244,10 @@ async fn branches_page(app: Arc<App>) -> Result<Html<String>, PageError> {
             if b.head { "head" } else { "" },
             b.versions,
             human_bytes(b.bytes),
-            on_disk = match disk.get(&b.name) {
-                Some(n) => human_bytes(*n),
-                None if app.disk.unknown() => "<span class=\"muted measuring\" title=\"measuring\">…</span>".into(),
-                None => "<span class=\"muted\">-</span>".into(),
+            on_disk = match disk.as_ref().map(|d| d.get(&b.name)) {
+                Some(Some(n)) => human_bytes(*n),
+                None => "<span class=\"muted measuring\" title=\"measuring\">…</span>".into(),
+                Some(None) => "<span class=\"muted\">-</span>".into(),
             },
             state = b.state.as_str(),
             saving = if b.saving { ", saving in the background" } else { "" },

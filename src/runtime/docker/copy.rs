@@ -124,15 +124,9 @@ impl DockerHost {
         labels: HashMap<String, String>,
         login: &Login,
     ) -> Result<()> {
-        let exe = crate::argon_binary().map_err(|source| RuntimeError::Io {
-            op: "finding argon's own binary",
-            source,
-        })?;
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
             labels: Some(labels),
-            user: Some("0:0".into()),
-            entrypoint: Some(vec![LOGIN_BINARY.into(), LOGIN_COMMAND.into()]),
             cmd: Some(Vec::new()),
             env: Some(vec![
                 format!("{LOGIN_ENV_PORT}={engine_port}"),
@@ -140,17 +134,12 @@ impl DockerHost {
                 format!("{LOGIN_ENV_PASSWORD}={}", login.password()),
             ]),
             host_config: Some(HostConfig {
-                // A local engine sees argon's binary where it is; another
-                // host gets a copy through the archive API.
-                binds: self
-                    .local
-                    .then(|| vec![format!("{}:{LOGIN_BINARY}:ro", exe.display())]),
                 network_mode: Some(format!("container:{engine}")),
                 ..Default::default()
             }),
             ..Default::default()
         };
-        let code = self.run_argon_helper(name, body, &exe).await;
+        let code = self.run_argon_helper(name, LOGIN_COMMAND, body).await;
         let logs = match &code {
             Ok(Some(0)) => String::new(),
             _ => self.logs_tail(name).await,
@@ -178,23 +167,14 @@ impl DockerHost {
         if data.is_empty() {
             return Ok(HashMap::new());
         }
-        let exe = crate::argon_binary().map_err(|source| RuntimeError::Io {
-            op: "finding argon's own binary",
-            source,
-        })?;
-        let mut binds: Vec<String> = data
+        let binds: Vec<String> = data
             .iter()
             .enumerate()
             .map(|(i, volume)| format!("{volume}:{}:ro", disk::mount_point(i)))
             .collect();
-        if self.local {
-            binds.push(format!("{}:{LOGIN_BINARY}:ro", exe.display()));
-        }
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
             labels: Some(labels),
-            user: Some("0:0".into()),
-            entrypoint: Some(vec![LOGIN_BINARY.into(), disk::DISK_USAGE_COMMAND.into()]),
             cmd: Some((0..data.len()).map(disk::mount_point).collect()),
             host_config: Some(HostConfig {
                 binds: Some(binds),
@@ -203,7 +183,9 @@ impl DockerHost {
             }),
             ..Default::default()
         };
-        let code = self.run_argon_helper(name, body, &exe).await;
+        let code = self
+            .run_argon_helper(name, disk::DISK_USAGE_COMMAND, body)
+            .await;
         let output = self.logs_of(name, None).await;
         self.remove_container(name).await?;
         match code? {
@@ -218,19 +200,31 @@ impl DockerHost {
         }
     }
 
-    /// Creates the helper `name` from `body`, which runs argon's binary
-    /// `exe` at LOGIN_BINARY (bind-mounted from here on a local engine,
-    /// copied in on another host), runs it to its end and gives its exit
-    /// code; the caller reads its output and removes it.
+    /// Creates the helper `name` from `body`, in which argon's own binary
+    /// runs `command` as root from LOGIN_BINARY (bind-mounted from here on
+    /// a local engine, copied in on another host), runs it to its end and
+    /// gives its exit code; the caller reads its output and removes it.
     async fn run_argon_helper(
         &self,
         name: &str,
-        body: ContainerCreateBody,
-        exe: &Path,
+        command: &str,
+        mut body: ContainerCreateBody,
     ) -> Result<Option<i64>> {
+        let exe = crate::argon_binary().map_err(|source| RuntimeError::Io {
+            op: "finding argon's own binary",
+            source,
+        })?;
+        body.user = Some("0:0".into());
+        body.entrypoint = Some(vec![LOGIN_BINARY.into(), command.into()]);
+        if self.local {
+            let host = body.host_config.get_or_insert_with(HostConfig::default);
+            host.binds
+                .get_or_insert_with(Vec::new)
+                .push(format!("{}:{LOGIN_BINARY}:ro", exe.display()));
+        }
         self.replace_container(name, body).await?;
         if !self.local {
-            if let Err(e) = self.upload_binary(name, exe).await {
+            if let Err(e) = self.upload_binary(name, &exe).await {
                 let _ = self.remove_container(name).await;
                 return Err(e);
             }
