@@ -16,7 +16,7 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let mut project = ctx.open(true).await?;
+    let mut project = ctx.open_for_switch().await?;
     let report = if args.create {
         project
             .checkout_new(&args.name, args.rev.as_deref())

@@ -157,7 +157,7 @@ async fn run_hook(ctx: &Ctx, hook: &str, args: &[String]) -> Result<()> {
         errln!("{refusal}");
         return Ok(());
     }
-    let mut project = ctx.open(true).await?;
+    let mut project = ctx.open_for_switch().await?;
     let r = project.follow_git(flag).await?;
     ctx.out.emit(&r, || match (r.action, &r.branch) {
         ("created", Some(b)) => format!("argon: database branch '{b}' created and checked out"),

@@ -208,10 +208,23 @@ impl Ctx {
 
     pub async fn open(&self, write: bool) -> Result<Project> {
         let project = Project::open(&self.dir, write, self.progress()).await?;
+        Ok(Self::noted(project))
+    }
+
+    /// `open` for a switch: a background save makes way, pending saves stay
+    /// pending (see `Project::lock_for_switch`).
+    pub async fn open_for_switch(&self) -> Result<Project> {
+        let mut project = Project::open(&self.dir, false, self.progress()).await?;
+        project.lock_for_switch().await?;
+        Ok(Self::noted(project))
+    }
+
+    /// Says what opening a project repaired.
+    fn noted(project: Project) -> Project {
         if let Some(note) = &project.recovered {
             errln!("warning: {note}");
         }
-        Ok(project)
+        project
     }
 
     /// Asks before destroying data, unless --yes or stdin is not a terminal.

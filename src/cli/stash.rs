@@ -28,7 +28,7 @@ enum Action {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
     match args.action.unwrap_or(Action::Push { message: None }) {
         Action::Push { message } => {
-            let mut project = ctx.open(true).await?;
+            let mut project = ctx.open_for_switch().await?;
             let r = project.stash_push(message.as_deref()).await?;
             ctx.out.emit(&r, || {
                 let what = match &r.version {
@@ -46,7 +46,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
             });
         }
         Action::Pop => {
-            let mut project = ctx.open(true).await?;
+            let mut project = ctx.open_for_switch().await?;
             let r = project.stash_pop().await?;
             ctx.out
                 .emit(&r, || format!("Resumed {}\n{}", r.branch, r.uri));
@@ -88,7 +88,7 @@ pub async fn suspend_idle(ctx: &Ctx) -> Result<()> {
 pub async fn wake(ctx: &Ctx) -> Result<()> {
     let started = std::time::Instant::now();
     let mut project = loop {
-        match ctx.open(true).await {
+        match ctx.open_for_switch().await {
             Err(crate::core::Error::Locked { .. })
                 if started.elapsed() < std::time::Duration::from_secs(60) =>
             {

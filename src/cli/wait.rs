@@ -26,9 +26,11 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
 }
 
 /// `argon __background-save` (started by `checkout` and `stash`): waits for
-/// the project's lock, which finishes every pending save, and exits.
+/// the project's lock, which finishes every pending save, and exits; or
+/// stops early when a switch asks it to make way (the switch starts it again).
 pub async fn background_save(ctx: &Ctx) -> Result<()> {
     let mut project = ctx.open(false).await?;
+    project.make_way_for_switches();
     project.wait_for_saves().await?;
     Ok(())
 }

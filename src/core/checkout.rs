@@ -153,6 +153,10 @@ impl Project {
             };
             return Ok(self.resumed(name, restored));
         }
+        // Switching back before the save of its last leave is recorded: it
+        // takes its volume back (see `take_back_pending`).
+        self.take_back_pending(&target).await?;
+        let target = self.branch(name)?;
         let left = self.leave_head(name, true).await?;
         match self.enter(&target).await {
             Ok(restored) => {
@@ -196,6 +200,12 @@ impl Project {
         let name = BranchName::parse(name).map_err(Error::InvalidName)?;
         if self.meta.branch(name.as_str())?.is_some() {
             return Err(Error::BranchExists(name.to_string()));
+        }
+        if rev.is_some() {
+            // A revision names recorded versions: pending saves are recorded
+            // first, so that `main` means the state main was left in.
+            let finished = self.finish_pending_saves().await?;
+            self.finished_saves.extend(finished);
         }
         // Resolve before saving: `main~1` means what `argon log main` shows now.
         let from_rev = rev.map(|r| self.resolve(r)).transpose()?;
@@ -328,6 +338,7 @@ impl Project {
         self.journal_begin("stash pop", &branch)?;
         let done = self.stash_pop_journalled().await;
         self.journal_end()?;
+        self.start_background_save();
         done
     }
 
@@ -336,6 +347,9 @@ impl Project {
         if self.is_running(&b).await? {
             return Err(Error::HeadRunning(b.name));
         }
+        // Popped before the stash's save is recorded: HEAD takes its volume back.
+        self.take_back_pending(&b).await?;
+        let b = self.branch(&b.name)?;
         let restored = self.start_branch(&b, None).await?;
         Ok(self.resumed(&b.name, restored))
     }

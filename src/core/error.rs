@@ -123,6 +123,10 @@ pub enum Error {
     NotLocked,
     #[error("aborted")]
     Aborted,
+    /// A background save stopped to make way for a switch (see
+    /// `Project::lock_for_switch`); never shown to a user.
+    #[error("the background save made way for a switch")]
+    Yielded,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

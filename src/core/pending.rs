@@ -32,6 +32,41 @@ pub struct PendingInfo {
     pub pid: Option<u32>,
 }
 
+/// What a background save watches: a switch's request that it make way.
+pub(super) struct YieldWatch(std::path::PathBuf);
+
+impl YieldWatch {
+    /// A request stands while the argon that made it runs.
+    fn requested(&self) -> bool {
+        std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|pid| pid.trim().parse::<u32>().ok())
+            .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+    }
+
+    /// Runs `work` (part of a save) to its end, unless a switch asks this
+    /// background save to make way first: then `work` is dropped (as a
+    /// failure there would end it: the caller's clean-up runs) and the
+    /// result is `Error::Yielded`.
+    pub(super) async fn run<T>(
+        watch: Option<YieldWatch>,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some(watch) = watch else {
+            return work.await;
+        };
+        let asked = async {
+            while !watch.requested() {
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+        };
+        tokio::select! {
+            done = work => done,
+            () = asked => Err(Error::Yielded),
+        }
+    }
+}
+
 /// A pending save that was finished.
 #[derive(Debug, Clone, Serialize)]
 pub struct FinishedSave {
@@ -140,17 +175,24 @@ impl Project {
     }
 
     /// Records every pending save, the oldest first (under the lock: `lock`
-    /// runs this, so does the background argon).
+    /// runs this, so does the background argon, which stops when a switch
+    /// asks it to make way: the switch starts it again).
     pub(super) async fn finish_pending_saves(&mut self) -> Result<Vec<FinishedSave>> {
         let mut finished = Vec::new();
         for pending in self.meta.pending_saves()? {
-            let done =
-                self.finish_pending_save(&pending)
-                    .await
-                    .map_err(|e| Error::BackgroundSave {
+            if self.yield_requested() {
+                break;
+            }
+            let done = match self.finish_pending_save(&pending).await {
+                Ok(done) => done,
+                Err(Error::Yielded) => break,
+                Err(e) => {
+                    return Err(Error::BackgroundSave {
                         branch: pending.branch.clone(),
                         source: Box::new(e),
-                    })?;
+                    })
+                }
+            };
             let what = match &done.version {
                 Some(v) => format!("as {}", v.short_id),
                 None => "(unchanged)".into(),
@@ -240,6 +282,63 @@ impl Project {
         let saved = saved?;
         paused?;
         Ok(saved)
+    }
+
+    /// This process is the background save, which makes way for switches.
+    pub fn make_way_for_switches(&mut self) {
+        self.yields = true;
+    }
+
+    /// Where a switch asks the background save to make way: a file holding
+    /// the asking argon's pid, beside the project's lock.
+    fn yield_request_path(&self) -> std::path::PathBuf {
+        self.lock_path().with_extension("yield")
+    }
+
+    /// Asks the background save holding the lock to make way (see
+    /// `lock_for_switch`); returns the request, which the asker removes once
+    /// it holds the lock.
+    pub(super) fn ask_background_save_to_yield(&self) -> std::io::Result<std::path::PathBuf> {
+        let path = self.yield_request_path();
+        std::fs::write(&path, std::process::id().to_string())?;
+        Ok(path)
+    }
+
+    /// The request a background save watches for, when this process is one.
+    pub(super) fn yield_watch(&self) -> Option<YieldWatch> {
+        self.yields.then(|| YieldWatch(self.yield_request_path()))
+    }
+
+    fn yield_requested(&self) -> bool {
+        self.yield_watch().is_some_and(|w| w.requested())
+    }
+
+    /// Before branch `b` serves again while its save is pending (a switch
+    /// back to it before the background save recorded it): its engine takes
+    /// its volume back with every write in it, so the save is called off and
+    /// the branch is saved when it is next left, as any changed HEAD is.
+    /// Branches copied from its volume meanwhile take the version that save
+    /// records as their parent: then it is recorded now.
+    pub(super) async fn take_back_pending(&mut self, b: &BranchRow) -> Result<()> {
+        let Some(pending) = self
+            .meta
+            .pending_saves()?
+            .into_iter()
+            .find(|p| p.branch == b.name)
+        else {
+            return Ok(());
+        };
+        if pending.forks.is_empty() {
+            self.meta.delete_pending_save(&b.name)?;
+            return Ok(());
+        }
+        self.finish_pending_save(&pending)
+            .await
+            .map_err(|e| Error::BackgroundSave {
+                branch: pending.branch.clone(),
+                source: Box::new(e),
+            })?;
+        Ok(())
     }
 
     /// Pending saves, and whether a background argon is recording them now.

@@ -59,6 +59,9 @@ pub struct Project {
     lock: Option<ProjectLock>,
     /// Pending saves this process finished when it took the lock.
     pub(super) finished_saves: Vec<pending::FinishedSave>,
+    /// This process is the background save: it makes way for a switch that
+    /// asks (see `lock_for_switch`).
+    pub(super) yields: bool,
 }
 
 /// This machine's id in shared stores: random, made once, kept in ARGON_HOME.
@@ -88,6 +91,18 @@ pub(crate) fn random_uid() -> String {
     );
     h.update(format!("{:p}", &h).as_bytes());
     hex::encode(&h.finalize()[..6])
+}
+
+/// What a command takes the project lock for (see `Project::lock`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LockFor {
+    /// Most commands: pending saves are finished first.
+    Work,
+    /// A switch: see `Project::lock_for_switch`.
+    Switch,
+    /// A quick repair: neither waits for a background save nor finishes
+    /// pending saves.
+    Repair,
 }
 
 impl Project {
@@ -160,6 +175,7 @@ impl Project {
             recovered: None,
             lock: None,
             finished_saves: Vec::new(),
+            yields: false,
         })
     }
 
@@ -174,30 +190,48 @@ impl Project {
     /// meets a volume whose version is not recorded; a background argon
     /// finishing them is waited for rather than reported busy.
     pub async fn lock(&mut self) -> Result<()> {
-        self.lock_with(true).await
+        self.lock_with(LockFor::Work).await
     }
 
-    /// `lock`; with `finish_saves` false, a quick lock for a repair, which
-    /// neither waits for a background save nor finishes pending ones.
-    pub(super) async fn lock_with(&mut self, finish_saves: bool) -> Result<()> {
+    /// `lock` for a switch (`checkout NAME`, `checkout -b NAME` from HEAD,
+    /// `stash`, a wake): a background save under way makes way for it (it
+    /// stops, and the switch starts it again on its way out), and pending
+    /// saves stay pending. A switch touches no branch whose save is pending
+    /// except the one it switches to, which takes its volume back
+    /// (`take_back_pending`); so switching back and forth never waits for
+    /// the saves it leaves behind.
+    pub async fn lock_for_switch(&mut self) -> Result<()> {
+        self.lock_with(LockFor::Switch).await
+    }
+
+    pub(super) async fn lock_with(&mut self, purpose: LockFor) -> Result<()> {
         if self.lock.is_some() {
             return Ok(());
         }
         let path = self.lock_path();
         let mut told = false;
+        let mut asked_to_yield = None;
         let asked = std::time::Instant::now();
-        let lock = loop {
+        let acquired = loop {
             match ProjectLock::acquire(&path, self.config.name.as_str()) {
                 Err(Error::Locked { pid, command, .. })
-                    if finish_saves && command.contains(pending::BACKGROUND_SAVE_COMMAND) =>
+                    if purpose != LockFor::Repair
+                        && command.contains(pending::BACKGROUND_SAVE_COMMAND) =>
                 {
-                    if !told {
+                    if purpose == LockFor::Switch && asked_to_yield.is_none() {
+                        asked_to_yield = Some(self.ask_background_save_to_yield());
+                    }
+                    if !told && (purpose == LockFor::Work || asked.elapsed().as_secs() >= 2) {
                         self.progress.notice(&format!(
-                            "waiting for the background save (pid {pid}) to finish"
+                            "waiting for the background save (pid {pid}) to {}",
+                            match purpose {
+                                LockFor::Switch => "make way",
+                                _ => "finish",
+                            }
                         ));
                         told = true;
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 }
                 // Its holder has locked but not yet said who it is: a moment later it has.
                 Err(Error::Locked { command, .. })
@@ -206,10 +240,13 @@ impl Project {
                 {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
-                other => break other?,
+                other => break other,
             }
         };
-        self.lock = Some(lock);
+        if let Some(Ok(request)) = asked_to_yield {
+            let _ = std::fs::remove_file(request);
+        }
+        self.lock = Some(acquired?);
         self.refresh()?;
         if let Err(e) = self.recover().await {
             self.lock = None;
@@ -218,7 +255,7 @@ impl Project {
         // Best effort: a command that needs the engine host reports it down.
         let recovered = self.recovered.is_some();
         let _ = self.repair_route(recovered).await;
-        if finish_saves {
+        if purpose == LockFor::Work {
             match self.finish_pending_saves().await {
                 Ok(finished) => self.finished_saves.extend(finished),
                 Err(e) => {

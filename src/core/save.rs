@@ -8,6 +8,7 @@ use crate::progress::Task;
 use chrono::Utc;
 
 use super::clean::CleanState;
+use super::pending::YieldWatch;
 use super::{version_row_of, ChangeCheck, Error, Project, Result, SaveReport, VersionInfo};
 use crate::meta::{BranchRow, VersionRow};
 use crate::runtime::{CopySource, DataCopy, Role};
@@ -238,7 +239,9 @@ impl Project {
         let store = self.store().await?;
         let (previous, known) = self.parent_manifest(b).await?;
         let bar = self.progress.task(&format!("saving {}", b.name));
-        let captured = snapshot::capture(client, &store, ReadMode::Plain, &known, &bar).await;
+        let capture =
+            async { Ok(snapshot::capture(client, &store, ReadMode::Plain, &known, &bar).await?) };
+        let captured = YieldWatch::run(self.yield_watch(), capture).await;
         bar.finish();
         // Verified only once the engine is stopped (`mark_verified`).
         let reference = now.map(|t| Reference {
@@ -366,13 +369,14 @@ impl Project {
         let labels = self.objects().labels(&b.name, Role::Capture);
         self.journal_begin("save", &b.name)?;
         let bar = self.progress.task(&format!("saving {}", b.name));
-        let result = async {
+        let watch = self.yield_watch();
+        let result = YieldWatch::run(watch, async {
             let client = self.start_private_engine(&capture, &volume, labels).await?;
             let token = snapshot::change_token(&client).await;
             let captured = snapshot::capture(&client, &store, ReadMode::Plain, &known, &bar).await;
             snapshot::close(client).await;
             Ok::<_, Error>((captured?, token))
-        }
+        })
         .await;
         bar.finish();
         let removed = self.runtime().await?.remove_engine(&capture).await;

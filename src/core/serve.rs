@@ -93,13 +93,25 @@ impl Project {
         let Some(proxy) = self.proxy() else {
             return Ok(());
         };
-        // The published port, not the container's own address, though that
-        // is a userland hop shorter: the route outlives this command, and
-        // an address is given out again when its container stops (a
-        // `docker stop`, a Docker restart), so clients could reach another
-        // branch's engine; a published port stays with its container.
-        let addr = self.engine_addresses(b).await?.published;
-        Ok(proxy.route(Route::Serve(addr)).await?)
+        let address = self.engine_addresses(b).await?;
+        proxy
+            .route(Route::Serve {
+                published: address.published,
+                direct: address.network,
+            })
+            .await?;
+        if address.network.is_none() {
+            return Ok(());
+        }
+        // The proxy's canary connected to the engine's own address between
+        // these two looks. Only when both saw one run of the container did
+        // that connection reach it (an address is given out again once its
+        // container stops); else the published port, which stays with it.
+        let again = self.engine_addresses(b).await?;
+        if again.run.is_none() || again.run != address.run || again.network != address.network {
+            proxy.route(Route::published(again.published)).await?;
+        }
+        Ok(())
     }
 
     /// Closes every client of HEAD and holds new ones until `route_to` (or
@@ -157,7 +169,11 @@ impl Project {
         }
         // Taking the lock repairs (see `lock`); a busy project is left alone,
         // and pending saves are left to a command that can wait for them.
-        if self.lock_with(false).await.is_err() {
+        if self
+            .lock_with(super::project::LockFor::Repair)
+            .await
+            .is_err()
+        {
             return false;
         }
         self.unlock();
@@ -197,7 +213,7 @@ impl Project {
         let idle = proxy
             .status()
             .await
-            .is_some_and(|s| matches!(s.route, Route::Serve(_)) && s.clients == 0);
+            .is_some_and(|s| s.route.serves() && s.clients == 0);
         let head = self.head_branch()?;
         if !idle || !self.is_running(&head).await? {
             return Ok(false);

@@ -87,8 +87,14 @@ fn io(op: &'static str) -> impl FnOnce(std::io::Error) -> ProxyError {
 /// Where clients on the stable port go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
-    /// To HEAD's engine at this address.
-    Serve(SocketAddr),
+    /// To HEAD's engine: at the port its container publishes, which stays
+    /// with that container whatever restarts it, or at its own address on
+    /// its network (one userland hop fewer: Docker's port proxy) while the
+    /// proxy can tell it is still that engine's (see `server::Canary`).
+    Serve {
+        published: SocketAddr,
+        direct: Option<SocketAddr>,
+    },
     /// Nowhere yet: a switch is under way. New clients wait; the clients of
     /// the previous route are closed.
     Hold,
@@ -100,10 +106,25 @@ pub enum Route {
 }
 
 impl Route {
+    /// To the engine published at `published` only.
+    pub fn published(published: SocketAddr) -> Route {
+        Route::Serve {
+            published,
+            direct: None,
+        }
+    }
+
     /// The control command that sets this route; also how `status` names it.
     pub fn command(&self) -> String {
         match self {
-            Route::Serve(addr) => format!("serve {addr}"),
+            Route::Serve {
+                published,
+                direct: None,
+            } => format!("serve {published}"),
+            Route::Serve {
+                published,
+                direct: Some(direct),
+            } => format!("serve {published} via {direct}"),
             Route::Hold => "hold".into(),
             Route::Closed => "close".into(),
             Route::Sleep => "sleep".into(),
@@ -112,12 +133,22 @@ impl Route {
 
     fn parse(command: &str) -> Option<Route> {
         match command.split_once(' ') {
-            Some(("serve", addr)) => addr.parse().ok().map(Route::Serve),
+            Some(("serve", addrs)) => match addrs.split_once(" via ") {
+                Some((published, direct)) => Some(Route::Serve {
+                    published: published.parse().ok()?,
+                    direct: Some(direct.parse().ok()?),
+                }),
+                None => addrs.parse().ok().map(Route::published),
+            },
             None if command == "hold" => Some(Route::Hold),
             None if command == "close" => Some(Route::Closed),
             None if command == "sleep" => Some(Route::Sleep),
             _ => None,
         }
+    }
+
+    pub fn serves(&self) -> bool {
+        matches!(self, Route::Serve { .. })
     }
 }
 
@@ -125,6 +156,8 @@ impl Route {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxyStatus {
     pub pid: u32,
+    /// Where it sends new clients now: a route's `direct` address only
+    /// while the proxy can tell it is still that engine's.
     pub route: Route,
     /// Client connections it splices now.
     pub clients: usize,
@@ -319,8 +352,12 @@ mod tests {
     #[test]
     fn routes_read_back_as_written() {
         for route in [
-            Route::Serve("127.0.0.1:27018".parse().unwrap()),
-            Route::Serve("[::1]:5".parse().unwrap()),
+            Route::published("127.0.0.1:27018".parse().unwrap()),
+            Route::published("[::1]:5".parse().unwrap()),
+            Route::Serve {
+                published: "127.0.0.1:27018".parse().unwrap(),
+                direct: Some("172.18.0.2:27017".parse().unwrap()),
+            },
             Route::Hold,
             Route::Closed,
             Route::Sleep,
@@ -328,6 +365,7 @@ mod tests {
             assert_eq!(Route::parse(&route.command()), Some(route));
         }
         assert_eq!(Route::parse("serve nowhere"), None);
+        assert_eq!(Route::parse("serve 127.0.0.1:1 via nowhere"), None);
         assert_eq!(Route::parse("exit"), None);
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::watch;
 
@@ -20,13 +20,22 @@ const HOLD_LIMIT: Duration = Duration::from_secs(60);
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 /// Bytes buffered in each direction of a splice.
 const SPLICE_BUFFER: usize = 64 * 1024;
+/// How long the canary of a direct route may take to connect; without it
+/// the route serves the published port only.
+const CANARY_CONNECT: Duration = Duration::from_secs(1);
 
 /// The route and the clients spliced along each route there has been.
 struct Routing {
     /// Bumped by every new route: a client belongs to the generation it was
     /// routed in, and ends when the generation moves on.
     generation: u64,
+    /// The route as argon set it.
     route: Route,
+    /// The route's direct address while its canary holds, with the canary's
+    /// number; `None`: clients go to the published port.
+    direct: Option<(SocketAddr, u64)>,
+    /// Canaries started so far (each gets the next number).
+    canaries: u64,
     clients: HashMap<u64, usize>,
     /// Since when no client has been connected (with the route serving).
     idle_since: Instant,
@@ -40,6 +49,38 @@ struct Routing {
 impl Routing {
     fn total(&self) -> usize {
         self.clients.values().sum()
+    }
+
+    /// The route new clients take now.
+    fn effective(&self) -> Route {
+        match self.route {
+            Route::Serve { published, .. } => Route::Serve {
+                published,
+                direct: self.direct.map(|(addr, _)| addr),
+            },
+            other => other,
+        }
+    }
+}
+
+/// Where one client is spliced to: the engine's own address when the route
+/// has one that its canary vouches for, else (or when that connection
+/// fails) the port the engine's container publishes.
+#[derive(Clone, Copy)]
+struct Upstream {
+    direct: Option<SocketAddr>,
+    published: SocketAddr,
+}
+
+impl Upstream {
+    async fn connect(self) -> std::io::Result<TcpStream> {
+        let connect = |addr| tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr));
+        if let Some(direct) = self.direct {
+            if let Ok(Ok(stream)) = connect(direct).await {
+                return Ok(stream);
+            }
+        }
+        connect(self.published).await?
     }
 }
 
@@ -89,14 +130,31 @@ impl Shared {
     }
 
     /// Sets a new route; returns once every client of older routes has gone.
-    async fn set(&self, route: Route) {
+    async fn set(self: &Arc<Self>, route: Route) {
+        // Connected before the route is taken: no client goes to the direct
+        // address before its canary watches it.
+        let canary = match route {
+            Route::Serve {
+                direct: Some(addr), ..
+            } => Canary::connect(addr).await,
+            _ => None,
+        };
         let generation = {
             let mut r = self.lock();
             if r.route == route {
+                // argon routed again to the same engine, having checked that
+                // it still runs: a canary lost meanwhile may be replaced.
+                if let (None, Some(canary)) = (r.direct, canary) {
+                    canary.watch(self, &mut r);
+                }
                 return;
             }
             r.generation += 1;
             r.route = route;
+            r.direct = None;
+            if let Some(canary) = canary {
+                canary.watch(self, &mut r);
+            }
             r.idle_since = Instant::now();
             r.asked = false;
             r.generation
@@ -120,17 +178,18 @@ impl Shared {
     }
 
     /// Routes a new client: its upstream and generation, once not holding.
-    async fn admit(&self) -> Option<(SocketAddr, u64)> {
+    async fn admit(&self) -> Option<(Upstream, u64)> {
         let mut changed = self.changed.subscribe();
         let deadline = tokio::time::Instant::now() + HOLD_LIMIT;
         loop {
             {
                 let mut r = self.lock();
                 match r.route {
-                    Route::Serve(addr) => {
+                    Route::Serve { published, .. } => {
                         let generation = r.generation;
                         *r.clients.entry(generation).or_default() += 1;
-                        return Some((addr, generation));
+                        let direct = r.direct.map(|(addr, _)| addr);
+                        return Some((Upstream { direct, published }, generation));
                     }
                     Route::Closed => return None,
                     Route::Hold => {}
@@ -169,7 +228,7 @@ impl Shared {
         let due = r
             .idle_suspend
             .is_some_and(|limit| r.idle_since.elapsed() >= limit);
-        if matches!(r.route, Route::Serve(_)) && r.total() == 0 && due && !r.asked {
+        if r.route.serves() && r.total() == 0 && due && !r.asked {
             r.asked = true;
             self.argon.run("__suspend-idle");
         }
@@ -181,8 +240,69 @@ impl Shared {
         format!(
             "pid {} route {} clients {clients}",
             std::process::id(),
-            r.route.command()
+            r.effective().command()
         )
+    }
+}
+
+/// A connection of the proxy's own to the engine at its address on its
+/// network, on which nothing is ever sent. It closes when the engine's
+/// process ends (a `docker stop`, a crash, Docker restarting), which comes
+/// well before Docker can give that address to another container: the
+/// proxy then stops using the address at once and sends clients to the
+/// published port, which stays with the container, until argon routes
+/// again. So a direct route never outlives its engine onto another one.
+struct Canary {
+    addr: SocketAddr,
+    stream: TcpStream,
+}
+
+impl Canary {
+    async fn connect(addr: SocketAddr) -> Option<Canary> {
+        match tokio::time::timeout(CANARY_CONNECT, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => Some(Canary { addr, stream }),
+            _ => {
+                eprintln!(
+                    "argon proxy: cannot reach the engine at {addr}; serving its published port"
+                );
+                None
+            }
+        }
+    }
+
+    /// Makes the canary's address the route's direct one until the canary
+    /// closes or the route changes.
+    fn watch(self, shared: &Arc<Shared>, r: &mut Routing) {
+        r.canaries += 1;
+        let number = r.canaries;
+        r.direct = Some((self.addr, number));
+        let shared = shared.clone();
+        let Canary { addr, mut stream } = self;
+        tokio::spawn(async move {
+            let mut changed = shared.changed.subscribe();
+            let ours = |r: &Routing| r.direct.is_some_and(|(_, n)| n == number);
+            let mut buf = [0u8; 512];
+            loop {
+                tokio::select! {
+                    read = stream.read(&mut buf) => match read {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    },
+                    moved = changed.changed() => {
+                        if moved.is_err() || !ours(&shared.lock()) {
+                            return;
+                        }
+                    }
+                }
+            }
+            let mut r = shared.lock();
+            if ours(&r) {
+                r.direct = None;
+                eprintln!(
+                    "argon proxy: the engine at {addr} closed; serving its published port until argon routes again"
+                );
+            }
+        });
     }
 }
 
@@ -222,6 +342,8 @@ pub async fn serve(listen: SocketAddr, control: PathBuf, project_file: PathBuf) 
         routing: Mutex::new(Routing {
             generation: 0,
             route: Route::Closed,
+            direct: None,
+            canaries: 0,
             clients: HashMap::new(),
             idle_since: Instant::now(),
             idle_suspend: None,
@@ -311,12 +433,11 @@ async fn control_session(shared: Arc<Shared>, stream: UnixStream, control: PathB
 /// of that moment until either side closes or the route changes.
 async fn splice(shared: Arc<Shared>, mut client: TcpStream) {
     let mut changed = shared.changed.subscribe();
-    let Some((addr, generation)) = shared.admit().await else {
+    let Some((upstream, generation)) = shared.admit().await else {
         return;
     };
     let spliced = async {
-        let mut upstream =
-            tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr)).await??;
+        let mut upstream = upstream.connect().await?;
         let _ = client.set_nodelay(true);
         let _ = upstream.set_nodelay(true);
         tokio::io::copy_bidirectional_with_sizes(

@@ -381,6 +381,10 @@ impl DockerHost {
         let Some(published) = published else {
             return Ok(None);
         };
+        let run = info
+            .state
+            .filter(|s| s.running == Some(true))
+            .and_then(|s| s.started_at);
         // Only for a published engine: one that publishes nothing is not
         // meant to be reached from here.
         let network = info
@@ -400,6 +404,7 @@ impl DockerHost {
         Ok(Some(EngineAddress {
             published: SocketAddr::new(published_on, published),
             network: direct,
+            run,
         }))
     }
 

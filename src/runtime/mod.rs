@@ -120,7 +120,7 @@ type Result<T> = std::result::Result<T, RuntimeError>;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Where a running engine is reached (see `EngineHost::engine_address`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineAddress {
     /// The port Docker publishes for it: bound to this container for its
     /// whole life, whatever restarts it.
@@ -129,6 +129,10 @@ pub struct EngineAddress {
     /// userland hop fewer), but given out again when the container stops:
     /// another container started meanwhile may take it.
     pub network: Option<std::net::SocketAddr>,
+    /// Which run of the container this is (when it last started), while it
+    /// runs: two looks that see the same run saw a container that kept its
+    /// network address all along.
+    pub run: Option<String>,
 }
 
 /// What a branch's engine container looks like.

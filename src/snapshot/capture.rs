@@ -65,6 +65,7 @@ pub async fn capture_resuming(
     attempts: u32,
 ) -> Result<Captured> {
     let collections = list_collections(client).await?;
+    crate::fault::point("save:capturing").await;
     let mut total = 0u64;
     for c in &collections {
         if c.kind != "view" {
@@ -85,8 +86,10 @@ pub async fn capture_resuming(
         }
         ReadMode::Plain => {
             let limit = Arc::new(Semaphore::new(PARALLEL_COLLECTIONS));
-            let mut tasks = Vec::new();
-            for c in collections {
+            // A capture given up (dropped) stops reading with it.
+            let mut tasks = tokio::task::JoinSet::new();
+            let count = collections.len();
+            for (i, c) in collections.into_iter().enumerate() {
                 let (client, store, known, progress, limit) = (
                     client.clone(),
                     store.clone(),
@@ -94,18 +97,22 @@ pub async fn capture_resuming(
                     progress.clone(),
                     limit.clone(),
                 );
-                tasks.push(tokio::spawn(async move {
+                tasks.spawn(async move {
                     let _permit = limit.acquire_owned().await;
                     let mut reader = Reader::Plain;
-                    capture_one(&client, &store, c, &mut reader, &known, &progress, attempts).await
-                }));
+                    let captured =
+                        capture_one(&client, &store, c, &mut reader, &known, &progress, attempts)
+                            .await;
+                    (i, captured)
+                });
             }
-            for t in tasks {
-                entries.push(
-                    t.await
-                        .map_err(|e| io("capturing")(std::io::Error::other(e)))??,
-                );
+            let mut done: Vec<Option<CapturedCollection>> = (0..count).map(|_| None).collect();
+            while let Some(joined) = tasks.join_next().await {
+                let (i, captured) =
+                    joined.map_err(|e| io("capturing")(std::io::Error::other(e)))?;
+                done[i] = Some(captured?);
             }
+            entries.extend(done.into_iter().flatten());
         }
     }
     let written_bytes = entries.iter().map(|c| c.written).sum();

@@ -392,3 +392,202 @@ fn kill(pid: u32) {
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
 }
+
+/// The proxy serves HEAD at its engine's own address on the project's
+/// network (a userland hop fewer than the published port). Docker gives that
+/// address to another container once the engine stops: after a `docker
+/// stop` of HEAD, an engine that takes it gets no client of the stable port,
+/// and HEAD, started again, is served with its own data.
+#[test]
+fn an_address_left_by_a_stopped_head_never_takes_its_clients() {
+    let p = Project::new("switch-direct-reused", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo()
+        .insert("app", "who", vec![doc! { "_id": 1, "branch": "main" }]);
+    let status = p.json(&["status"]);
+    let route = status["proxy"]["route"].as_str().unwrap_or_default();
+    let (_, direct) = route
+        .split_once(" via ")
+        .unwrap_or_else(|| panic!("served at the engine's own address: {status}"));
+    let container = p.docker_objects("container", "main", "engine").remove(0);
+    let network_of = |c: &str| {
+        p.docker(&[
+            "inspect",
+            "-f",
+            "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}}{{end}}",
+            c,
+        ])
+        .trim()
+        .to_string()
+    };
+    let (network, ip) = network_of(&container)
+        .split_once(' ')
+        .map(|(n, ip)| (n.to_string(), ip.to_string()))
+        .unwrap();
+    assert!(direct.starts_with(&format!("{ip}:")), "{status}");
+    p.docker(&["stop", &container]);
+
+    // Another engine on the project's network takes the address.
+    let impostor = Impostor(format!("argon-test-impostor-{}", p.name));
+    let mut run = vec!["run", "-d", "--name", &impostor.0, "--network", &network];
+    let image = crate::harness::required_env("ARGON_TEST_IMAGE");
+    run.push(&image);
+    let command = crate::harness::engine_command(false);
+    run.extend(command.iter().map(String::as_str));
+    p.docker(&run);
+    let (_, impostor_ip) = network_of(&impostor.0)
+        .split_once(' ')
+        .map(|(n, ip)| (n.to_string(), ip.to_string()))
+        .unwrap();
+    assert_eq!(impostor_ip, ip, "the other engine took HEAD's address");
+    let other = Mongo::connect_uri(&format!(
+        "mongodb://{direct}/?directConnection=true&serverSelectionTimeoutMS=10000"
+    ));
+    other.insert("app", "who", vec![doc! { "_id": 1, "branch": "impostor" }]);
+
+    let client = Mongo::connect_uri(&format!(
+        "mongodb://127.0.0.1:{}/?directConnection=true&serverSelectionTimeoutMS=2000",
+        p.port
+    ));
+    let answer = client.try_command("app", doc! { "find": "who" });
+    assert!(
+        answer.is_err(),
+        "a client of the stable port reached the engine at HEAD's old address: {answer:?}"
+    );
+
+    // HEAD started again (by hand, as Docker's restart policy would): its
+    // clients get its data, through its published port.
+    p.docker(&["start", &container]);
+    let client = Mongo::connect_uri(&format!(
+        "mongodb://127.0.0.1:{}/?directConnection=true&serverSelectionTimeoutMS=10000",
+        p.port
+    ));
+    let found = client.command("app", doc! { "find": "who" });
+    let docs = found
+        .get_document("cursor")
+        .and_then(|c| c.get_array("firstBatch"))
+        .unwrap();
+    assert_eq!(docs.len(), 1, "{found}");
+    assert_eq!(
+        docs[0].as_document().unwrap().get_str("branch"),
+        Ok("main"),
+        "{found}"
+    );
+}
+
+/// A container the test started itself, removed when the test ends.
+struct Impostor(String);
+
+impl Drop for Impostor {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", &self.0])
+            .output();
+    }
+}
+
+/// Back to the branch just left while its save is still under way in the
+/// background: the switch does not wait for that save (it makes way, held
+/// here at a fault point in its capture that it would otherwise only leave
+/// after two minutes), the branch takes its volume back with every write,
+/// and the branch left by the second switch is saved afterwards. With the
+/// branch left kept warm (paused) and without (stopped).
+fn switch_back_while_its_save_runs(p: &Project) {
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo()
+        .insert("app", "base", (0..100).map(|i| doc! { "_id": i }).collect());
+    let base = p.commit("base");
+    p.ok(&["checkout", "-b", "feat"]);
+    p.ok(&["checkout", "main"]);
+    p.mongo()
+        .insert("app", "late", (0..50).map(|i| doc! { "_id": i }).collect());
+    // The background save this starts (for main) waits in its capture.
+    let resume = p.home.join("never-resumed");
+    let left = p.run_with(
+        &["--format", "json", "checkout", "feat"],
+        &[
+            ("ARGON_FAULT_POINT", "save:capturing"),
+            ("ARGON_FAULT_ACTION", "wait"),
+            ("ARGON_FAULT_RESUME", resume.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(left.code, 0, "{}", left.stderr);
+    assert_eq!(left.json()["pending_save"], true, "{}", left.stdout);
+    let log = saves_log(p);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("waiting at fault point save:capturing")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the background save never captured"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    p.mongo().insert(
+        "app",
+        "in_feat",
+        (0..20).map(|i| doc! { "_id": i }).collect(),
+    );
+
+    let back = p.json(&["checkout", "main"]);
+    assert_eq!(back["branch"], "main", "{back}");
+    assert_eq!(back["pending_save"], true, "feat's save is pending: {back}");
+    assert!(!resume.exists());
+    let m = p.mongo();
+    assert_eq!(m.count("app", "base"), 100);
+    assert_eq!(m.count("app", "late"), 50, "main took its volume back");
+    assert_eq!(m.count("app", "in_feat"), 0);
+    assert_ne!(
+        p.json(&["status"])["changed"],
+        false,
+        "main's late writes are unsaved"
+    );
+
+    p.ok(&["wait"]);
+    let saves = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !saves.contains("saved branch 'main'"),
+        "main's save made way and was called off: {saves}"
+    );
+    assert!(saves.contains("saved branch 'feat'"), "{saves}");
+    assert_eq!(p.version_of("main"), base, "main keeps its last version");
+    assert_ne!(p.version_of("feat"), base);
+    assert_eq!(p.json(&["status"])["pending_saves"], serde_json::json!([]));
+
+    // Every write is where it was made, through a cold start of each too.
+    p.ok(&["stash"]);
+    p.ok(&["wait"]);
+    p.ok(&["checkout", "feat"]);
+    assert_eq!(p.mongo().count("app", "in_feat"), 20);
+    assert_eq!(p.mongo().count("app", "late"), 0, "feat began before them");
+    p.ok(&["checkout", "main"]);
+    assert_eq!(p.mongo().count("app", "late"), 50);
+    assert_eq!(p.mongo().count("app", "in_feat"), 0);
+}
+
+/// The background saves' log of project `p`.
+fn saves_log(p: &Project) -> std::path::PathBuf {
+    let dir = p.home.join("argon").join("saves");
+    let found = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .find(|path| path.extension().is_some_and(|x| x == "log"));
+    found.unwrap_or_else(|| panic!("no log in {}", dir.display()))
+}
+
+#[test]
+fn switching_back_to_a_warm_branch_does_not_wait_for_its_save() {
+    let p = Project::new("switch-back-warm", Backend::File);
+    p.set_warm(2);
+    switch_back_while_its_save_runs(&p);
+}
+
+#[test]
+fn switching_back_to_a_stopped_branch_does_not_wait_for_its_save() {
+    let p = Project::new("switch-back-cold", Backend::File);
+    p.set_warm(0);
+    switch_back_while_its_save_runs(&p);
+}
