@@ -46,7 +46,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<()> {
             });
         }
         Action::Pop => {
-            let mut project = ctx.open_for_switch().await?;
+            // A pop waits for the stash's save: recorded, HEAD comes back clean.
+            let mut project = ctx.open(true).await?;
             let r = project.stash_pop().await?;
             ctx.out
                 .emit(&r, || format!("Resumed {}\n{}", r.branch, r.uri));

@@ -144,6 +144,10 @@ impl Project {
     }
 
     async fn checkout_journalled(&mut self, name: &str) -> Result<CheckoutReport> {
+        // Switching back before the save of its last leave is recorded: it
+        // takes its volume back (see `take_back_pending`).
+        let target = self.branch(name)?;
+        self.take_back_pending(&target).await?;
         let target = self.branch(name)?;
         if self.row.head.as_deref() == Some(name) {
             let restored = if self.is_running(&target).await? {
@@ -153,10 +157,6 @@ impl Project {
             };
             return Ok(self.resumed(name, restored));
         }
-        // Switching back before the save of its last leave is recorded: it
-        // takes its volume back (see `take_back_pending`).
-        self.take_back_pending(&target).await?;
-        let target = self.branch(name)?;
         let left = self.leave_head(name, true).await?;
         match self.enter(&target).await {
             Ok(restored) => {
@@ -338,7 +338,6 @@ impl Project {
         self.journal_begin("stash pop", &branch)?;
         let done = self.stash_pop_journalled().await;
         self.journal_end()?;
-        self.start_background_save();
         done
     }
 
@@ -347,9 +346,6 @@ impl Project {
         if self.is_running(&b).await? {
             return Err(Error::HeadRunning(b.name));
         }
-        // Popped before the stash's save is recorded: HEAD takes its volume back.
-        self.take_back_pending(&b).await?;
-        let b = self.branch(&b.name)?;
         let restored = self.start_branch(&b, None).await?;
         Ok(self.resumed(&b.name, restored))
     }

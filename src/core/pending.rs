@@ -214,7 +214,17 @@ impl Project {
                 version: None,
             });
         };
-        let saved = match self.branch_state(&b).await? {
+        let state = self.branch_state(&b).await?;
+        if self.row.head.as_deref() == Some(b.name.as_str()) && state == BranchState::Running {
+            // Serving as HEAD again (see `take_back_pending`): its volume is
+            // its engine's, to be saved when it is next left; never stopped here.
+            self.meta.delete_pending_save(&b.name)?;
+            return Ok(FinishedSave {
+                branch: b.name,
+                version: None,
+            });
+        }
+        let saved = match state {
             BranchState::Warm => self.save_warm(&b, &pending.message).await?,
             _ => {
                 // No engine may write the volume while it is read (one

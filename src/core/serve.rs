@@ -142,14 +142,23 @@ impl Project {
         let Some(proxy) = self.proxy() else {
             return Ok(());
         };
-        // A proxy that answers and is not left holding (by a killed switch) is in line.
-        if !recovered && proxy.status().await.is_some_and(|s| s.route != Route::Hold) {
-            return Ok(());
-        }
+        let status = proxy.status().await;
         let head = match &self.row.head {
             Some(h) => self.meta.branch(h)?,
             None => None,
         };
+        // HEAD's engine ended and came back (Docker restarted it, or a
+        // `docker start`): the proxy serves its published port meanwhile,
+        // and may reach it at its own address again.
+        if let (false, Some(s), Some(b)) = (recovered, &status, &head) {
+            if s.canary_lost && s.route.serves() && self.is_running(b).await? {
+                return self.route_to(b).await;
+            }
+        }
+        // A proxy that answers and is not left holding (by a killed switch) is in line.
+        if !recovered && status.is_some_and(|s| s.route != Route::Hold) {
+            return Ok(());
+        }
         match head {
             Some(b) if self.is_running(&b).await? => self.route_to(&b).await,
             _ => Ok(proxy.route(Route::Closed).await?),
@@ -247,7 +256,10 @@ impl Project {
             self.route_to(&head).await?;
             return Ok(true);
         }
+        self.take_back_pending(&head).await?;
         self.stash_pop().await?;
+        // It may have stopped a background save to come first.
+        self.start_background_save();
         Ok(true)
     }
 

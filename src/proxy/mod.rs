@@ -161,6 +161,9 @@ pub struct ProxyStatus {
     pub route: Route,
     /// Client connections it splices now.
     pub clients: usize,
+    /// The engine it reached at its own address ended: clients go to its
+    /// published port until argon routes again.
+    pub canary_lost: bool,
 }
 
 /// The proxy of one project: its port, control socket and log.
@@ -205,16 +208,18 @@ impl Proxy {
     /// The running proxy's state; `None` when none answers.
     pub async fn status(&self) -> Option<ProxyStatus> {
         let reply = self.ask("status").await.ok()?;
-        // "pid 123 route serve 127.0.0.1:5000 clients 2"
+        // "pid 123 route serve 127.0.0.1:5000 via 172.18.0.2:27017 clients 2 [canary lost]"
         let words: Vec<&str> = reply.split_whitespace().collect();
         let pid = words.get(1)?.parse().ok()?;
         let clients_at = words.iter().position(|w| *w == "clients")?;
         let route = Route::parse(&words.get(3..clients_at)?.join(" "))?;
         let clients = words.get(clients_at + 1)?.parse().ok()?;
+        let canary_lost = words.get(clients_at + 2..) == Some(&["canary", "lost"][..]);
         Some(ProxyStatus {
             pid,
             route,
             clients,
+            canary_lost,
         })
     }
 

@@ -36,6 +36,9 @@ struct Routing {
     direct: Option<(SocketAddr, u64)>,
     /// Canaries started so far (each gets the next number).
     canaries: u64,
+    /// The route's canary closed: its engine ended, and clients go to the
+    /// published port until argon routes again.
+    canary_lost: bool,
     clients: HashMap<u64, usize>,
     /// Since when no client has been connected (with the route serving).
     idle_since: Instant,
@@ -141,17 +144,28 @@ impl Shared {
         };
         let generation = {
             let mut r = self.lock();
-            if r.route == route {
-                // argon routed again to the same engine, having checked that
-                // it still runs: a canary lost meanwhile may be replaced.
+            // The same published port is the same container (it keeps the
+            // port for its life): argon, having checked that it runs, gives
+            // its address again (its canary was lost, say). Clients on the
+            // published port stay; new ones go to the address.
+            let same_engine = match (r.route, route) {
+                (Route::Serve { published: was, .. }, Route::Serve { published, .. }) => {
+                    was == published
+                }
+                _ => false,
+            };
+            if same_engine && (r.route == route || canary.is_some()) {
                 if let (None, Some(canary)) = (r.direct, canary) {
+                    r.route = route;
                     canary.watch(self, &mut r);
+                    r.canary_lost = false;
                 }
                 return;
             }
             r.generation += 1;
             r.route = route;
             r.direct = None;
+            r.canary_lost = false;
             if let Some(canary) = canary {
                 canary.watch(self, &mut r);
             }
@@ -238,9 +252,10 @@ impl Shared {
         let r = self.lock();
         let clients = r.total();
         format!(
-            "pid {} route {} clients {clients}",
+            "pid {} route {} clients {clients}{}",
             std::process::id(),
-            r.effective().command()
+            r.effective().command(),
+            if r.canary_lost { " canary lost" } else { "" }
         )
     }
 }
@@ -298,6 +313,7 @@ impl Canary {
             let mut r = shared.lock();
             if ours(&r) {
                 r.direct = None;
+                r.canary_lost = true;
                 eprintln!(
                     "argon proxy: the engine at {addr} closed; serving its published port until argon routes again"
                 );
@@ -344,6 +360,7 @@ pub async fn serve(listen: SocketAddr, control: PathBuf, project_file: PathBuf) 
             route: Route::Closed,
             direct: None,
             canaries: 0,
+            canary_lost: false,
             clients: HashMap::new(),
             idle_since: Instant::now(),
             idle_suspend: None,

@@ -473,6 +473,20 @@ fn an_address_left_by_a_stopped_head_never_takes_its_clients() {
         Ok("main"),
         "{found}"
     );
+    // The next command that takes the project routes to its address again.
+    p.ok(&["commit", "-m", "after the restart"]);
+    let status = p.json(&["status"]);
+    let route = status["proxy"]["route"].as_str().unwrap_or_default();
+    assert!(route.contains(" via "), "{status}");
+    let found = client.command("app", doc! { "find": "who" });
+    assert_eq!(
+        found
+            .get_document("cursor")
+            .and_then(|c| c.get_array("firstBatch"))
+            .map(|d| d.len()),
+        Ok(1),
+        "{found}"
+    );
 }
 
 /// A container the test started itself, removed when the test ends.
