@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # benches/proxy.sh [OPS]: a client workload through argon's proxy vs direct to HEAD's engine (its published
 # port, and its own address on its network), alternating (release argon).
-# Needs a built release argon (cargo build --release) and what benches/run.sh sets up
-# (scripts/test-services.sh, target/bench-venv with pymongo). Prints each round and
+# Needs a built release argon (cargo build --release) and scripts/test-services.sh
+# started; makes target/bench-venv (pymongo) when missing. Prints each round and
 # the ratio of the best proxied round to the best direct one.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source $ROOT/target/test-services.env
 VENV=$ROOT/target/bench-venv
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -c 'import pymongo' 2>/dev/null || "$VENV/bin/pip" install -q pymongo
 ARGON=$ROOT/target/release/argon
 WORK=$(mktemp -d); export ARGON_HOME=$WORK/home
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

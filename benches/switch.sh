@@ -73,6 +73,18 @@ for i in $(seq 1 "$RUNS"); do
   times+=("$(secs "$t0" "$t1")")
 done
 warm_med=$(median "${times[@]}")
+# The same, with a write before each switch: the branch left changed, so its
+# save is pending, and the next switch comes while that save runs.
+times=()
+head=$("$ARGON" status --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["head"])')
+for i in $(seq 1 "$RUNS"); do
+  target=$([ "$head" = main ] && echo other || echo main); head=$target
+  touch_data "w$i"
+  t0=$(now); "$ARGON" checkout "$target" >/dev/null; ping_stable; t1=$(now)
+  times+=("$(secs "$t0" "$t1")")
+done
+warm_written_med=$(median "${times[@]}")
+"$ARGON" wait >/dev/null
 warm_container=$(docker ps --filter "name=argon-swbench-" --filter "status=paused" --format '{{.Names}}' | head -1)
 warm_port=$(docker port "$warm_container" 27017/tcp | head -1 | sed 's/.*://')
 btimes=()
@@ -116,6 +128,7 @@ cat <<EOF
 argon switching benchmark (2 cores, $(python3 -c "print(f'{$bytes/1048576:.1f}')") MiB of BSON per branch; commit of it ${commit_s} s)
   checkout -b after a write, to the stable URI answering: ${fork_s} s (the left branch's save then took ${fork_save_s} s in the background); with the save first (background_save = false): ${fork_sync_s} s
   checkout to a warm branch, to a ping: median ${warm_med} s over ${RUNS}; docker unpause + ping of the same paused engine: median ${unpause_med} s; difference $(python3 -c "print(f'{$warm_med - $unpause_med:.3f}')") s
+            after a write each time (the last switch's save still running): median ${warm_written_med} s; difference $(python3 -c "print(f'{$warm_written_med - $unpause_med:.3f}')") s
   checkout to a stashed branch ([serve] warm = 0), each after the last one's save: median ${cold_med} s; docker start + ping of the same container: median ${start_med} s; difference $(python3 -c "print(f'{$cold_med - $start_med:.3f}')") s
             back to back (the last one's save still running): median ${b2b_med} s
 EOF

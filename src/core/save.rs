@@ -370,13 +370,18 @@ impl Project {
         self.journal_begin("save", &b.name)?;
         let bar = self.progress.task(&format!("saving {}", b.name));
         let watch = self.yield_watch();
-        let result = YieldWatch::run(watch, async {
+        let result = async {
             let client = self.start_private_engine(&capture, &volume, labels).await?;
             let token = snapshot::change_token(&client).await;
-            let captured = snapshot::capture(&client, &store, ReadMode::Plain, &known, &bar).await;
+            // Only the read gives way to a switch: a Docker call given up
+            // midway could still make its container after the clean-up.
+            let read = async {
+                Ok(snapshot::capture(&client, &store, ReadMode::Plain, &known, &bar).await?)
+            };
+            let captured = YieldWatch::run(watch, read).await;
             snapshot::close(client).await;
             Ok::<_, Error>((captured?, token))
-        })
+        }
         .await;
         bar.finish();
         let removed = self.runtime().await?.remove_engine(&capture).await;

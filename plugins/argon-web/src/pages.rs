@@ -651,7 +651,12 @@ async fn run_action(app: Arc<App>, op: String, f: ActionForm) -> Result<Response
         .unwrap_or_default();
     argon::core::describe_holder(format!("argon web: {op} {target}").trim());
     let progress = app.live.begin();
-    let mut project = Project::open(&app.project, true, progress).await?;
+    let mut project = Project::open(&app.project, false, progress).await?;
+    match op.as_str() {
+        // As from the CLI: a switch does not wait for a background save.
+        "checkout" | "branch" | "stash" => project.lock_for_switch().await?,
+        _ => project.lock().await?,
+    }
     match op.as_str() {
         "checkout" => {
             let branch = some(&f.branch).ok_or_else(|| PageError::new("no branch given", None))?;
