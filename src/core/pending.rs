@@ -185,7 +185,13 @@ impl Project {
             }
             let done = match self.finish_pending_save(&pending).await {
                 Ok(done) => done,
-                Err(Error::Yielded) => break,
+                Err(Error::Yielded) => {
+                    self.progress.notice(&format!(
+                        "made way for a switch while saving branch '{}'; it is saved after the switch",
+                        pending.branch
+                    ));
+                    break;
+                }
                 Err(e) => {
                     return Err(Error::BackgroundSave {
                         branch: pending.branch.clone(),

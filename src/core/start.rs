@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::clean::CleanState;
+use super::pending::YieldWatch;
 use super::{BranchState, Error, Project, Result};
 use crate::meta::BranchRow;
 use crate::runtime::{self, CopySource, DataCopy, Endpoint, EngineSpec, Role};
@@ -203,8 +204,14 @@ impl Project {
         let served = async {
             rt.create_engine(spec).await?;
             rt.start_engine(spec.container, &spec.endpoint).await?;
-            rt.wait_ready(spec.container, &spec.endpoint, runtime::READY_DEADLINE)
-                .await?;
+            // A background save's engine (a capture's) gives way to a switch
+            // while it comes up: the engine is removed below.
+            let ready = async {
+                Ok(rt
+                    .wait_ready(spec.container, &spec.endpoint, runtime::READY_DEADLINE)
+                    .await?)
+            };
+            YieldWatch::run(self.yield_watch(), ready).await?;
             self.ensure_login(spec.container, &spec.endpoint, spec.labels.clone())
                 .await
         }
