@@ -7,9 +7,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source $ROOT/target/test-services.env
-VENV=$ROOT/target/bench-venv
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -c 'import pymongo' 2>/dev/null || "$VENV/bin/pip" install -q pymongo
+source "$ROOT/benches/lib.sh"
+bench_venv
 ARGON=$ROOT/target/release/argon
 WORK=$(mktemp -d); export ARGON_HOME=$WORK/home
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

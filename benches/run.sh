@@ -12,9 +12,8 @@ cd "$ROOT"
 bash scripts/test-services.sh
 source target/test-services.env
 command -v zstd >/dev/null && [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq zstd time >/dev/null; }
-VENV="$ROOT/target/bench-venv"
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -c 'import pymongo' 2>/dev/null || "$VENV/bin/pip" install -q pymongo
+source benches/lib.sh
+bench_venv
 # ARGON_BENCH_BIN measures an already built binary instead of building one.
 if [ -z "${ARGON_BENCH_BIN:-}" ]; then
   cargo build --release --locked -q
@@ -39,10 +38,7 @@ trap cleanup EXIT
 sed -i 's/^\[engine\]$/[engine]\nrestore_indexes = "before-data"/' argon.toml
 URI="mongodb://127.0.0.1:$PORT/?directConnection=true"
 
-now() { date +%s.%N; }
-secs() { python3 -c "print(f'{$2 - $1:.3f}')"; }
-median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" "$@"; }
-ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+BENCH_PROJECT=bench BENCH_A=main BENCH_B=restored
 peak_rss() { /usr/bin/time -f '%M' -o "$WORK/rss" "$@" >/dev/null; echo $(( $(cat "$WORK/rss") / 1024 )); }
 
 "$ARGON" checkout -b main >/dev/null
@@ -180,15 +176,12 @@ live_s=$(secs "$t0" "$t1")
 t0=$(now); "$ARGON" commit -m "after diff" >/dev/null; t1=$(now)
 live_save_s=$(secs "$t0" "$t1")
 
-ping_stable() {
-  until "$VENV/bin/python" -c "import pymongo; pymongo.MongoClient('$URI', serverSelectionTimeoutMS=200).admin.command('ping')" 2>/dev/null; do :; done
-}
 # A branch from the running branch's current state (local volume copy):
 # right after a commit (unchanged: no capture), then after one more write.
 t0=$(now); "$ARGON" checkout -b fastcopy >/dev/null; t1=$(now)
 fastcopy_s=$(secs "$t0" "$t1")
 "$ARGON" checkout main >/dev/null
-"$VENV/bin/python" -c "import pymongo; pymongo.MongoClient('$URI').shop.orders.update_one({}, {'\$set': {'status': 'touched'}})"
+touch_data touched
 # Timed to the stable URI answering; the branch left is saved in the
 # background ([serve] background_save), and `argon wait` times that save.
 "$ARGON" wait >/dev/null
@@ -198,7 +191,7 @@ fastcopy_dirty_s=$(secs "$t0" "$t1")
 fastcopy_save_s=$(secs "$t1" "$t2")
 # The same with the save before the switch ([serve] background_save = false).
 "$ARGON" checkout main >/dev/null
-"$VENV/bin/python" -c "import pymongo; pymongo.MongoClient('$URI').shop.orders.update_one({}, {'\$set': {'status': 'touched again'}})"
+touch_data "touched again"
 t0=$(now); ARGON_BACKGROUND_SAVE=0 "$ARGON" checkout -b fastcopy3 >/dev/null; ping_stable; t1=$(now)
 fastcopy_sync_s=$(secs "$t0" "$t1")
 "$ARGON" checkout main >/dev/null
@@ -214,51 +207,28 @@ restore_mbps=$(python3 -c "print(f'{$bytes/1048576/$restore_s:.1f}')")
 "$ARGON" checkout main >/dev/null
 "$ARGON" checkout restored >/dev/null
 "$ARGON" checkout main >/dev/null
-times=()
-for i in $(seq 1 "$RUNS"); do
-  target=$([ $((i % 2)) = 1 ] && echo restored || echo main)
-  t0=$(now); "$ARGON" checkout "$target" >/dev/null; ping_stable; t1=$(now)
-  times+=("$(secs "$t0" "$t1")")
-done
-warm_med=$(median "${times[@]}")
+warm_med=$(switch_median warm)
+# With a write before each switch: the next switch comes while the save of
+# the branch left runs (switching back takes its volume back).
+warm_written_med=$(switch_median written)
+"$ARGON" wait >/dev/null
 warm_states=$("$ARGON" branch --format json | python3 -c 'import json,sys; print(",".join(b["name"]+"="+b["state"] for b in json.load(sys.stdin)))')
 # Baseline: unpause of the paused (warm) engine container to a ping on its own port.
-warm_container=$(docker ps --filter "name=argon-bench-" --filter "status=paused" --format '{{.Names}}' | head -1)
-warm_port=$(docker port "$warm_container" 27017/tcp | head -1 | sed 's/.*://')
-btimes=()
-for i in $(seq 1 "$RUNS"); do
-  t0=$(now); docker unpause "$warm_container" >/dev/null
-  until "$VENV/bin/python" -c "import pymongo; pymongo.MongoClient('mongodb://127.0.0.1:$warm_port/?directConnection=true', serverSelectionTimeoutMS=200).admin.command('ping')" 2>/dev/null; do :; done
-  t1=$(now); btimes+=("$(secs "$t0" "$t1")"); docker pause "$warm_container" >/dev/null
-done
-unpause_med=$(median "${btimes[@]}")
+unpause_med=$(unpause_median)
 
 # The same switches with nothing kept warm ([serve] warm = 0): to a cold
 # stashed branch, a container start. (The first switch stops the warm one.)
-ARGON_WARM=0 "$ARGON" checkout main >/dev/null
-times=()
-for i in $(seq 1 "$RUNS"); do
-  target=$([ $((i % 2)) = 1 ] && echo restored || echo main)
-  # The last switch's background save done, as between two git checkouts.
-  ARGON_WARM=0 "$ARGON" wait >/dev/null
-  t0=$(now); ARGON_WARM=0 "$ARGON" checkout "$target" >/dev/null; ping_stable; t1=$(now)
-  times+=("$(secs "$t0" "$t1")")
-done
-checkout_med=$(median "${times[@]}")
-# Back to back: each switch right after the last, whose background save (a
+# Each after the last switch's background save, as between two git
+# checkouts; then back to back, each right after the last, whose save (a
 # private engine reading the stopped volume: this engine has no fsyncLock to
 # vouch for "unchanged") is still running, as with two quick git checkouts.
-times=()
-for i in $(seq 1 "$RUNS"); do
-  target=$([ $((i % 2)) = 1 ] && echo restored || echo main)
-  t0=$(now); ARGON_WARM=0 "$ARGON" checkout "$target" >/dev/null; ping_stable; t1=$(now)
-  times+=("$(secs "$t0" "$t1")")
-done
-back_to_back_med=$(median "${times[@]}")
+ARGON_WARM=0 "$ARGON" checkout main >/dev/null
+checkout_med=$(switch_median cold)
+back_to_back_med=$(switch_median back-to-back)
 # The last switch's background save done: HEAD's engine is the one running.
 ARGON_WARM=0 "$ARGON" wait >/dev/null
 # Baseline: stop and start of the same engine container to a ping, without argon.
-container=$(docker ps --filter "name=argon-bench-" --filter "status=running" --format '{{.Names}}' | grep -v -- '-capture$' | head -1)
+container=$(head_container)
 btimes=()
 for i in $(seq 1 "$RUNS"); do
   t0=$(now); docker stop -t 30 "$container" >/dev/null; docker start "$container" >/dev/null
@@ -267,14 +237,7 @@ for i in $(seq 1 "$RUNS"); do
 done
 docker_med=$(median "${btimes[@]}")
 # Baseline for the cold switch alone: a plain start of a stopped container to a ping.
-# (A median, as for the switches: one sample swings by most of a second.)
-btimes=()
-for i in $(seq 1 "$RUNS"); do
-  docker stop -t 30 "$container" >/dev/null
-  t0=$(now); docker start "$container" >/dev/null; ping_stable; t1=$(now)
-  btimes+=("$(secs "$t0" "$t1")")
-done
-start_only_s=$(median "${btimes[@]}")
+start_only_s=$(start_median)
 
 # A client workload through the proxy on the stable port against the same
 # engine on its private port: inserts then finds by _id, one at a time.
@@ -379,6 +342,7 @@ argon benchmark ($(nproc) cores, dataset ${data_mb} MB of BSON in 5 collections,
   checkout -b from the running branch (local volume copy + start): ${fastcopy_s} s unchanged since its last version; after one more write, to the stable URI answering: ${fastcopy_dirty_s} s (its save then finished in the background ${fastcopy_save_s} s later), ${fastcopy_sync_s} s with the save first (background_save = false)
   checkout to a warm branch (default settings), command start to the stable URI answering a ping: median ${warm_med} s over ${RUNS} (${warm_states})
             docker unpause of the same paused engine to a ping on its own port: median ${unpause_med} s; difference $(python3 -c "print(f'{$warm_med - $unpause_med:.3f}')") s
+            after a write each time (the last switch's save still running): median ${warm_written_med} s; difference $(python3 -c "print(f'{$warm_written_med - $unpause_med:.3f}')") s
   checkout between two stashed branches ([serve] warm = 0), to a ping: median ${checkout_med} s over ${RUNS} (each after the previous switch's background save finished, as between two git checkouts)
             docker stop+start+ping of the same container: median ${docker_med} s; ratio $(ratio "$checkout_med" "$docker_med")
             docker start+ping alone: median ${start_only_s} s; difference $(python3 -c "print(f'{$checkout_med - $start_only_s:.3f}')") s

@@ -12,10 +12,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 bash scripts/test-services.sh >/dev/null
 source target/test-services.env
-VENV="$ROOT/target/bench-venv"
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -c 'import pymongo' 2>/dev/null || "$VENV/bin/pip" install -q pymongo
+source benches/lib.sh
+bench_venv
 ARGON=${ARGON_BENCH_BIN:-$ROOT/target/release/argon}
+BENCH_PROJECT=swbench BENCH_A=main BENCH_B=other
 
 WORK=$(mktemp -d)
 export ARGON_HOME="$WORK/home"
@@ -32,15 +32,6 @@ trap cleanup EXIT
 "$ARGON" init --name swbench --image "$ARGON_TEST_IMAGE" --port "$PORT" --store "file://$WORK/store" \
   --command $ARGON_TEST_ENGINE_COMMAND >/dev/null
 URI="mongodb://127.0.0.1:$PORT/?directConnection=true"
-now() { date +%s.%N; }
-secs() { python3 -c "print(f'{$2 - $1:.3f}')"; }
-median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" "$@"; }
-ping_stable() {
-  until "$VENV/bin/python" -c "import pymongo; pymongo.MongoClient('$URI', serverSelectionTimeoutMS=200).admin.command('ping')" 2>/dev/null; do :; done
-}
-touch_data() {
-  "$VENV/bin/python" -c "import pymongo; pymongo.MongoClient('$URI').shop.orders.update_one({}, {'\$set': {'status': '$1'}})"
-}
 
 "$ARGON" checkout -b main >/dev/null
 echo "generating ${MB} MB dataset..."
@@ -64,64 +55,19 @@ fork_sync_s=$(secs "$t0" "$t1")
 "$ARGON" branch -D other2 >/dev/null
 "$ARGON" wait >/dev/null
 
-# Warm switches between main and other (both MB of data), default settings.
+# Warm switches between main and other (both MB of data), default settings;
+# then with a write before each; then cold ones ([serve] warm = 0), each
+# after the last one's save and back to back; each beside its baseline.
 "$ARGON" checkout other >/dev/null; "$ARGON" checkout main >/dev/null; "$ARGON" wait >/dev/null
-times=()
-for i in $(seq 1 "$RUNS"); do
-  target=$([ $((i % 2)) = 1 ] && echo other || echo main)
-  t0=$(now); "$ARGON" checkout "$target" >/dev/null; ping_stable; t1=$(now)
-  times+=("$(secs "$t0" "$t1")")
-done
-warm_med=$(median "${times[@]}")
-# The same, with a write before each switch: the branch left changed, so its
-# save is pending, and the next switch comes while that save runs.
-times=()
-head=$("$ARGON" status --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["head"])')
-for i in $(seq 1 "$RUNS"); do
-  target=$([ "$head" = main ] && echo other || echo main); head=$target
-  touch_data "w$i"
-  t0=$(now); "$ARGON" checkout "$target" >/dev/null; ping_stable; t1=$(now)
-  times+=("$(secs "$t0" "$t1")")
-done
-warm_written_med=$(median "${times[@]}")
+warm_med=$(switch_median warm)
+warm_written_med=$(switch_median written)
 "$ARGON" wait >/dev/null
-warm_container=$(docker ps --filter "name=argon-swbench-" --filter "status=paused" --format '{{.Names}}' | head -1)
-warm_port=$(docker port "$warm_container" 27017/tcp | head -1 | sed 's/.*://')
-btimes=()
-for i in $(seq 1 "$RUNS"); do
-  t0=$(now); docker unpause "$warm_container" >/dev/null
-  until "$VENV/bin/python" -c "import pymongo; pymongo.MongoClient('mongodb://127.0.0.1:$warm_port/?directConnection=true', serverSelectionTimeoutMS=200).admin.command('ping')" 2>/dev/null; do :; done
-  t1=$(now); btimes+=("$(secs "$t0" "$t1")"); docker pause "$warm_container" >/dev/null
-done
-unpause_med=$(median "${btimes[@]}")
-
-# Cold switches ([serve] warm = 0), each after the last one's background save.
+unpause_med=$(unpause_median)
 ARGON_WARM=0 "$ARGON" checkout main >/dev/null
-times=()
-for i in $(seq 1 "$RUNS"); do
-  target=$([ $((i % 2)) = 1 ] && echo other || echo main)
-  ARGON_WARM=0 "$ARGON" wait >/dev/null
-  t0=$(now); ARGON_WARM=0 "$ARGON" checkout "$target" >/dev/null; ping_stable; t1=$(now)
-  times+=("$(secs "$t0" "$t1")")
-done
-cold_med=$(median "${times[@]}")
-# Back to back: the next switch right after the last, its save still running.
-times=()
-for i in $(seq 1 "$RUNS"); do
-  target=$([ $((i % 2)) = 1 ] && echo other || echo main)
-  t0=$(now); ARGON_WARM=0 "$ARGON" checkout "$target" >/dev/null; ping_stable; t1=$(now)
-  times+=("$(secs "$t0" "$t1")")
-done
-b2b_med=$(median "${times[@]}")
+cold_med=$(switch_median cold)
+b2b_med=$(switch_median back-to-back)
 ARGON_WARM=0 "$ARGON" wait >/dev/null
-container=$(docker ps --filter "name=argon-swbench-" --filter "status=running" --format '{{.Names}}' | grep -v -- '-capture$' | head -1)
-docker stop -t 30 "$container" >/dev/null
-btimes=()
-for i in $(seq 1 "$RUNS"); do
-  t0=$(now); docker start "$container" >/dev/null; ping_stable; t1=$(now)
-  btimes+=("$(secs "$t0" "$t1")"); docker stop -t 30 "$container" >/dev/null
-done
-start_med=$(median "${btimes[@]}")
+start_med=$(start_median)
 
 cat <<EOF
 

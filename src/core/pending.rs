@@ -21,6 +21,9 @@ use crate::snapshot;
 /// The hidden command that finishes pending saves in the background.
 pub const BACKGROUND_SAVE_COMMAND: &str = "__background-save";
 
+/// How long the background save lets the new HEAD's first clients go first.
+pub const BACKGROUND_SAVE_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A save still to be recorded, as `status`, `branch` and `log` show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PendingInfo {

@@ -125,6 +125,7 @@ impl Project {
                 restart: true,
                 network: &network,
                 auth: engine.auth,
+                background: false,
             };
             match self.run_engine(&spec).await {
                 Err(Error::Runtime(runtime::RuntimeError::PortInUse { .. }))
@@ -185,6 +186,7 @@ impl Project {
                 restart: false,
                 network: &network,
                 auth: engine.auth,
+                background: self.yields,
             };
             match self.run_engine(&spec).await {
                 Err(Error::Runtime(runtime::RuntimeError::PortInUse { .. })) if attempts < 3 => {

@@ -270,6 +270,8 @@ impl DockerHost {
                 // An engine that ignores SIGTERM as PID 1 would make every stop wait out the timeout.
                 init: Some(true),
                 network_mode: Some(spec.network.to_string()),
+                // A quarter of the default weight (1024) when the CPU is contended.
+                cpu_shares: spec.background.then_some(256),
                 restart_policy: spec.restart.then_some(RestartPolicy {
                     name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
                     maximum_retry_count: None,

@@ -155,6 +155,9 @@ pub struct EngineSpec<'a> {
     /// The engine requires a login (`--auth`, which mongod and the official
     /// image's entrypoint both take).
     pub auth: bool,
+    /// A background save's engine: it gets a smaller share of the CPU than
+    /// the engines serving clients, so a save never slows the branch in use.
+    pub background: bool,
 }
 
 impl EngineSpec<'_> {
