@@ -212,12 +212,14 @@ impl Project {
         let mut told = false;
         let mut asked_to_yield = None;
         let asked = std::time::Instant::now();
+        let mut unnamed_since = None;
         let acquired = loop {
             match ProjectLock::acquire(&path, self.config.name.as_str()) {
                 Err(Error::Locked { pid, command, .. })
                     if purpose != LockFor::Repair
                         && command.contains(pending::BACKGROUND_SAVE_COMMAND) =>
                 {
+                    unnamed_since = None;
                     if purpose == LockFor::Switch && asked_to_yield.is_none() {
                         asked_to_yield = Some(self.ask_background_save_to_yield());
                     }
@@ -236,7 +238,10 @@ impl Project {
                 // Its holder has locked but not yet said who it is: a moment later it has.
                 Err(Error::Locked { command, .. })
                     if command.is_empty()
-                        && asked.elapsed() < std::time::Duration::from_secs(2) =>
+                        && unnamed_since
+                            .get_or_insert_with(std::time::Instant::now)
+                            .elapsed()
+                            < std::time::Duration::from_secs(2) =>
                 {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
