@@ -214,7 +214,9 @@ fn a_background_save_that_fails_keeps_the_data_and_is_tried_again() {
     let p = Project::new("bgsavefail", Backend::S3);
     let (state, dead) = precious_main_and_a_dead_store(&p);
     let bad = [("ARGON_STORE_ENDPOINT", dead.as_str())];
-    // The background save it starts inherits the unreachable store.
+    // The background save it starts inherits the unreachable store (and no
+    // earlier one, which would reach it, is left to take main's save).
+    p.settle_background_saves();
     let r = p.run_with(&["checkout", "other"], &bad);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let start = std::time::Instant::now();

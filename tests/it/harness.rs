@@ -751,6 +751,23 @@ impl Project {
             .collect()
     }
 
+    /// Returns once no background save of this project runs: pending saves
+    /// recorded (`argon wait`), and the background saves earlier commands
+    /// started (each begins a moment after its command) gone, so none takes
+    /// a save the test leaves pending next.
+    pub fn settle_background_saves(&self) {
+        self.ok(&["wait"]);
+        let dir = self.dir.display().to_string();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !processes_with(&["__background-save", &dir]).is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a background save never ended"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     pub fn docker(&self, args: &[&str]) -> String {
         let out = self.docker_command().args(args).output().unwrap();
         assert!(

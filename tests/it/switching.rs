@@ -517,13 +517,7 @@ fn switch_back_while_its_save_runs(p: &Project) {
         .insert("app", "late", (0..50).map(|i| doc! { "_id": i }).collect());
     // No background save of the switches above is left to take main's save
     // (each starts a moment after its switch, and finishes every pending save).
-    p.ok(&["wait"]);
-    let dir = p.dir.display().to_string();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !crate::harness::processes_with(&["__background-save", &dir]).is_empty() {
-        assert!(Instant::now() < deadline, "a background save never ended");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    p.settle_background_saves();
     // The background save this starts (for main) waits in its capture.
     let resume = p.home.join("never-resumed");
     let left = p.run_with(
