@@ -110,6 +110,8 @@ impl Project {
 }
 
 pub fn assert_whole(p: &Project, what: &str) {
+    // A background save still at work has its files in flight.
+    p.settle_background_saves();
     let f = p.json(&["fsck", "--read-data"]);
     assert!(
         f["damaged"].as_array().unwrap().is_empty(),
