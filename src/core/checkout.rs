@@ -2,6 +2,7 @@
 //! `commit`, `stash`, `stash pop`, `reset --hard`.
 
 use super::clean::CleanState;
+use super::pending::Stopping;
 use super::{
     random_uid, ChangeCheck, CheckoutReport, Error, Project, ResetReport, Result, SaveReport,
     VersionInfo,
@@ -19,20 +20,25 @@ pub(super) struct LeftHead {
     pub(super) checked_by: Option<ChangeCheck>,
     /// Its version is recorded by a background save (see `pending`).
     pub(super) pending: bool,
+    /// Its engine still exiting, while the switch starts the next one
+    /// (`finish_leaving` waits for it).
+    pub(super) stopping: Option<Stopping>,
 }
 
 impl Project {
     /// Saves and stops HEAD before switching to `target`. A HEAD found not
     /// running (stashed, or stopped outside argon: `docker stop`, a crash) is
     /// read from its volume unless argon stopped it after a save.
-    async fn leave_head(&mut self, target: &str, keep_warm: bool) -> Result<LeftHead> {
+    /// `copies_head`: HEAD's volume is copied next, so it ends stopped;
+    /// otherwise a running HEAD is paused (`[serve] warm`) or left exiting.
+    async fn leave_head(&mut self, target: &str, copies_head: bool) -> Result<LeftHead> {
         if self.row.head.is_none() {
-            return self.leave_head_held(target, keep_warm).await;
+            return self.leave_head_held(target, copies_head).await;
         }
         // Through the proxy, HEAD's clients are closed and new ones wait:
         // from here on no client write reaches the branch being left.
         self.route_hold().await?;
-        let left = self.leave_head_held(target, keep_warm).await;
+        let left = self.leave_head_held(target, copies_head).await;
         if left.is_err() {
             // HEAD is as it was: its clients are served again.
             let _ = self.repair_route(true).await;
@@ -40,9 +46,8 @@ impl Project {
         left
     }
 
-    /// `leave_head` with HEAD's clients held. `keep_warm`: a running HEAD is
-    /// paused rather than stopped (`[serve] warm`), to come back fast.
-    async fn leave_head_held(&mut self, target: &str, keep_warm: bool) -> Result<LeftHead> {
+    /// `leave_head` with HEAD's clients held.
+    async fn leave_head_held(&mut self, target: &str, copies_head: bool) -> Result<LeftHead> {
         let none = LeftHead {
             name: self.row.head.clone(),
             branch: None,
@@ -50,6 +55,7 @@ impl Project {
             saved: None,
             checked_by: None,
             pending: false,
+            stopping: None,
         };
         let Some(head) = self.row.head.clone() else {
             return Ok(none);
@@ -76,9 +82,22 @@ impl Project {
                 ..none
             });
         }
-        let warm = keep_warm && self.config.serve_warm > 0;
+        let warm = !copies_head && self.config.serve_warm > 0;
         let saved = match (warm, self.config.background_save) {
             (true, _) => self.save_and_pause(&b, &message).await?,
+            (false, true) if !copies_head => {
+                // Its engine exits while the next one starts: the stop takes
+                // a moment, and the next engine needs none of it.
+                let stopping = self.begin_stop_and_defer(&b, &message).await?;
+                return Ok(LeftHead {
+                    branch: Some(self.branch(&b.name)?),
+                    was_running: true,
+                    checked_by: (!stopping.pending()).then_some(ChangeCheck::Counters),
+                    pending: stopping.pending(),
+                    stopping: Some(stopping),
+                    ..none
+                });
+            }
             (false, true) => self.stop_and_defer(&b, &message).await?,
             (false, false) => self.stop_and_save(&b, &message).await?,
         };
@@ -96,12 +115,30 @@ impl Project {
     /// Brings the branch that was left back up after a failed switch. A save
     /// it left pending is called off: the branch serves its volume again, as
     /// before the switch (its writes are in it, unsaved, as they were).
-    async fn return_to(&mut self, left: LeftHead) {
+    async fn return_to(&mut self, mut left: LeftHead) {
+        if let Some(stopping) = left.stopping.take() {
+            let _ = self.finish_stopping(stopping).await;
+        }
         if let (Some(prev), true) = (left.branch, left.was_running) {
             if left.pending {
                 let _ = self.meta.delete_pending_save(&prev.name);
             }
             let _ = self.enter(&prev).await;
+        }
+    }
+
+    /// Waits for the branch left to finish stopping, once the next one
+    /// serves. A stop that failed leaves the branch to its pending save,
+    /// which stops it before reading its volume.
+    async fn finish_leaving(&mut self, left: &mut LeftHead) {
+        let Some(stopping) = left.stopping.take() else {
+            return;
+        };
+        if let Err(e) = self.finish_stopping(stopping).await {
+            let name = left.name.as_deref().unwrap_or_default();
+            self.progress.notice(&format!(
+                "could not stop the engine of branch '{name}' ({e}); its background save stops it"
+            ));
         }
     }
 
@@ -157,9 +194,10 @@ impl Project {
             };
             return Ok(self.resumed(name, restored));
         }
-        let left = self.leave_head(name, true).await?;
+        let mut left = self.leave_head(name, false).await?;
         match self.enter(&target).await {
             Ok(restored) => {
+                self.finish_leaving(&mut left).await;
                 crate::fault::point("switch:started").await;
                 self.set_head(name)?;
                 self.cool_after_switch().await;
@@ -210,7 +248,7 @@ impl Project {
         // Resolve before saving: `main~1` means what `argon log main` shows now.
         let from_rev = rev.map(|r| self.resolve(r)).transpose()?;
         // From HEAD's current state, HEAD's volume is copied: it stops.
-        let left = self.leave_head(name.as_str(), from_rev.is_some()).await?;
+        let mut left = self.leave_head(name.as_str(), from_rev.is_none()).await?;
         let from = from_rev.or_else(|| left.branch.as_ref().and_then(|p| p.head_version));
         // From HEAD's current state, its stopped volume is copied locally instead of restored.
         let copy_from = match (
@@ -245,6 +283,7 @@ impl Project {
         }
         match self.start_branch(&row, copy_from.as_deref()).await {
             Ok(restored) => {
+                self.finish_leaving(&mut left).await;
                 crate::fault::point("switch:started").await;
                 self.set_head(name.as_str())?;
                 self.cool_after_switch().await;

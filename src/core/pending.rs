@@ -70,6 +70,23 @@ impl YieldWatch {
     }
 }
 
+/// The engine of a branch left stopping in the background of a switch (see
+/// `Project::begin_stop_and_defer`).
+pub(super) struct Stopping {
+    branch: String,
+    /// Its counters, read under its fence, showed no write since its latest version.
+    unchanged: bool,
+    stop: tokio::task::JoinHandle<std::result::Result<(), crate::runtime::RuntimeError>>,
+}
+
+impl Stopping {
+    /// What the switch reports of the branch left: its save is pending
+    /// unless it was found unchanged.
+    pub(super) fn pending(&self) -> bool {
+        !self.unchanged
+    }
+}
+
 /// A pending save that was finished.
 #[derive(Debug, Clone, Serialize)]
 pub struct FinishedSave {
@@ -85,6 +102,20 @@ impl Project {
     /// stopped under the fence and marked verified, as `stop_and_save` does.
     /// Either way no version is recorded here (`Saved::pending` says which).
     pub(super) async fn stop_and_defer(&mut self, b: &BranchRow, message: &str) -> Result<Saved> {
+        let stopping = self.begin_stop_and_defer(b, message).await?;
+        self.finish_stopping(stopping).await
+    }
+
+    /// `stop_and_defer` up to the stop, which is left running: a switch
+    /// starts the next branch's engine meanwhile (a stop takes the engine a
+    /// moment to exit) and ends it with `finish_stopping`. Before the stop
+    /// begins, the branch's writes are over (its clients held, its engine
+    /// fenced where it can be) and its save is pending when it changed.
+    pub(super) async fn begin_stop_and_defer(
+        &mut self,
+        b: &BranchRow,
+        message: &str,
+    ) -> Result<Stopping> {
         let endpoint = self.engine_endpoint(b).await?;
         let client = snapshot::connect(&endpoint, self.login.as_ref()).await?;
         self.journal_begin("save", &b.name)?;
@@ -98,17 +129,52 @@ impl Project {
         };
         // Writes held by a fence fail with the engine: none was acknowledged.
         snapshot::close(client).await;
-        if !unchanged {
-            // Recorded before the stop: a crash after it still saves the volume.
-            self.meta.add_pending_save(&b.name, message)?;
-        }
-        let stopped = self.stop_branch(b).await;
+        let marked = match unchanged {
+            true => Ok(()),
+            // Recorded before the stop: a crash after it still saves the
+            // volume, and the volume is no longer known to equal a version.
+            false => self
+                .meta
+                .add_pending_save(&b.name, message)
+                .map_err(Error::from)
+                .and_then(|()| self.record_clean(&b.name, None)),
+        };
         self.journal_end()?;
-        stopped?;
+        marked?;
+        let runtime = self.runtime_handle().await?;
+        let container = self.objects().engine(&b.uid);
+        let stop = tokio::spawn(async move { runtime.remove_engine(&container).await });
+        Ok(Stopping {
+            branch: b.name.clone(),
+            unchanged,
+            stop,
+        })
+    }
+
+    /// Waits for the stop `begin_stop_and_defer` began, and records what it
+    /// proves: an engine stopped unchanged under its fence leaves a volume
+    /// equal to its latest version.
+    pub(super) async fn finish_stopping(&mut self, stopping: Stopping) -> Result<Saved> {
+        let Stopping {
+            branch,
+            unchanged,
+            stop,
+        } = stopping;
+        let stopped = match stop.await {
+            Ok(stopped) => stopped.map_err(Error::from),
+            Err(e) => Err(Error::io("stopping an engine")(std::io::Error::other(e))),
+        };
+        if let Err(e) = stopped {
+            // The branch may still run, fenced and unrouted. A pending save
+            // stops it before reading its volume (see `finish_pending_save`).
+            if unchanged {
+                self.meta.add_pending_save(&branch, "stop")?;
+            }
+            return Err(e);
+        }
         crate::fault::point("leave:stopped").await;
-        match unchanged {
-            true => self.mark_verified(&b.name)?,
-            false => self.record_clean(&b.name, None)?,
+        if unchanged {
+            self.mark_verified(&branch)?;
         }
         Ok(Saved {
             row: None,

@@ -302,6 +302,15 @@ impl Project {
             .as_ref())
     }
 
+    /// The engine host itself, for a task that outlives a borrow of the project.
+    pub(super) async fn runtime_handle(&self) -> Result<Arc<dyn EngineHost>> {
+        Ok(self
+            .runtime
+            .get_or_try_init(runtime::connect)
+            .await?
+            .clone())
+    }
+
     pub(super) async fn store(&mut self) -> Result<Arc<Store>> {
         if let Some(s) = &self.store {
             return Ok(s.clone());

@@ -31,6 +31,21 @@ fn state_of(p: &Project, branch: &str) -> String {
 #[test]
 fn switching_under_writes_puts_each_write_in_the_branch_that_was_head() {
     let p = Project::new("switch-warm", Backend::File);
+    switch_under_writes(&p, "warm");
+}
+
+/// The same with `[serve] warm = 0`: the branch left is stopped, its engine
+/// exiting while the next one starts, and its save left to the background.
+#[test]
+fn switching_cold_under_writes_puts_each_write_in_the_branch_that_was_head() {
+    let p = Project::new("switch-cold", Backend::File);
+    p.set_warm(0);
+    switch_under_writes(&p, "stashed");
+}
+
+/// Five switches between main and feat while a client writes through the
+/// stable port; the branch left is in state `left` after each.
+fn switch_under_writes(p: &Project, left: &str) {
     p.ok(&["checkout", "-b", "main"]);
     p.mongo().insert(
         "app",
@@ -62,8 +77,8 @@ fn switching_under_writes_puts_each_write_in_the_branch_that_was_head() {
         head_since = Instant::now();
         head = target;
         assert_eq!(
-            state_of(&p, if target == "main" { "feat" } else { "main" }),
-            "warm"
+            state_of(p, if target == "main" { "feat" } else { "main" }),
+            left
         );
         std::thread::sleep(Duration::from_millis(400));
     }
@@ -113,7 +128,7 @@ fn switching_under_writes_puts_each_write_in_the_branch_that_was_head() {
         "writes acknowledged between switches: {checked}"
     );
     eprintln!(
-        "switch-table: 5 switches under writes: acknowledged {}, in main {}, in feat {}, lost 0, in both 0",
+        "switch-table: 5 switches under writes (branch left {left}): acknowledged {}, in main {}, in feat {}, lost 0, in both 0",
         acked.len(),
         in_main.len(),
         in_feat.len()
