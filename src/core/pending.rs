@@ -95,6 +95,14 @@ pub struct FinishedSave {
     pub version: Option<VersionInfo>,
 }
 
+/// The error of a pending save that could not be recorded.
+fn save_left_pending_failed(pending: &PendingSave) -> impl FnOnce(Error) -> Error + '_ {
+    move |e| Error::BackgroundSave {
+        branch: pending.branch.clone(),
+        source: Box::new(e),
+    }
+}
+
 impl Project {
     /// Stops the running branch `b`, whose clients are held, and leaves its
     /// save pending. An engine that fences (`fsyncLock`) and whose counters
@@ -261,12 +269,7 @@ impl Project {
                     ));
                     break;
                 }
-                Err(e) => {
-                    return Err(Error::BackgroundSave {
-                        branch: pending.branch.clone(),
-                        source: Box::new(e),
-                    })
-                }
+                Err(e) => return Err(save_left_pending_failed(&pending)(e)),
             };
             let what = match &done.version {
                 Some(v) => format!("as {}", v.short_id),
@@ -291,8 +294,9 @@ impl Project {
         };
         let state = self.branch_state(&b).await?;
         if self.row.head.as_deref() == Some(b.name.as_str()) && state == BranchState::Running {
-            // Serving as HEAD again (see `take_back_pending`): its volume is
-            // its engine's, to be saved when it is next left; never stopped here.
+            // Serving as HEAD again: its volume is its engine's, to be saved
+            // when it is next left; never stopped here. A backstop: a switch
+            // back to it calls its save off first (`take_back_pending`).
             self.meta.delete_pending_save(&b.name)?;
             return Ok(FinishedSave {
                 branch: b.name,
@@ -419,10 +423,7 @@ impl Project {
         }
         self.finish_pending_save(&pending)
             .await
-            .map_err(|e| Error::BackgroundSave {
-                branch: pending.branch.clone(),
-                source: Box::new(e),
-            })?;
+            .map_err(save_left_pending_failed(&pending))?;
         Ok(())
     }
 

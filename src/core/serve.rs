@@ -143,25 +143,33 @@ impl Project {
             return Ok(());
         };
         let status = proxy.status().await;
-        let head = match &self.row.head {
-            Some(h) => self.meta.branch(h)?,
-            None => None,
-        };
         // HEAD's engine ended and came back (Docker restarted it, or a
         // `docker start`): the proxy serves its published port meanwhile,
         // and may reach it at its own address again.
-        if let (false, Some(s), Some(b)) = (recovered, &status, &head) {
-            if s.canary_lost && s.route.serves() && self.is_running(b).await? {
-                return self.route_to(b).await;
+        if let (false, Some(s)) = (recovered, &status) {
+            if s.canary_lost && s.route.serves() {
+                if let Some(b) = self.head_row()? {
+                    if self.is_running(&b).await? {
+                        return self.route_to(&b).await;
+                    }
+                }
             }
         }
         // A proxy that answers and is not left holding (by a killed switch) is in line.
         if !recovered && status.is_some_and(|s| s.route != Route::Hold) {
             return Ok(());
         }
-        match head {
+        match self.head_row()? {
             Some(b) if self.is_running(&b).await? => self.route_to(&b).await,
             _ => Ok(proxy.route(Route::Closed).await?),
+        }
+    }
+
+    /// HEAD's branch row, if HEAD names one.
+    fn head_row(&self) -> Result<Option<BranchRow>> {
+        match &self.row.head {
+            Some(h) => Ok(self.meta.branch(h)?),
+            None => Ok(None),
         }
     }
 
