@@ -163,14 +163,6 @@ impl Project {
         self.start_branch(b, None).await
     }
 
-    /// After a switch: only the `[serve] warm` most recent branches stay warm.
-    async fn cool_after_switch(&mut self) {
-        if let Err(e) = self.cool_extra_warm().await {
-            self.progress
-                .notice(&format!("could not stop a warm branch's engine: {e}"));
-        }
-    }
-
     /// `argon checkout NAME`: saves and stops HEAD, then runs NAME on the stable port.
     pub async fn checkout(&mut self, name: &str) -> Result<CheckoutReport> {
         self.journal_begin("checkout", name)?;
@@ -195,12 +187,15 @@ impl Project {
             return Ok(self.resumed(name, restored));
         }
         let mut left = self.leave_head(name, false).await?;
-        match self.enter(&target).await {
+        // Only the `[serve] warm` most recent branches stay warm.
+        let cooling = self.begin_cooling(name).await;
+        let entered = self.enter(&target).await;
+        self.finish_cooling(cooling).await;
+        match entered {
             Ok(restored) => {
                 self.finish_leaving(&mut left).await;
                 crate::fault::point("switch:started").await;
                 self.set_head(name)?;
-                self.cool_after_switch().await;
                 Ok(CheckoutReport {
                     branch: name.to_string(),
                     previous: left.name,
@@ -281,12 +276,14 @@ impl Project {
             self.return_to(left).await;
             return Err(e);
         }
-        match self.start_branch(&row, copy_from.as_deref()).await {
+        let cooling = self.begin_cooling(name.as_str()).await;
+        let started = self.start_branch(&row, copy_from.as_deref()).await;
+        self.finish_cooling(cooling).await;
+        match started {
             Ok(restored) => {
                 self.finish_leaving(&mut left).await;
                 crate::fault::point("switch:started").await;
                 self.set_head(name.as_str())?;
-                self.cool_after_switch().await;
                 Ok(CheckoutReport {
                     branch: name.to_string(),
                     copied_from: copy_from.and(left.name.clone()),

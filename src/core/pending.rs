@@ -80,6 +80,33 @@ pub(super) struct Stopping {
 }
 
 impl Stopping {
+    /// Begins to remove `container`, the engine of `branch`, whose writes are over.
+    pub(super) fn begin(
+        branch: &str,
+        unchanged: bool,
+        runtime: std::sync::Arc<dyn crate::runtime::EngineHost>,
+        container: String,
+    ) -> Stopping {
+        let stop = tokio::spawn(async move { runtime.remove_engine(&container).await });
+        Stopping {
+            branch: branch.to_string(),
+            unchanged,
+            stop,
+        }
+    }
+
+    /// Waits for the stop; returns the branch and whether it was unchanged.
+    pub(super) async fn wait(self) -> Result<(String, bool)> {
+        match self.stop.await {
+            Ok(Ok(())) => Ok((self.branch, self.unchanged)),
+            Ok(Err(e)) => Err(e.into()),
+            Err(e) => Err(Error::io(format!(
+                "stopping the engine of branch '{}'",
+                self.branch
+            ))(std::io::Error::other(e))),
+        }
+    }
+
     /// What the switch reports of the branch left: its save is pending
     /// unless it was found unchanged.
     pub(super) fn pending(&self) -> bool {
@@ -151,28 +178,15 @@ impl Project {
         marked?;
         let runtime = self.runtime_handle().await?;
         let container = self.objects().engine(&b.uid);
-        let stop = tokio::spawn(async move { runtime.remove_engine(&container).await });
-        Ok(Stopping {
-            branch: b.name.clone(),
-            unchanged,
-            stop,
-        })
+        Ok(Stopping::begin(&b.name, unchanged, runtime, container))
     }
 
     /// Waits for the stop `begin_stop_and_defer` began, and records what it
     /// proves: an engine stopped unchanged under its fence leaves a volume
     /// equal to its latest version.
     pub(super) async fn finish_stopping(&mut self, stopping: Stopping) -> Result<Saved> {
-        let Stopping {
-            branch,
-            unchanged,
-            stop,
-        } = stopping;
-        let stopped = match stop.await {
-            Ok(stopped) => stopped.map_err(Error::from),
-            Err(e) => Err(Error::io("stopping an engine")(std::io::Error::other(e))),
-        };
-        if let Err(e) = stopped {
+        let (branch, unchanged) = (stopping.branch.clone(), stopping.unchanged);
+        if let Err(e) = stopping.wait().await {
             // The branch may still run, fenced and unrouted. A pending save
             // stops it before reading its volume (see `finish_pending_save`).
             if unchanged {

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use serde::Serialize;
 
 use super::clean::CleanState;
+use super::pending::Stopping;
 use super::{Error, Project, Result};
 use crate::meta::BranchRow;
 use crate::proxy::{Proxy, Route};
@@ -298,19 +299,19 @@ impl Project {
         self.route_to(b).await
     }
 
-    /// Keeps the `[serve] warm` most recently left branches warm, as many
-    /// of them as fit in `[serve] warm_memory` together, and stops the
-    /// engines of the others (their volumes stay: they are stashed).
-    pub(super) async fn cool_extra_warm(&mut self) -> Result<()> {
+    /// The warm branches to cool once `head` is HEAD: all but the `[serve]
+    /// warm` most recently left, and those beyond what fits in `[serve]
+    /// warm_memory` together.
+    async fn extra_warm(&mut self, head: &str) -> Result<Vec<BranchRow>> {
         let keep = self.config.serve_warm as usize;
-        let head = self.row.head.clone();
         let warm: Vec<String> = self
             .meta
             .warm_branches()?
             .into_iter()
-            .filter(|name| Some(name) != head.as_ref())
+            .filter(|name| name != head)
             .collect();
         let mut held = 0u64;
+        let mut extra = Vec::new();
         for (i, name) in warm.into_iter().enumerate() {
             let Some(b) = self.meta.branch(&name)? else {
                 self.meta.set_branch_warm(&name, false)?;
@@ -328,19 +329,62 @@ impl Project {
                 }
             };
             if !fits {
-                self.cool_warm(&b).await?;
+                extra.push(b);
             }
         }
-        Ok(())
+        Ok(extra)
+    }
+
+    /// Begins to cool the warm branches beyond the budget once `head` is
+    /// HEAD (see `begin_cool`), before `head` starts: their engines exit
+    /// while it does, and leave it their memory. A branch that cannot be
+    /// cooled stays warm, and is told.
+    pub(super) async fn begin_cooling(&mut self, head: &str) -> Vec<Stopping> {
+        let extra = match self.extra_warm(head).await {
+            Ok(extra) => extra,
+            Err(e) => {
+                self.could_not_cool(&e);
+                return Vec::new();
+            }
+        };
+        let mut cooling = Vec::new();
+        for b in extra {
+            match self.begin_cool(&b).await {
+                Ok(stopping) => cooling.push(stopping),
+                Err(e) => self.could_not_cool(&e),
+            }
+        }
+        cooling
+    }
+
+    /// Ends what `begin_cooling` began.
+    pub(super) async fn finish_cooling(&mut self, cooling: Vec<Stopping>) {
+        for stopping in cooling {
+            if let Err(e) = self.finish_cool(stopping).await {
+                self.could_not_cool(&e);
+            }
+        }
+    }
+
+    fn could_not_cool(&self, e: &Error) {
+        self.progress
+            .notice(&format!("could not stop a warm branch's engine: {e}"));
     }
 
     /// Stops the engine of the warm branch `b`, keeping its volume (it is
-    /// stashed then). Its engine, the same process that was saved, is asked
-    /// first, under `fsyncLock` where it has it, whether anything was
-    /// written since: when not, the stopped volume is known to equal its
-    /// latest version (verified, as after `stop_and_save`), so dropping it
-    /// later needs no full read. Without that fence it stays unverified.
+    /// stashed then): `begin_cool`, then `finish_cool`.
     pub(super) async fn cool_warm(&mut self, b: &BranchRow) -> Result<()> {
+        let stopping = self.begin_cool(b).await?;
+        self.finish_cool(stopping).await
+    }
+
+    /// Begins to stop the engine of the warm branch `b`. Its engine, the
+    /// same process that was saved, is asked first, under `fsyncLock` where
+    /// it has it, whether anything was written since: when not, the stopped
+    /// volume is known to equal its latest version (verified, as after
+    /// `stop_and_save`), so dropping it later needs no full read. Without
+    /// that fence it stays unverified.
+    async fn begin_cool(&mut self, b: &BranchRow) -> Result<Stopping> {
         let container = self.objects().engine(&b.uid);
         self.runtime().await?.resume_if_paused(&container).await?;
         // As in `stop_and_save`: only under the engine's own fence may its
@@ -359,10 +403,16 @@ impl Project {
             Err(_) => None,
         };
         let unchanged = CleanState::unchanged(b, now.as_ref());
-        self.stop_branch(b).await?;
-        self.meta.set_branch_warm(&b.name, false)?;
+        let runtime = self.runtime_handle().await?;
+        Ok(Stopping::begin(&b.name, unchanged, runtime, container))
+    }
+
+    /// Waits for the stop `begin_cool` began: the branch is stashed then.
+    async fn finish_cool(&mut self, stopping: Stopping) -> Result<()> {
+        let (branch, unchanged) = stopping.wait().await?;
+        self.meta.set_branch_warm(&branch, false)?;
         if unchanged {
-            self.mark_verified(&b.name)?;
+            self.mark_verified(&branch)?;
         }
         Ok(())
     }
