@@ -1,7 +1,7 @@
 # benches/lib.sh: what the bench scripts share; sourced, not run.
 #   bench_venv                 makes target/bench-venv (pymongo) when missing; sets VENV
 #   now, secs, median, ratio   timing and figures
-#   ping_uri URI, ping_stable  wait until an engine answers a ping
+#   ping_uri URI, ping_stable  wait until an engine answers a ping; print when
 #   touch_data TAG             one write to HEAD through the stable URI
 #   switch_median MODE         RUNS switches between BENCH_A and BENCH_B, median
 #   unpause_median, start_median   the switches' baselines without argon
@@ -19,8 +19,38 @@ secs() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" "$@"; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
+# ping_uri URI: waits until the engine at URI answers a ping and prints the
+# moment it did (epoch seconds), which callers take as the end of what they
+# time. A MongoDB ping by hand (OP_MSG over a socket), polled every few ms:
+# a driver would add its import before the first attempt and its threads'
+# shutdown after the answer, half a second that is not the engine's.
 ping_uri() {
-  until "$VENV/bin/python" -c "import pymongo; pymongo.MongoClient('$1', serverSelectionTimeoutMS=200).admin.command('ping')" 2>/dev/null; do :; done
+  python3 - "$1" <<'PY'
+import socket, struct, sys, time, urllib.parse
+host, port = urllib.parse.urlsplit(sys.argv[1]).netloc.rsplit("@", 1)[-1].rsplit(":", 1)
+def cstring(s): return s.encode() + b"\0"
+body = b"\x10" + cstring("ping") + struct.pack("<i", 1) + b"\x02" + cstring("$db") + struct.pack("<i", 6) + cstring("admin") + b"\0"
+doc = struct.pack("<i", len(body) + 4) + body
+msg = struct.pack("<I", 0) + b"\0" + doc
+packet = struct.pack("<iiii", 16 + len(msg), 1, 0, 2013) + msg
+ok = b"\x01ok\x00" + struct.pack("<d", 1.0)
+while True:
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.5) as s:
+            s.sendall(packet)
+            reply = b""
+            while len(reply) < 4 or len(reply) < struct.unpack("<i", reply[:4])[0]:
+                part = s.recv(65536)
+                if not part:
+                    break
+                reply += part
+            if ok in reply:
+                print(f"{time.time():.6f}")
+                break
+    except OSError:
+        pass
+    time.sleep(0.005)
+PY
 }
 ping_stable() { ping_uri "$URI"; }
 
@@ -36,21 +66,40 @@ touch_data() {
 #                 changed, so the next switch comes while its save runs
 #   cold          [serve] warm = 0, each after the last switch's save
 #   back-to-back  [serve] warm = 0, each right after the last, its save running
+#   rotate        default settings, round four branches (BENCH_A, BENCH_B,
+#                 BENCH_C, BENCH_D): each goes to the branch left three
+#                 switches before, stashed by then (only two stay warm), and
+#                 the oldest warm branch is stopped; each after the last
+#                 switch's save
 switch_median() {
   local mode=$1 head target i t0 t1 times=() env=()
   case $mode in cold | back-to-back) env=(ARGON_WARM=0) ;; esac
   head=$("$ARGON" status --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["head"])')
   for i in $(seq 1 "$RUNS"); do
-    target=$([ "$head" = "$BENCH_A" ] && echo "$BENCH_B" || echo "$BENCH_A")
+    target=$(next_branch "$mode" "$head")
     head=$target
     case $mode in
       written) touch_data "w$i" ;;
-      cold) env "${env[@]}" "$ARGON" wait >/dev/null ;;
+      cold | rotate) env "${env[@]}" "$ARGON" wait >/dev/null ;;
     esac
-    t0=$(now); env "${env[@]}" "$ARGON" checkout "$target" >/dev/null; ping_stable; t1=$(now)
+    t0=$(now); env "${env[@]}" "$ARGON" checkout "$target" >/dev/null; t1=$(ping_stable)
     times+=("$(secs "$t0" "$t1")")
   done
   median "${times[@]}"
+}
+
+# next_branch MODE HEAD: the branch switch_median goes to from HEAD.
+next_branch() {
+  case $1 in
+    rotate)
+      case $2 in
+        "$BENCH_A") echo "$BENCH_B" ;;
+        "$BENCH_B") echo "$BENCH_C" ;;
+        "$BENCH_C") echo "$BENCH_D" ;;
+        *) echo "$BENCH_A" ;;
+      esac ;;
+    *) [ "$2" = "$BENCH_A" ] && echo "$BENCH_B" || echo "$BENCH_A" ;;
+  esac
 }
 
 # The engine container of HEAD (running), and of a warm branch (paused).
@@ -69,21 +118,23 @@ unpause_median() {
   port=$(docker port "$c" 27017/tcp | head -1 | sed 's/.*://')
   for i in $(seq 1 "$RUNS"); do
     t0=$(now); docker unpause "$c" >/dev/null
-    ping_uri "mongodb://127.0.0.1:$port/?directConnection=true"
-    t1=$(now); times+=("$(secs "$t0" "$t1")"); docker pause "$c" >/dev/null
+    t1=$(ping_uri "mongodb://127.0.0.1:$port/?directConnection=true")
+    times+=("$(secs "$t0" "$t1")"); docker pause "$c" >/dev/null
   done
   median "${times[@]}"
 }
 
 # Baseline for a cold switch: `docker stop`, then `docker start` of HEAD's
-# container to the stable URI answering (the start alone is timed), median
-# of RUNS; HEAD ends running.
+# container to a ping on its own published port (the start alone is timed),
+# median of RUNS; HEAD ends running.
 start_median() {
-  local c i t0 t1 times=()
+  local c port i t0 t1 times=()
   c=$(head_container)
+  port=$(docker port "$c" 27017/tcp | head -1 | sed 's/.*://')
   for i in $(seq 1 "$RUNS"); do
     docker stop -t 30 "$c" >/dev/null
-    t0=$(now); docker start "$c" >/dev/null; ping_stable; t1=$(now)
+    t0=$(now); docker start "$c" >/dev/null
+    t1=$(ping_uri "mongodb://127.0.0.1:$port/?directConnection=true")
     times+=("$(secs "$t0" "$t1")")
   done
   median "${times[@]}"

@@ -185,14 +185,14 @@ touch_data touched
 # Timed to the stable URI answering; the branch left is saved in the
 # background ([serve] background_save), and `argon wait` times that save.
 "$ARGON" wait >/dev/null
-t0=$(now); "$ARGON" checkout -b fastcopy2 >/dev/null; ping_stable; t1=$(now)
+t0=$(now); "$ARGON" checkout -b fastcopy2 >/dev/null; t1=$(ping_stable)
 fastcopy_dirty_s=$(secs "$t0" "$t1")
 "$ARGON" wait >/dev/null; t2=$(now)
 fastcopy_save_s=$(secs "$t1" "$t2")
 # The same with the save before the switch ([serve] background_save = false).
 "$ARGON" checkout main >/dev/null
 touch_data "touched again"
-t0=$(now); ARGON_BACKGROUND_SAVE=0 "$ARGON" checkout -b fastcopy3 >/dev/null; ping_stable; t1=$(now)
+t0=$(now); ARGON_BACKGROUND_SAVE=0 "$ARGON" checkout -b fastcopy3 >/dev/null; t1=$(ping_stable)
 fastcopy_sync_s=$(secs "$t0" "$t1")
 "$ARGON" checkout main >/dev/null
 
@@ -232,8 +232,7 @@ container=$(head_container)
 btimes=()
 for i in $(seq 1 "$RUNS"); do
   t0=$(now); docker stop -t 30 "$container" >/dev/null; docker start "$container" >/dev/null
-  ping_stable
-  t1=$(now); btimes+=("$(secs "$t0" "$t1")")
+  t1=$(ping_stable); btimes+=("$(secs "$t0" "$t1")")
 done
 docker_med=$(median "${btimes[@]}")
 # Baseline for the cold switch alone: a plain start of a stopped container to a ping.

@@ -15,7 +15,7 @@ source target/test-services.env
 source benches/lib.sh
 bench_venv
 ARGON=${ARGON_BENCH_BIN:-$ROOT/target/release/argon}
-BENCH_PROJECT=swbench BENCH_A=main BENCH_B=other
+BENCH_PROJECT=swbench BENCH_A=main BENCH_B=other BENCH_C=third BENCH_D=fourth
 
 WORK=$(mktemp -d)
 export ARGON_HOME="$WORK/home"
@@ -43,13 +43,13 @@ bytes=$("$ARGON" log -n 1 --format json | python3 -c 'import json,sys; print(jso
 # checkout -b from the running branch after a write: to the stable URI
 # answering, the left branch's save in the background (then timed to its end).
 touch_data first
-t0=$(now); "$ARGON" checkout -b other >/dev/null; ping_stable; t1=$(now)
+t0=$(now); "$ARGON" checkout -b other >/dev/null; t1=$(ping_stable)
 "$ARGON" wait >/dev/null; t2=$(now)
 fork_s=$(secs "$t0" "$t1"); fork_save_s=$(secs "$t1" "$t2")
 "$ARGON" checkout main >/dev/null
 "$ARGON" wait >/dev/null
 touch_data second
-t0=$(now); ARGON_BACKGROUND_SAVE=0 "$ARGON" checkout -b other2 >/dev/null; ping_stable; t1=$(now)
+t0=$(now); ARGON_BACKGROUND_SAVE=0 "$ARGON" checkout -b other2 >/dev/null; t1=$(ping_stable)
 fork_sync_s=$(secs "$t0" "$t1")
 "$ARGON" checkout main >/dev/null
 "$ARGON" branch -D other2 >/dev/null
@@ -69,6 +69,15 @@ b2b_med=$(switch_median back-to-back)
 ARGON_WARM=0 "$ARGON" wait >/dev/null
 start_med=$(start_median)
 
+# Round four branches with the default settings: two more copies of main,
+# one round untimed, so that each timed switch finds its target stashed.
+"$ARGON" checkout main >/dev/null
+"$ARGON" checkout -b "$BENCH_C" >/dev/null
+"$ARGON" checkout -b "$BENCH_D" >/dev/null
+for b in "$BENCH_A" "$BENCH_B" "$BENCH_C" "$BENCH_D"; do "$ARGON" checkout "$b" >/dev/null; done
+"$ARGON" wait >/dev/null
+rotate_med=$(switch_median rotate)
+
 cat <<EOF
 
 argon switching benchmark (2 cores, $(python3 -c "print(f'{$bytes/1048576:.1f}')") MiB of BSON per branch; commit of it ${commit_s} s)
@@ -77,4 +86,5 @@ argon switching benchmark (2 cores, $(python3 -c "print(f'{$bytes/1048576:.1f}')
             after a write each time (the last switch's save still running): median ${warm_written_med} s; difference $(python3 -c "print(f'{$warm_written_med - $unpause_med:.3f}')") s
   checkout to a stashed branch ([serve] warm = 0), each after the last one's save: median ${cold_med} s; docker start + ping of the same container: median ${start_med} s; difference $(python3 -c "print(f'{$cold_med - $start_med:.3f}')") s
             back to back (the last one's save still running): median ${b2b_med} s
+            with the default settings (round four branches; two stay warm, the oldest is stopped): median ${rotate_med} s; difference $(python3 -c "print(f'{$rotate_med - $start_med:.3f}')") s
 EOF

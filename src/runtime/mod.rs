@@ -8,6 +8,7 @@
 pub mod disk;
 mod docker;
 mod names;
+mod ping;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -39,6 +40,10 @@ pub const LABEL_ROLE: &str = "dev.argon.role";
 
 /// How long an engine may take to answer a ping after its container starts.
 pub const READY_DEADLINE: Duration = Duration::from_secs(60);
+/// How often `wait_ready` pings an engine that is starting.
+const READY_POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// How often `wait_ready` asks Docker whether a starting engine exited.
+const EXIT_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -338,18 +343,23 @@ pub trait EngineHost: Send + Sync {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let start = Instant::now();
-            let mut delay = Duration::from_millis(50);
+            // A refused ping costs little: poll often, and ask Docker now
+            // and then whether the engine exited meanwhile.
+            let mut checked = Instant::now();
             loop {
-                if ping(endpoint).await {
+                if ping::ping(endpoint).await {
                     return Ok(());
                 }
-                match self.engine_state(engine).await? {
-                    Some(ContainerState::Running) => {}
-                    _ => {
-                        return Err(RuntimeError::Exited {
-                            container: engine.to_string(),
-                            logs: self.engine_logs(engine).await,
-                        })
+                if checked.elapsed() >= EXIT_CHECK_INTERVAL {
+                    checked = Instant::now();
+                    match self.engine_state(engine).await? {
+                        Some(ContainerState::Running) => {}
+                        _ => {
+                            return Err(RuntimeError::Exited {
+                                container: engine.to_string(),
+                                logs: self.engine_logs(engine).await,
+                            })
+                        }
                     }
                 }
                 if start.elapsed() > deadline {
@@ -359,8 +369,7 @@ pub trait EngineHost: Send + Sync {
                         logs: self.engine_logs(engine).await,
                     });
                 }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_millis(500));
+                tokio::time::sleep(READY_POLL_INTERVAL).await;
             }
         })
     }
@@ -375,23 +384,4 @@ pub fn published_address() -> Result<std::net::IpAddr> {
 /// The engine host argon uses: the Docker engine DOCKER_HOST names, or the local socket.
 pub async fn connect() -> Result<Arc<dyn EngineHost>> {
     Ok(Arc::new(DockerHost::connect().await?))
-}
-
-/// One wire-protocol `ping`, with a short timeout.
-async fn ping(endpoint: &Endpoint) -> bool {
-    let uri = format!(
-        "{}&serverSelectionTimeoutMS=300&connectTimeoutMS=300",
-        endpoint.uri(None)
-    );
-    let Ok(client) = mongodb::Client::with_uri_str(&uri).await else {
-        return false;
-    };
-    let ok = client
-        .database("admin")
-        .run_command(mongodb::bson::doc! { "ping": 1 })
-        .await
-        .is_ok();
-    // Bounded: the driver's shutdown can wait on a background task forever.
-    let _ = tokio::time::timeout(Duration::from_secs(5), client.shutdown().immediate(true)).await;
-    ok
 }
