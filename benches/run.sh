@@ -25,9 +25,11 @@ export ARGON_HOME="$WORK/home"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/app" && cd "$WORK/app"
 cleanup() {
+  # A background save still running writes into $WORK: it goes first.
+  [ -f "$WORK/app/argon.toml" ] && "$ARGON" wait >/dev/null 2>&1 || true
   docker ps -aq --filter "name=argon-bench-" | xargs -r docker rm -f -v >/dev/null
   docker volume ls -q --filter "name=argon-bench-" | xargs -r docker volume rm -f >/dev/null
-  rm -rf "$WORK"
+  rm -rf "$WORK" 2>/dev/null || { sleep 2; rm -rf "$WORK"; }
 }
 trap cleanup EXIT
 # shellcheck disable=SC2086

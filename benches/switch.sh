@@ -22,10 +22,12 @@ export ARGON_HOME="$WORK/home"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/app" && cd "$WORK/app"
 cleanup() {
+  # A background save still running writes into $WORK: it goes first.
+  [ -f "$WORK/app/argon.toml" ] && "$ARGON" wait >/dev/null 2>&1 || true
   docker ps -aq --filter "name=argon-swbench-" | xargs -r docker rm -f -v >/dev/null
   docker volume ls -q --filter "name=argon-swbench-" | xargs -r docker volume rm -f >/dev/null
   docker network ls -q --filter "name=argon-swbench-" | xargs -r docker network rm >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  rm -rf "$WORK" 2>/dev/null || { sleep 2; rm -rf "$WORK"; }
 }
 trap cleanup EXIT
 # shellcheck disable=SC2086
