@@ -1,5 +1,7 @@
 # benches/lib.sh: what the bench scripts share; sourced, not run.
+#   bench_setup                test services up, their environment, the venv, ARGON
 #   bench_venv                 makes target/bench-venv (pymongo) when missing; sets VENV
+#   bench_project NAME         a new project in a temporary folder, removed on exit
 #   now, secs, median, ratio   timing and figures
 #   ping_uri URI, ping_stable  wait until an engine answers a ping; print when
 #   touch_data TAG             one write to HEAD through the stable URI
@@ -12,6 +14,41 @@ bench_venv() {
   VENV="$ROOT/target/bench-venv"
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   "$VENV/bin/python" -c 'import pymongo' 2>/dev/null || "$VENV/bin/pip" install -q pymongo
+}
+
+# bench_setup: the test services up (scripts/test-services.sh) and their
+# environment loaded, the Python venv made, ARGON set (ARGON_BENCH_BIN, else
+# the release build).
+bench_setup() {
+  bash "$ROOT/scripts/test-services.sh" >/dev/null
+  source "$ROOT/target/test-services.env"
+  bench_venv
+  ARGON=${ARGON_BENCH_BIN:-$ROOT/target/release/argon}
+}
+
+# bench_project NAME: a new project NAME (its engines argon-NAME-*) in a
+# temporary folder WORK, with its store and ARGON_HOME there, on a free
+# stable port (PORT, URI); changes into it, and removes it all on exit.
+bench_project() {
+  BENCH_PROJECT=$1
+  WORK=$(mktemp -d)
+  export ARGON_HOME="$WORK/home"
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  mkdir -p "$WORK/app" && cd "$WORK/app"
+  trap bench_cleanup EXIT
+  # shellcheck disable=SC2086
+  "$ARGON" init --name "$1" --image "$ARGON_TEST_IMAGE" --port "$PORT" --store "file://$WORK/store" \
+    --command $ARGON_TEST_ENGINE_COMMAND >/dev/null
+  URI="mongodb://127.0.0.1:$PORT/?directConnection=true"
+}
+
+bench_cleanup() {
+  # A background save still running writes into $WORK: it goes first.
+  [ -f "$WORK/app/argon.toml" ] && "$ARGON" wait >/dev/null 2>&1 || true
+  docker ps -aq --filter "name=argon-$BENCH_PROJECT-" | xargs -r docker rm -f -v >/dev/null
+  docker volume ls -q --filter "name=argon-$BENCH_PROJECT-" | xargs -r docker volume rm -f >/dev/null
+  docker network ls -q --filter "name=argon-$BENCH_PROJECT-" | xargs -r docker network rm >/dev/null 2>&1 || true
+  rm -rf "$WORK" 2>/dev/null || { sleep 2; rm -rf "$WORK"; }
 }
 
 now() { date +%s.%N; }

@@ -10,10 +10,7 @@ source $ROOT/target/test-services.env
 source "$ROOT/benches/lib.sh"
 bench_venv
 ARGON=$ROOT/target/release/argon
-WORK=$(mktemp -d); export ARGON_HOME=$WORK/home
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p $WORK/app && cd $WORK/app
-"$ARGON" init --name pbench --image "$ARGON_TEST_IMAGE" --port "$PORT" --store "file://$WORK/store" --command $ARGON_TEST_ENGINE_COMMAND >/dev/null
+bench_project pbench
 "$ARGON" checkout -b main >/dev/null
 c=$(docker ps --filter "name=argon-pbench-" --format '{{.Names}}' | head -1)
 hp=$(docker port "$c" 27017/tcp | head -1 | sed 's/.*://')

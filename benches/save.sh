@@ -8,31 +8,10 @@
 set -euo pipefail
 MB=${1:-250}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
-bash scripts/test-services.sh >/dev/null
-source target/test-services.env
-source benches/lib.sh
-bench_venv
-ARGON=${ARGON_BENCH_BIN:-$ROOT/target/release/argon}
-BENCH_PROJECT=svbench
+source "$ROOT/benches/lib.sh"
+bench_setup
 
-WORK=$(mktemp -d)
-export ARGON_HOME="$WORK/home"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/app" && cd "$WORK/app"
-cleanup() {
-  # A background save still running writes into $WORK: it goes first.
-  [ -f "$WORK/app/argon.toml" ] && "$ARGON" wait >/dev/null 2>&1 || true
-  docker ps -aq --filter "name=argon-svbench-" | xargs -r docker rm -f -v >/dev/null
-  docker volume ls -q --filter "name=argon-svbench-" | xargs -r docker volume rm -f >/dev/null
-  docker network ls -q --filter "name=argon-svbench-" | xargs -r docker network rm >/dev/null 2>&1 || true
-  rm -rf "$WORK" 2>/dev/null || { sleep 2; rm -rf "$WORK"; }
-}
-trap cleanup EXIT
-# shellcheck disable=SC2086
-"$ARGON" init --name svbench --image "$ARGON_TEST_IMAGE" --port "$PORT" --store "file://$WORK/store" \
-  --command $ARGON_TEST_ENGINE_COMMAND >/dev/null
-URI="mongodb://127.0.0.1:$PORT/?directConnection=true"
+bench_project svbench
 "$ARGON" checkout -b main >/dev/null
 echo "generating ${MB} MB dataset..."
 "$VENV/bin/python" "$ROOT/benches/gen_data.py" "$URI" "$MB"
