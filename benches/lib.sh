@@ -139,6 +139,11 @@ next_branch() {
   esac
 }
 
+# published_port C, container_ip C: where container C's engine listens on
+# this machine, and its own address on its network.
+published_port() { docker port "$1" 27017/tcp | head -1 | sed 's/.*://'; }
+container_ip() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
+
 # The engine container of HEAD (running), and of a warm branch (paused).
 head_container() {
   docker ps --filter "name=argon-$BENCH_PROJECT-" --filter "status=running" --format '{{.Names}}' | grep -v -- '-capture$' | head -1
@@ -152,7 +157,7 @@ warm_container() {
 unpause_median() {
   local c port i t0 t1 times=()
   c=$(warm_container)
-  port=$(docker port "$c" 27017/tcp | head -1 | sed 's/.*://')
+  port=$(published_port "$c")
   for i in $(seq 1 "$RUNS"); do
     t0=$(now); docker unpause "$c" >/dev/null
     t1=$(ping_uri "mongodb://127.0.0.1:$port/?directConnection=true")
@@ -167,7 +172,7 @@ unpause_median() {
 start_median() {
   local c port i t0 t1 times=()
   c=$(head_container)
-  port=$(docker port "$c" 27017/tcp | head -1 | sed 's/.*://')
+  port=$(published_port "$c")
   for i in $(seq 1 "$RUNS"); do
     docker stop -t 30 "$c" >/dev/null
     t0=$(now); docker start "$c" >/dev/null

@@ -12,9 +12,9 @@ bench_venv
 ARGON=$ROOT/target/release/argon
 bench_project pbench
 "$ARGON" checkout -b main >/dev/null
-c=$(docker ps --filter "name=argon-pbench-" --format '{{.Names}}' | head -1)
-hp=$(docker port "$c" 27017/tcp | head -1 | sed 's/.*://')
-ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$c")
+c=$(head_container)
+hp=$(published_port "$c")
+ip=$(container_ip "$c")
 "$VENV/bin/python" - "mongodb://127.0.0.1:$PORT/?directConnection=true" "mongodb://127.0.0.1:$hp/?directConnection=true" "${1:-100000}" "mongodb://$ip:27017/?directConnection=true" <<'PY'
 import sys, time
 from pymongo import MongoClient

@@ -232,8 +232,8 @@ start_only_s=$(start_median)
 # Two baselines: the engine's published port (what a client used before the
 # proxy, through Docker's own userland proxy), and the container's address on
 # its network (no proxy at all; the argon proxy splices to it on Linux).
-head_port=$(docker port "$container" 27017/tcp | head -1 | sed 's/.*://')
-head_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$container")
+head_port=$(published_port "$container")
+head_ip=$(container_ip "$container")
 read -r proxy_ops direct_ops network_ops < <("$VENV/bin/python" - "$URI" "mongodb://127.0.0.1:$head_port/?directConnection=true" "${PROXY_OPS:-100000}" "mongodb://$head_ip:27017/?directConnection=true" <<'PY'
 import sys, time
 from pymongo import MongoClient

@@ -16,7 +16,7 @@ bench_project svbench
 echo "generating ${MB} MB dataset..."
 "$VENV/bin/python" "$ROOT/benches/gen_data.py" "$URI" "$MB"
 container=$(head_container)
-head_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$container")
+head_ip=$(container_ip "$container")
 
 # The engine's plain read of every collection, as raw BSON (no decoding),
 # at the container's own address: no proxy in the way.

@@ -439,8 +439,15 @@ impl Project {
     }
 
     pub(super) fn head_branch(&self) -> Result<BranchRow> {
-        let head = self.row.head.clone().ok_or(Error::NoHead)?;
-        self.meta.branch(&head)?.ok_or(Error::NoHead)
+        self.head_row()?.ok_or(Error::NoHead)
+    }
+
+    /// HEAD's branch row, if HEAD names a branch that exists.
+    pub(super) fn head_row(&self) -> Result<Option<BranchRow>> {
+        match &self.row.head {
+            Some(h) => Ok(self.meta.branch(h)?),
+            None => Ok(None),
+        }
     }
 
     pub(super) fn branch(&self, name: &str) -> Result<BranchRow> {

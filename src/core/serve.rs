@@ -166,14 +166,6 @@ impl Project {
         }
     }
 
-    /// HEAD's branch row, if HEAD names one.
-    fn head_row(&self) -> Result<Option<BranchRow>> {
-        match &self.row.head {
-            Some(h) => Ok(self.meta.branch(h)?),
-            None => Ok(None),
-        }
-    }
-
     /// For the commands that only read (`status`, `uri`, `env`): a proxy
     /// found down (a reboot, a `kill`) is started again, as any command that
     /// changes the project would, unless another argon is at work (which
