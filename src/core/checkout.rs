@@ -242,6 +242,16 @@ impl Project {
         }
         // Resolve before saving: `main~1` means what `argon log main` shows now.
         let from_rev = rev.map(|r| self.resolve(r)).transpose()?;
+        if from_rev.is_none() {
+            // From running HEAD's state: its engine goes on as the new branch.
+            if let Some(head) = self.head_row()? {
+                if self.can_hand_over(&head).await? {
+                    if let Some(report) = self.checkout_new_handing_over(&name, &head).await? {
+                        return Ok(report);
+                    }
+                }
+            }
+        }
         // From HEAD's current state, HEAD's volume is copied: it stops.
         let mut left = self.leave_head(name.as_str(), from_rev.is_none()).await?;
         let from = from_rev.or_else(|| left.branch.as_ref().and_then(|p| p.head_version));

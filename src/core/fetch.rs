@@ -164,16 +164,39 @@ impl Project {
             volumes: Vec::new(),
             head: None,
         };
+        // A volume a branch records is that branch's, whatever its label
+        // says (a label is set once; renames and `checkout -b` move volumes).
+        let recorded: std::collections::HashSet<String> = self
+            .meta
+            .branches()?
+            .into_iter()
+            .filter_map(|b| b.volume)
+            .collect();
         for v in volumes {
             let (volume, branch) = (v.name, v.branch);
+            if recorded.contains(&volume) {
+                continue;
+            }
             let Some(uid) = self.objects().uid_of_data(&volume).map(str::to_string) else {
                 continue;
             };
             if v.role != Some(Role::Data) || BranchName::parse(&branch).is_err() {
                 continue;
             }
+            let branch = match self.meta.branch(&branch)? {
+                // Another volume claims the branch: a label is set once, and
+                // `checkout -b` hands HEAD's volume to the new branch. This
+                // one is kept under a name of its own, never dropped.
+                Some(b) if b.volume.is_some() => {
+                    let other = format!("{branch}-{}", &uid[..uid.len().min(8)]);
+                    if BranchName::parse(&other).is_err() || self.meta.branch(&other)?.is_some() {
+                        continue;
+                    }
+                    other
+                }
+                _ => branch,
+            };
             match self.meta.branch(&branch)? {
-                Some(b) if b.volume.is_some() => continue,
                 Some(_) => self.meta.set_branch_uid(&branch, &uid)?,
                 None => self.meta.insert_branch(&BranchRow {
                     name: branch.clone(),
@@ -188,16 +211,18 @@ impl Project {
             report.volumes.push(branch);
         }
         if self.row.head.is_none() {
-            for c in containers {
-                let running = c.role == Some(Role::Engine)
-                    && self
-                        .branch(&c.branch)
-                        .is_ok_and(|b| self.objects().engine(&b.uid) == c.name);
-                if running {
-                    self.set_head(&c.branch)?;
-                    report.head = Some(c.branch);
-                    break;
-                }
+            // HEAD's engine is known by its name, which its branch's uid makes
+            // (its label names the branch it was started for).
+            let branches = self.meta.branches()?;
+            let head = containers.iter().find_map(|c| {
+                let engine = c.role == Some(Role::Engine);
+                branches
+                    .iter()
+                    .find(|b| engine && self.objects().engine(&b.uid) == c.name)
+            });
+            if let Some(b) = head {
+                self.set_head(&b.name)?;
+                report.head = Some(b.name.clone());
             }
         }
         Ok(report)

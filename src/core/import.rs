@@ -187,8 +187,11 @@ impl Project {
                 // The file is read on a blocking thread; batches of whole
                 // documents go to the pipeline, which hashes, compresses and uploads.
                 let (documents, writer) = tokio::task::spawn_blocking(move || {
-                    let read =
-                        d.read_documents(BATCH_BYTES, |n| bar_in.advance(n), |b| writer.push(b));
+                    let read = d.read_documents(
+                        BATCH_BYTES,
+                        |n| bar_in.advance(n),
+                        |b| writer.send_blocking(b),
+                    );
                     (read, writer)
                 })
                 .await
@@ -280,7 +283,7 @@ impl Project {
                             )
                         });
                     *documents += count;
-                    writer.push(bytes);
+                    writer.send_blocking(bytes);
                 }
                 Ok(())
             })();

@@ -12,6 +12,7 @@ mod fetch;
 mod follow;
 mod fsck;
 mod gc;
+mod handover;
 mod import;
 mod import_live;
 mod init;

@@ -16,7 +16,7 @@ use super::clean::CleanState;
 use super::save::Saved;
 use super::{BranchState, ChangeCheck, Error, Project, Result, VersionInfo};
 use crate::meta::{BranchRow, PendingSave};
-use crate::snapshot;
+use crate::snapshot::{self, ChangeToken};
 
 /// The hidden command that finishes pending saves in the background.
 pub const BACKGROUND_SAVE_COMMAND: &str = "__background-save";
@@ -356,7 +356,18 @@ impl Project {
                 self.publish_head(fork, Some(state.version)).await?;
             }
             let f = self.branch(fork)?;
-            if self.is_running(&f).await? {
+            let base = self.meta.take_fork_base(fork)?;
+            let base: Option<ChangeToken> = base.and_then(|b| serde_json::from_str(&b).ok());
+            if let Some(base) = base {
+                // It runs the engine the branch left had (`checkout -b` handed
+                // it over): clean while its counters are as they were then.
+                let handed = CleanState {
+                    engine: Some(base),
+                    verified: false,
+                    ..state.clone()
+                };
+                self.record_clean(fork, Some(&handed))?;
+            } else if self.is_running(&f).await? {
                 self.record_clean(fork, Some(&state))?;
                 let f = self.branch(fork)?;
                 self.rebaseline(&f).await?;

@@ -505,9 +505,16 @@ impl Project {
                 snapshot::close(client).await;
             }
         }
+        // A running branch has its volume: no volume, nothing running to copy.
+        let Some(data) = b.volume.clone() else {
+            return Err(Error::HeadStashed(b.name.clone()));
+        };
         let result = async {
             let copy = DataCopy {
-                source: CopySource::RunningEngine(&container),
+                source: CopySource::RunningEngine {
+                    engine: &container,
+                    data: &data,
+                },
                 to: &capture,
                 image: &engine.image,
                 data_dir: &engine.data_dir,

@@ -258,7 +258,7 @@ mod tests {
     async fn entry(store: &Arc<Store>, docs: &[Document]) -> CollectionEntry {
         let writer = ChunkWriter::start(store.clone(), KnownChunks::new([]));
         for d in docs {
-            assert!(writer.push(mongodb::bson::to_vec(d).unwrap()));
+            assert!(writer.send(mongodb::bson::to_vec(d).unwrap()).await);
         }
         let w = writer.finish("t.c").await.unwrap();
         CollectionEntry {

@@ -53,6 +53,19 @@ pub struct ProjectRow {
     pub head: Option<String>,
 }
 
+/// What the branch left by `Meta::hand_over` becomes.
+#[derive(Debug, Clone)]
+pub struct HandedOver {
+    pub name: String,
+    /// Its new identity.
+    pub uid: String,
+    /// The copy of its files.
+    pub volume: String,
+    pub clean: Option<String>,
+    /// The message of its pending save, when it changed.
+    pub pending: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct BranchRow {
     pub name: String,
@@ -331,6 +344,93 @@ impl Meta {
             )
             .map(|_| ())
             .map_err(sql("renewing a branch's identity"))
+    }
+
+    /// `checkout -b` from a running HEAD whose engine goes on as the new
+    /// branch, in one transaction: the new branch `fork` takes over the
+    /// identity of the branch left (its uid, which names the engine and the
+    /// volume), the branch left takes `left.uid` with the copy of its files
+    /// `left.volume`, its save pending (`left.pending`) when it changed, and
+    /// HEAD moves to the new branch. A crash leaves either all of it or none.
+    /// `fork_base`: the engine's change token (JSON) when it was handed
+    /// over, for a fork whose version is still to be recorded.
+    pub fn hand_over(
+        &mut self,
+        left: &HandedOver,
+        fork: &BranchRow,
+        fork_base: Option<&str>,
+    ) -> Result<()> {
+        let project = self.project;
+        let op = "handing HEAD's engine to a new branch";
+        let tx = self.conn.transaction().map_err(sql(op))?;
+        tx.execute(
+            "UPDATE branches SET uid = ?3, volume = ?4, clean = ?5, left_warm_at = NULL
+             WHERE project_id = ?1 AND name = ?2",
+            params![project, left.name, left.uid, left.volume, left.clean],
+        )
+        .map_err(sql(op))?;
+        tx.execute(
+            "INSERT INTO branches
+                 (project_id, name, uid, head_version, volume, created_at, clean, fork_base)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                project,
+                fork.name,
+                fork.uid,
+                fork.head_version.map(|v| v.to_string()),
+                fork.volume,
+                fork.created_at.to_rfc3339(),
+                fork.clean,
+                fork_base
+            ],
+        )
+        .map_err(sql(op))?;
+        if let Some(message) = &left.pending {
+            tx.execute(
+                "INSERT OR IGNORE INTO pending_saves (project_id, branch, message, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![project, left.name, message, Utc::now().to_rfc3339()],
+            )
+            .map_err(sql(op))?;
+            tx.execute(
+                "UPDATE pending_saves SET forks = trim(forks || ' ' || ?3)
+                 WHERE project_id = ?1 AND branch = ?2",
+                params![project, left.name, fork.name],
+            )
+            .map_err(sql(op))?;
+        }
+        tx.execute(
+            "UPDATE projects SET head = ?2 WHERE id = ?1",
+            params![project, fork.name],
+        )
+        .map_err(sql(op))?;
+        tx.commit().map_err(sql(op))
+    }
+
+    /// The change token recorded by `hand_over` for fork `name`, cleared:
+    /// it is read once, when the version the fork began at is recorded.
+    pub fn take_fork_base(&self, name: &str) -> Result<Option<String>> {
+        let project = self.project;
+        let op = "reading a fork's engine state";
+        let base: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT fork_base FROM branches WHERE project_id = ?1 AND name = ?2",
+                params![project, name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql(op))?
+            .flatten();
+        if base.is_some() {
+            self.conn
+                .execute(
+                    "UPDATE branches SET fork_base = NULL WHERE project_id = ?1 AND name = ?2",
+                    params![project, name],
+                )
+                .map_err(sql(op))?;
+        }
+        Ok(base)
     }
 
     /// Renames a branch, and HEAD with it when it points there, in one transaction.

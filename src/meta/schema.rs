@@ -71,4 +71,11 @@ CREATE TABLE pending_saves (
     PRIMARY KEY (project_id, branch)
 );
 "#,
+    // A branch that took over the running engine of the branch it was made
+    // from (`checkout -b` from HEAD): that engine's change token at the
+    // moment, JSON written and read by core, kept until the pending save of
+    // the branch left records the version the fork began at.
+    r#"
+ALTER TABLE branches ADD COLUMN fork_base TEXT;
+"#,
 ];

@@ -214,7 +214,7 @@ pub enum CopySource<'a> {
     Data(&'a str),
     /// The data of a running engine, frozen (paused) for the copy: a copy of
     /// one instant, as a crash would leave it.
-    RunningEngine(&'a str),
+    RunningEngine { engine: &'a str, data: &'a str },
 }
 
 /// A copy of all the files of some data into other (new, empty) data.

@@ -165,7 +165,7 @@ enum Reader<'a> {
 }
 
 /// Reads a collection's documents in natural order after the first `skip`,
-/// handing raw BSON to `sink` in batches of about PIPE_BATCH_BYTES.
+/// handing raw BSON to `writer` in batches of about PIPE_BATCH_BYTES.
 /// `flushed` counts the documents handed over, so a read cut off part way
 /// knows where it stopped.
 async fn read_documents(
@@ -175,7 +175,7 @@ async fn read_documents(
     skip: u64,
     resumable: bool,
     flushed: &mut u64,
-    mut sink: impl FnMut(Vec<u8>) -> bool,
+    writer: &ChunkWriter,
 ) -> std::result::Result<(), mongodb::error::Error> {
     let mut find = coll
         .find(doc! {})
@@ -200,7 +200,7 @@ async fn read_documents(
                 unreported = 0;
                 *flushed += docs;
                 docs = 0;
-                if !sink(std::mem::take(&mut batch)) {
+                if !writer.send(std::mem::take(&mut batch)).await {
                     return Ok(());
                 }
             }
@@ -223,7 +223,7 @@ async fn read_documents(
     progress.advance(unreported);
     *flushed += docs;
     if !batch.is_empty() {
-        sink(batch);
+        writer.send(batch).await;
     }
     Ok(())
 }
@@ -296,7 +296,7 @@ async fn capture_one(
             skip,
             resumable,
             &mut flushed,
-            |b| writer.push(b),
+            &writer,
         )
         .await;
         match read {

@@ -96,19 +96,19 @@ struct Chunked {
     bytes: u64,
 }
 
-/// One stream on its way into the store: `push` batches of bytes (whole
+/// One stream on its way into the store: `send` batches of bytes (whole
 /// BSON documents), then `finish`. The chunker and compressor run on a blocking thread and the
 /// uploads in parallel; every queue is bounded, so memory does not grow with
 /// the stream.
 pub struct ChunkWriter {
-    batches: std::sync::mpsc::SyncSender<Vec<u8>>,
+    batches: tokio::sync::mpsc::Sender<Vec<u8>>,
     chunker: tokio::task::JoinHandle<std::io::Result<Chunked>>,
     uploader: tokio::task::JoinHandle<Result<u64>>,
 }
 
 impl ChunkWriter {
     pub fn start(store: Arc<Store>, known: KnownChunks) -> ChunkWriter {
-        let (batches, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_DEPTH);
+        let (batches, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(PIPE_DEPTH);
         let (up_tx, up_rx) = tokio::sync::mpsc::channel::<(ChunkId, Vec<u8>)>(UPLOAD_DEPTH);
         let chunker = tokio::task::spawn_blocking(move || {
             let mut refs = Vec::new();
@@ -132,7 +132,7 @@ impl ChunkWriter {
                 Ok(())
             };
             let mut chunker = Chunker::new(DEFAULT_SIZES);
-            for batch in rx {
+            while let Some(batch) = rx.blocking_recv() {
                 starts.borrow_mut().push(&batch);
                 chunker.push(&batch, &mut emit)?;
             }
@@ -172,10 +172,16 @@ impl ChunkWriter {
         }
     }
 
-    /// Hands the next bytes of the stream over; false once the pipeline
+    /// Hands the next bytes of the stream over, waiting (without holding a
+    /// runtime thread) while the pipeline is full; false once the pipeline
     /// stopped (its error comes from `finish`).
-    pub fn push(&self, batch: Vec<u8>) -> bool {
-        self.batches.send(batch).is_ok()
+    pub async fn send(&self, batch: Vec<u8>) -> bool {
+        self.batches.send(batch).await.is_ok()
+    }
+
+    /// [`ChunkWriter::send`] from a blocking thread (a file read there).
+    pub fn send_blocking(&self, batch: Vec<u8>) -> bool {
+        self.batches.blocking_send(batch).is_ok()
     }
 
     /// Ends the stream and waits until every chunk is in the store.
@@ -285,10 +291,10 @@ mod tests {
             at += n as u64;
             batch.extend_from_slice(&document(n));
             if i % 13 == 0 {
-                assert!(writer.push(std::mem::take(&mut batch)));
+                assert!(writer.send(std::mem::take(&mut batch)).await);
             }
         }
-        assert!(writer.push(batch));
+        assert!(writer.send(batch).await);
         let written = writer.finish("t.c").await.unwrap();
         assert_eq!(written.doc_starts.len(), written.chunks.len());
         let mut offset = 0u64;

@@ -186,6 +186,48 @@ fn killed_while_switching() {
     }
 }
 
+/// `checkout -b` from running HEAD, which hands HEAD's engine to the new
+/// branch, killed while the engine is paused for the copy of its files,
+/// after the copy (before the metadata moves), and after HEAD moved (before
+/// the proxy serves it): the next command brings HEAD back, nothing
+/// acknowledged is lost, and nothing is left behind.
+#[test]
+fn killed_while_handing_over_heads_engine() {
+    for point in ["save:paused", "fork:copied", "switch:started"] {
+        let p = Project::new(
+            &format!("fault-hand-{}", point.replace(':', "-")),
+            Backend::File,
+        );
+        with_base(&p);
+        let writer = Writer::start(p.port, 0);
+        std::thread::sleep(Duration::from_millis(400));
+        killed_at(&p, point, &["checkout", "-b", "feat"]);
+        let acked = writer.finish();
+        let r = p.run(&["checkout", "main"]);
+        assert_eq!(r.code, 0, "{point}: {}", r.stderr);
+        assert!(r.stderr.contains("recovered"), "{point}: {}", r.stderr);
+        assert_eq!(p.mongo().count("app", "base"), 1500, "{point}");
+        let mut found = p.mongo().ids("app", "w");
+        // Killed before the metadata moved, there is no feat.
+        let moved = p.branch_names().iter().any(|b| b == "feat");
+        assert_eq!(moved, point == "switch:started", "{point}");
+        if moved {
+            // Writes after feat took HEAD's engine went to feat.
+            p.ok(&["checkout", "feat"]);
+            found.extend(p.mongo().ids("app", "w"));
+            p.ok(&["checkout", "main"]);
+        }
+        let lost = missing(&acked, &found);
+        println!(
+            "fault-table: checkout -b (hand-over) | SIGKILL at {point} | acknowledged {} | lost {lost} | leftovers {}",
+            acked.len(),
+            leftover_docker(&p).len() + leftover_files(&p).len()
+        );
+        assert_eq!(lost, 0, "{point}");
+        assert_whole(&p, point);
+    }
+}
+
 /// A commit killed after its chunks were uploaded, before its manifest: no
 /// half version, and the next commit saves (resending nothing it has).
 #[test]

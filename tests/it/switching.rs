@@ -135,6 +135,109 @@ fn switch_under_writes(p: &Project, left: &str) {
     );
 }
 
+/// The engine containers of the project: id and start time of each.
+fn engines(p: &Project) -> Vec<String> {
+    let ids = p.docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("name=argon-{}-", p.name),
+        "--filter",
+        "label=dev.argon.role=engine",
+    ]);
+    ids.split_whitespace()
+        .map(|id| {
+            let started = p.docker(&["inspect", "-f", "{{.State.StartedAt}}", id]);
+            format!("{id} {}", started.trim())
+        })
+        .collect()
+}
+
+/// `checkout -b` from running HEAD under a client that keeps writing: the
+/// new branch goes on with HEAD's engine (no engine starts: the container
+/// and its process stay), every write acknowledged before the command is
+/// in both branches (the new one began as a copy), every write acknowledged
+/// after it returned is in the new branch only, nothing acknowledged is
+/// lost, and the branch left is saved in the background from its copy.
+#[test]
+fn checkout_b_from_running_head_hands_its_engine_to_the_new_branch() {
+    let p = Project::new("switch-handover", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo().insert(
+        "app",
+        "base",
+        (0..200).map(|i| doc! { "_id": i, "pad": "m" }).collect(),
+    );
+    let base = p.commit("base");
+    let before = engines(&p);
+    assert_eq!(before.len(), 1, "{before:?}");
+    let writer = Writer::start_uri(
+        &format!(
+            "mongodb://127.0.0.1:{}/?directConnection=true&retryWrites=false",
+            p.port
+        ),
+        0,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let report = p.json(&["checkout", "-b", "feat"]);
+    let returned = Instant::now();
+    assert_eq!(report["branch"], "feat", "{report}");
+    assert_eq!(report["pending_save"], true, "{report}");
+    std::thread::sleep(Duration::from_millis(500));
+    let acked = writer.finish_timed();
+    assert_eq!(
+        engines(&p),
+        before,
+        "feat runs main's engine, never restarted"
+    );
+
+    let in_feat = p.mongo().ids("app", "w");
+    p.ok(&["wait"]);
+    let saved = p.version_of("main");
+    assert_ne!(saved, base, "main's writes are a version");
+    assert_eq!(
+        p.json(&["log", "main"])[0]["message"],
+        "checkout: moving from main to feat"
+    );
+    assert_eq!(
+        p.version_of("feat"),
+        saved,
+        "feat began at main's saved state"
+    );
+    assert_eq!(p.json(&["status"])["changed"], true, "feat was written");
+    p.ok(&["checkout", "main"]);
+    let in_main = p.mongo().ids("app", "w");
+    assert_eq!(p.mongo().count("app", "base"), 200);
+
+    let (mut old, mut new) = (0, 0);
+    for (id, at) in &acked {
+        assert!(
+            in_feat.contains(id) || in_main.contains(id),
+            "acknowledged write {id} lost"
+        );
+        if *at < started {
+            assert!(
+                in_main.contains(id),
+                "write {id} from before is not in main"
+            );
+            assert!(
+                in_feat.contains(id),
+                "write {id} from before is not in feat"
+            );
+            old += 1;
+        } else if *at > returned {
+            assert!(!in_main.contains(id), "write {id} from after is in main");
+            assert!(in_feat.contains(id), "write {id} from after is not in feat");
+            new += 1;
+        }
+    }
+    assert!(old > 10 && new > 10, "writes before {old}, after {new}");
+    // Every write main holds was acknowledged before feat took its engine,
+    // or was in flight then.
+    assert!(in_main.is_subset(&in_feat), "main holds writes feat lacks");
+}
+
 /// `[serve] warm_memory`: warm engines stay only while their memory
 /// together fits; an engine is far bigger than a megabyte, far smaller
 /// than 64 GiB.
