@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{Project, Result};
 use crate::meta::{BranchRow, VersionRow};
 use crate::names::BranchName;
-use crate::runtime::Role;
+use crate::runtime::{ContainerState, Role};
 use crate::store::VersionId;
 
 #[derive(Debug, Serialize)]
@@ -156,17 +156,29 @@ impl Project {
     pub async fn adopt_local_data(&mut self) -> Result<AdoptReport> {
         let key = self.row.key.clone();
         let rt = self.runtime().await?;
-        let volumes = rt.list_data(crate::runtime::LABEL_PROJECT, &key).await?;
+        let mut volumes = rt.list_data(crate::runtime::LABEL_PROJECT, &key).await?;
         let containers = rt
             .list_engines(crate::runtime::LABEL_PROJECT, &key, true)
             .await?;
+        // Engines that run (a paused one is a warm branch's, never HEAD's).
+        let running: HashSet<&str> = containers
+            .iter()
+            .filter(|c| c.role == Some(Role::Engine) && c.state == Some(ContainerState::Running))
+            .map(|c| c.name.as_str())
+            .collect();
+        // When two volumes claim one branch, the one HEAD's engine runs on
+        // (the freshest label, and the unsaved writes) takes its name.
+        volumes.sort_by_key(|v| {
+            let uid = self.objects().uid_of_data(&v.name).unwrap_or_default();
+            !running.contains(self.objects().engine(uid).as_str())
+        });
         let mut report = AdoptReport {
             volumes: Vec::new(),
             head: None,
         };
         // A volume a branch records is that branch's, whatever its label
         // says (a label is set once; renames and `checkout -b` move volumes).
-        let recorded: std::collections::HashSet<String> = self
+        let recorded: HashSet<String> = self
             .meta
             .branches()?
             .into_iter()
@@ -214,11 +226,10 @@ impl Project {
             // HEAD's engine is known by its name, which its branch's uid makes
             // (its label names the branch it was started for).
             let branches = self.meta.branches()?;
-            let head = containers.iter().find_map(|c| {
-                let engine = c.role == Some(Role::Engine);
+            let head = running.iter().find_map(|name| {
                 branches
                     .iter()
-                    .find(|b| engine && self.objects().engine(&b.uid) == c.name)
+                    .find(|b| self.objects().engine(&b.uid) == *name)
             });
             if let Some(b) = head {
                 self.set_head(&b.name)?;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use mongodb::bson::RawDocumentBuf;
+use mongodb::bson::RawDocument;
 use serde::Serialize;
 
 use super::cache::{ChunkCache, FETCH_PARALLELISM};
@@ -69,7 +69,7 @@ pub fn version_json(id: VersionId, m: &Manifest) -> Vec<u8> {
 }
 
 /// One document as a line of relaxed extended JSON (what `mongoexport` writes).
-pub fn jsonl_line(doc: &RawDocumentBuf, out: &mut Vec<u8>) -> Result<(), String> {
+pub fn jsonl_line(doc: &RawDocument, out: &mut Vec<u8>) -> Result<(), String> {
     super::extjson::write_document(doc, out)?;
     out.push(b'\n');
     Ok(())
@@ -193,14 +193,13 @@ impl JsonlStream {
         ));
         let object = self.object();
         self.next_chunk = end;
-        let mut docs = Vec::new();
+        let out = &mut self.out;
         for chunk in &bytes {
-            self.splitter.push(chunk, &mut docs, &object)?;
-        }
-        for doc in &docs {
-            jsonl_line(doc, &mut self.out).map_err(|message| SnapshotError::Malformed {
-                object: object.clone(),
-                message,
+            self.splitter.push_each(chunk, &object, |doc| {
+                jsonl_line(doc, out).map_err(|message| SnapshotError::Malformed {
+                    object: object.clone(),
+                    message,
+                })
             })?;
         }
         Ok(())
@@ -210,7 +209,7 @@ impl JsonlStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mongodb::bson::{doc, oid::ObjectId, DateTime};
+    use mongodb::bson::{doc, oid::ObjectId, DateTime, RawDocumentBuf};
 
     #[test]
     fn jsonl_lines_are_relaxed_extended_json_in_field_order() {

@@ -1,6 +1,6 @@
 //! Chunks coming back from the store, split into whole BSON documents again.
 
-use mongodb::bson::RawDocumentBuf;
+use mongodb::bson::{RawDocument, RawDocumentBuf};
 
 use super::{Result, SnapshotError};
 
@@ -17,6 +17,20 @@ impl DocSplitter {
         bytes: &[u8],
         out: &mut Vec<RawDocumentBuf>,
         object: &str,
+    ) -> Result<usize> {
+        self.push_each(bytes, object, |doc| {
+            out.push(doc.to_owned());
+            Ok(())
+        })
+    }
+
+    /// Appends bytes and hands each document now complete to `each`, in
+    /// place (no copy of it is made); returns their size.
+    pub fn push_each(
+        &mut self,
+        bytes: &[u8],
+        object: &str,
+        mut each: impl FnMut(&RawDocument) -> Result<()>,
     ) -> Result<usize> {
         let malformed = |message: String| SnapshotError::Malformed {
             object: object.to_string(),
@@ -38,9 +52,9 @@ impl DocSplitter {
             if self.buf.len() - at < n {
                 break;
             }
-            let doc = RawDocumentBuf::from_bytes(self.buf[at..at + n].to_vec())
+            let doc = RawDocument::from_bytes(&self.buf[at..at + n])
                 .map_err(|e| malformed(e.to_string()))?;
-            out.push(doc);
+            each(doc)?;
             at += n;
             size += n;
         }

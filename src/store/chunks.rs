@@ -215,9 +215,16 @@ impl ChunkWriter {
     }
 }
 
+/// Chunks up to this size are decoded where they are fetched: a few tens
+/// of microseconds, less than a trip to the blocking pool and back.
+const DECODE_INLINE_BYTES: usize = 64 << 10;
+
 /// Downloads a chunk, decompresses it and checks that it hashes to its name.
 pub async fn fetch_chunk(store: &Store, chunk: ChunkRef) -> Result<Vec<u8>> {
     let compressed = store.get_bytes(ObjectKey::Chunk(chunk.0)).await?;
+    if chunk.1 as usize <= DECODE_INLINE_BYTES {
+        return decode_chunk(&compressed, chunk);
+    }
     tokio::task::spawn_blocking(move || decode_chunk(&compressed, chunk))
         .await
         .map_err(|e| StoreError::Io {

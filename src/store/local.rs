@@ -347,20 +347,27 @@ impl Backend for LocalBackend {
     fn get_bytes(&self, key: ObjectKey) -> BoxFuture<'_, Result<Vec<u8>>> {
         Box::pin(async move {
             let path = self.path(&key);
-            let size = tokio::fs::metadata(&path)
-                .await
-                .map_err(|source| io_err("reading", &key, source))?
-                .len();
-            if size > key.max_bytes() {
-                return Err(StoreError::TooLarge {
-                    key: key.to_string(),
-                    size,
-                    max: key.max_bytes(),
-                });
-            }
-            tokio::fs::read(path)
-                .await
-                .map_err(|source| io_err("reading", &key, source))
+            let max = key.max_bytes();
+            // One blocking task for the open, the size check and the read: a
+            // mount or a restore reads thousands of small chunks, and each
+            // trip to the blocking pool costs a thread wake-up.
+            let read = blocking(move || {
+                let mut file = std::fs::File::open(&path)?;
+                let size = file.metadata()?.len();
+                if size > max {
+                    return Ok(Err(size));
+                }
+                let mut bytes = Vec::with_capacity(size as usize);
+                std::io::Read::read_to_end(&mut file, &mut bytes)?;
+                Ok(Ok(bytes))
+            })
+            .await
+            .map_err(|source| io_err("reading", &key, source))?;
+            read.map_err(|size| StoreError::TooLarge {
+                key: key.to_string(),
+                size,
+                max,
+            })
         })
     }
 
