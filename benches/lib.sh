@@ -2,6 +2,7 @@
 #   bench_setup                test services up, their environment, the venv, ARGON
 #   bench_venv                 makes target/bench-venv (pymongo) when missing; sets VENV
 #   bench_project NAME         a new project in a temporary folder, removed on exit
+#   bench_durable              its engine syncs every write ([engine] durable_writes)
 #   now, secs, median, ratio   timing and figures
 #   ping_uri URI, ping_stable  wait until an engine answers a ping; print when
 #   touch_data TAG             one write to HEAD through the stable URI
@@ -40,6 +41,21 @@ bench_project() {
   "$ARGON" init --name "$1" --image "$ARGON_TEST_IMAGE" --port "$PORT" --store "file://$WORK/store" \
     --command $ARGON_TEST_ENGINE_COMMAND >/dev/null
   URI="mongodb://127.0.0.1:$PORT/?directConnection=true"
+}
+
+# bench_durable: the project's engine (in the current folder) syncs every
+# write before acknowledging it (secantusd-rs --sync-on-commit), and argon is
+# told so ([engine] durable_writes): the test engine cannot fence its writes,
+# and only then may `checkout -b` hand HEAD's running engine over, as it does
+# with MongoDB's fsyncLock. Before the first engine starts.
+bench_durable() {
+  python3 - <<'PY'
+import re
+text = open("argon.toml").read()
+text = re.sub(r'^(command = \[.*)\]$', r'\1, "--sync-on-commit"]', text, count=1, flags=re.M)
+text = text.replace("[engine]\n", "[engine]\ndurable_writes = true\n", 1)
+open("argon.toml", "w").write(text)
+PY
 }
 
 bench_cleanup() {

@@ -5,6 +5,7 @@
 # is for the size the goals name, without an hour of the rest.
 #
 #   ARGON_BENCH_BIN=target/release/argon bash benches/switch.sh 1000
+#   BENCH_DURABLE=1 FORK_RUNS=5 ... (an engine checkout -b may hand over)
 set -euo pipefail
 MB=${1:-1000}
 RUNS=${2:-7}
@@ -14,6 +15,9 @@ bench_setup
 BENCH_A=main BENCH_B=other BENCH_C=third BENCH_D=fourth
 
 bench_project swbench
+# BENCH_DURABLE=1: an engine that syncs every write, which `checkout -b` may
+# hand over (see bench_durable); else it is stopped and copied.
+[ -n "${BENCH_DURABLE:-}" ] && bench_durable
 
 "$ARGON" checkout -b main >/dev/null
 echo "generating ${MB} MB dataset..."

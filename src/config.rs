@@ -57,6 +57,9 @@ pub struct EngineSection {
     /// Engines require a login (argon's generated one, see `credentials`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<bool>,
+    /// The engine puts every write in its files before acknowledging it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub durable_writes: Option<bool>,
 }
 
 /// When a restore builds secondary indexes.
@@ -124,6 +127,11 @@ pub struct EngineConfig {
     pub restore_indexes: IndexTiming,
     /// Engines run with `--auth` and argon's generated login is the only user.
     pub auth: bool,
+    /// The engine puts every write in its files before acknowledging it
+    /// (secantusd-rs `--sync-on-commit`): a copy of its files taken while it
+    /// is paused holds every acknowledged write, even where it cannot fence
+    /// its writes with `fsyncLock`.
+    pub durable_writes: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -468,6 +476,7 @@ impl Config {
                 port: engine_port,
                 restore_indexes: engine.restore_indexes.unwrap_or_default(),
                 auth,
+                durable_writes: engine.durable_writes.unwrap_or(false),
             },
             serve_port,
             serve_proxy,

@@ -58,6 +58,7 @@ pub fn init(dir: &Path, opts: InitOptions) -> Result<InitReport> {
             port: None,
             restore_indexes: None,
             auth: opts.auth.then_some(true),
+            durable_writes: None,
         }),
         serve: Some(config::ServeSection {
             port: Some(port),

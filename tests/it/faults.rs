@@ -194,7 +194,7 @@ fn killed_while_switching() {
 #[test]
 fn killed_while_handing_over_heads_engine() {
     for point in ["save:paused", "fork:copied", "switch:started"] {
-        let p = Project::new(
+        let p = Project::durable(
             &format!("fault-hand-{}", point.replace(':', "-")),
             Backend::File,
         );

@@ -189,6 +189,26 @@ impl Project {
         p
     }
 
+    /// A project whose engine puts every write in its files before
+    /// acknowledging it (`--sync-on-commit`), as `[engine] durable_writes`
+    /// tells argon: the test engine cannot fence its writes, and only such
+    /// an engine lets `checkout -b` hand HEAD's engine over.
+    pub fn durable(test: &str, backend: Backend) -> Project {
+        let p = Project::new(test, backend);
+        let path = p.dir.join("argon.toml");
+        let toml = std::fs::read_to_string(&path).unwrap();
+        let command = toml
+            .lines()
+            .find(|l| l.starts_with("command = ["))
+            .unwrap_or_else(|| panic!("no engine command in {toml}"));
+        let synced = command.replace(']', ", \"--sync-on-commit\"]");
+        let toml = toml
+            .replace(command, &synced)
+            .replace("[engine]\n", "[engine]\ndurable_writes = true\n");
+        std::fs::write(&path, toml).unwrap();
+        p
+    }
+
     /// Sets `[serve] warm`: how many branches left stay warm.
     pub fn set_warm(&self, n: u32) {
         self.set_serve(&format!("warm = {n}"));

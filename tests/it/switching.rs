@@ -161,7 +161,7 @@ fn engines(p: &Project) -> Vec<String> {
 /// lost, and the branch left is saved in the background from its copy.
 #[test]
 fn checkout_b_from_running_head_hands_its_engine_to_the_new_branch() {
-    let p = Project::new("switch-handover", Backend::File);
+    let p = Project::durable("switch-handover", Backend::File);
     p.ok(&["checkout", "-b", "main"]);
     p.mongo().insert(
         "app",
@@ -236,6 +236,30 @@ fn checkout_b_from_running_head_hands_its_engine_to_the_new_branch() {
     // Every write main holds was acknowledged before feat took its engine,
     // or was in flight then.
     assert!(in_main.is_subset(&in_feat), "main holds writes feat lacks");
+}
+
+/// An engine that can neither fence its writes nor is known to put every
+/// acknowledged write in its files (the test engine as it runs by default):
+/// `checkout -b` never copies its files while it runs, where the copy could
+/// lack the newest writes; it stops it, and the branch left keeps them all.
+#[test]
+fn checkout_b_stops_an_engine_that_can_neither_fence_nor_sync() {
+    let p = Project::new("switch-no-handover", Backend::File);
+    p.ok(&["checkout", "-b", "main"]);
+    for round in 0..3_i64 {
+        p.mongo()
+            .insert("app", "late", vec![doc! { "_id": round, "pad": "l" }]);
+        let before = engines(&p);
+        p.ok(&["checkout", "-b", &format!("f{round}")]);
+        assert_ne!(engines(&p), before, "a new engine serves f{round}");
+        assert_eq!(p.mongo().count("app", "late"), round as u64 + 1);
+        p.ok(&["checkout", "main"]);
+        assert_eq!(
+            p.mongo().count("app", "late"),
+            round as u64 + 1,
+            "main keeps the write made just before checkout -b"
+        );
+    }
 }
 
 /// `[serve] warm_memory`: warm engines stay only while their memory
