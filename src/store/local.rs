@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::{Backend, BoxFuture, ChunkId, ObjectKey, Result, StoreError, StoredChunk, VersionId};
 
@@ -19,7 +19,7 @@ pub struct LocalBackend {
     unsynced: Mutex<HashSet<PathBuf>>,
     /// Chunks written under their temporary names, waiting for the sync
     /// before the next manifest: final path -> temporary path.
-    staged: Mutex<HashMap<PathBuf, PathBuf>>,
+    staged: Arc<Mutex<HashMap<PathBuf, PathBuf>>>,
 }
 
 /// Chunks staged before they are made durable and placed together (about
@@ -55,7 +55,7 @@ impl LocalBackend {
             root,
             durability,
             unsynced: Mutex::new(HashSet::new()),
-            staged: Mutex::new(HashMap::new()),
+            staged: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -117,29 +117,31 @@ impl LocalBackend {
     async fn put_chunk(&self, key: ObjectKey, bytes: Vec<u8>) -> Result<()> {
         let (dest, tmp) = self.paths_for(&key);
         let scratch = self.durability == Durability::Scratch;
-        let (t, d) = (tmp.clone(), dest.clone());
-        blocking(move || {
-            create_parent(&t)?;
-            let cleanup = RemoveOnDrop(t.clone());
-            crate::private::write(&t, &bytes)?;
+        let staged = self.staged.clone();
+        // The written file is recorded by the blocking task itself: it runs
+        // to its end even when this future is dropped (a save given up
+        // after another chunk failed), and a file nothing records would be
+        // left behind.
+        let batch_full = blocking(move || {
+            create_parent(&tmp)?;
+            let cleanup = RemoveOnDrop(tmp.clone());
+            crate::private::write(&tmp, &bytes)?;
             if scratch {
-                std::fs::rename(&t, &d)?;
+                std::fs::rename(&tmp, &dest)?;
+                std::mem::forget(cleanup);
+                return Ok(false);
             }
             std::mem::forget(cleanup);
-            Ok(())
+            Ok(match staged.lock() {
+                Ok(mut map) => {
+                    map.insert(dest, tmp);
+                    map.len() >= STAGED_BATCH
+                }
+                Err(_) => false,
+            })
         })
         .await
         .map_err(|source| io_err("writing", &key, source))?;
-        if scratch {
-            return Ok(());
-        }
-        let batch_full = match self.staged.lock() {
-            Ok(mut map) => {
-                map.insert(dest, tmp);
-                map.len() >= STAGED_BATCH
-            }
-            Err(_) => false,
-        };
         // A long save places its chunks batch by batch: one killed part way
         // leaves them stored, and its rerun does not send them again.
         if batch_full {
