@@ -251,22 +251,7 @@ impl Meta {
 
     pub fn insert_branch(&self, b: &BranchRow) -> Result<()> {
         let project = self.project;
-        self.conn
-            .execute(
-                "INSERT INTO branches (project_id, name, uid, head_version, volume, created_at, clean)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    project,
-                    b.name,
-                    b.uid,
-                    b.head_version.map(|v| v.to_string()),
-                    b.volume,
-                    b.created_at.to_rfc3339(),
-                    b.clean
-                ],
-            )
-            .map(|_| ())
-            .map_err(sql("creating a branch"))
+        insert_branch(&self.conn, project, b, None).map_err(sql("creating a branch"))
     }
 
     pub fn set_branch_head(&self, name: &str, v: Option<VersionId>) -> Result<()> {
@@ -369,22 +354,7 @@ impl Meta {
             params![project, left.name, left.uid, left.volume, left.clean],
         )
         .map_err(sql(op))?;
-        tx.execute(
-            "INSERT INTO branches
-                 (project_id, name, uid, head_version, volume, created_at, clean, fork_base)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                project,
-                fork.name,
-                fork.uid,
-                fork.head_version.map(|v| v.to_string()),
-                fork.volume,
-                fork.created_at.to_rfc3339(),
-                fork.clean,
-                fork_base
-            ],
-        )
-        .map_err(sql(op))?;
+        insert_branch(&tx, project, fork, fork_base).map_err(sql(op))?;
         if let Some(message) = &left.pending {
             tx.execute(
                 "INSERT OR IGNORE INTO pending_saves (project_id, branch, message, created_at)
@@ -500,6 +470,32 @@ impl Meta {
             .optional()
             .map_err(sql("reading the journal"))
     }
+}
+
+/// Inserts branch `b` (with the change token of the engine it took over,
+/// for a fork made by `Meta::hand_over`).
+fn insert_branch(
+    conn: &Connection,
+    project: i64,
+    b: &BranchRow,
+    fork_base: Option<&str>,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO branches
+             (project_id, name, uid, head_version, volume, created_at, clean, fork_base)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            project,
+            b.name,
+            b.uid,
+            b.head_version.map(|v| v.to_string()),
+            b.volume,
+            b.created_at.to_rfc3339(),
+            b.clean,
+            fork_base
+        ],
+    )
+    .map(|_| ())
 }
 
 fn branch_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BranchRow> {

@@ -135,6 +135,23 @@ fn switch_under_writes(p: &Project, left: &str) {
     );
 }
 
+/// After `checkout -b feat` from a changed main: main's save, made in the
+/// background, recorded a version after `base` with the checkout's message,
+/// and feat began at that version.
+fn assert_feat_began_at_mains_new_version(p: &Project, base: &str) {
+    let saved = p.version_of("main");
+    assert_ne!(saved, base, "main's writes are a version");
+    assert_eq!(
+        p.json(&["log", "main"])[0]["message"],
+        "checkout: moving from main to feat"
+    );
+    assert_eq!(
+        p.version_of("feat"),
+        saved,
+        "feat began at main's saved state"
+    );
+}
+
 /// The engine containers of the project: id and start time of each.
 fn engines(p: &Project) -> Vec<String> {
     let ids = p.docker(&[
@@ -194,17 +211,7 @@ fn checkout_b_from_running_head_hands_its_engine_to_the_new_branch() {
 
     let in_feat = p.mongo().ids("app", "w");
     p.ok(&["wait"]);
-    let saved = p.version_of("main");
-    assert_ne!(saved, base, "main's writes are a version");
-    assert_eq!(
-        p.json(&["log", "main"])[0]["message"],
-        "checkout: moving from main to feat"
-    );
-    assert_eq!(
-        p.version_of("feat"),
-        saved,
-        "feat began at main's saved state"
-    );
+    assert_feat_began_at_mains_new_version(&p, &base);
     assert_eq!(p.json(&["status"])["changed"], true, "feat was written");
     p.ok(&["checkout", "main"]);
     let in_main = p.mongo().ids("app", "w");
@@ -496,17 +503,7 @@ fn the_branch_left_is_saved_in_the_background_and_its_copy_follows() {
         done.as_array().unwrap().is_empty(),
         "the background argon saved it: {done}"
     );
-    let saved = p.version_of("main");
-    assert_ne!(saved, base, "main's late writes are a version");
-    assert_eq!(
-        p.json(&["log", "main"])[0]["message"],
-        "checkout: moving from main to feat"
-    );
-    assert_eq!(
-        p.version_of("feat"),
-        saved,
-        "feat began at main's saved state"
-    );
+    assert_feat_began_at_mains_new_version(&p, &base);
     assert_eq!(p.json(&["status"])["changed"], false, "feat starts clean");
     // The version holds the late writes: main restored from the store.
     p.json(&["gc", "--local"]);
