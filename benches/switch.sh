@@ -41,6 +41,14 @@ for i in $(seq 1 "${FORK_RUNS:-5}"); do
   "$ARGON" wait >/dev/null
 done
 fork_s=$(median "${forks[@]}"); fork_save_s=$(median "${fork_saves[@]}")
+# The same, HEAD stopped and its volume copied for a new engine (what an
+# engine that can neither fence nor sync every write gets), save in the background.
+touch_data stopcopy
+t0=$(now); ARGON_ENGINE_DURABLE_WRITES=0 "$ARGON" checkout -b stopcopy >/dev/null; t1=$(ping_stable)
+fork_stop_s=$(secs "$t0" "$t1")
+"$ARGON" checkout main >/dev/null
+"$ARGON" branch -D stopcopy >/dev/null
+"$ARGON" wait >/dev/null
 touch_data second
 t0=$(now); ARGON_BACKGROUND_SAVE=0 "$ARGON" checkout -b other2 >/dev/null; t1=$(ping_stable)
 fork_sync_s=$(secs "$t0" "$t1")
@@ -74,7 +82,7 @@ rotate_med=$(switch_median rotate)
 cat <<EOF
 
 argon switching benchmark (2 cores, $(python3 -c "print(f'{$bytes/1048576:.1f}')") MiB of BSON per branch; commit of it ${commit_s} s)
-  checkout -b after a write, to the stable URI answering: median ${fork_s} s over ${#forks[@]} (${forks[*]}); the left branch's save then took a median ${fork_save_s} s in the background; with the save first (background_save = false): ${fork_sync_s} s; a new engine's start on this data (docker start + ping, below): ${start_med} s
+  checkout -b after a write, to the stable URI answering: median ${fork_s} s over ${#forks[@]} (${forks[*]}); the left branch's save then took a median ${fork_save_s} s in the background; HEAD stopped and copied for a new engine instead (no hand-over): ${fork_stop_s} s; with the save first (background_save = false): ${fork_sync_s} s; a new engine's start on this data (docker start + ping, below): ${start_med} s
   checkout to a warm branch, to a ping: median ${warm_med} s over ${RUNS}; docker unpause + ping of the same paused engine: median ${unpause_med} s; difference $(python3 -c "print(f'{$warm_med - $unpause_med:.3f}')") s
             after a write each time (the last switch's save still running): median ${warm_written_med} s; difference $(python3 -c "print(f'{$warm_written_med - $unpause_med:.3f}')") s
   checkout to a stashed branch ([serve] warm = 0), each after the last one's save: median ${cold_med} s; docker start + ping of the same container: median ${start_med} s; difference $(python3 -c "print(f'{$cold_med - $start_med:.3f}')") s

@@ -392,6 +392,9 @@ impl Config {
         let auth = env_bool("ARGON_ENGINE_AUTH")?
             .or(engine.auth)
             .unwrap_or(false);
+        let durable_writes = env_bool("ARGON_ENGINE_DURABLE_WRITES")?
+            .or(engine.durable_writes)
+            .unwrap_or(false);
         let serve_proxy = env_bool("ARGON_PROXY")?
             .or(serve.proxy)
             .unwrap_or(DEFAULT_PROXY);
@@ -476,7 +479,7 @@ impl Config {
                 port: engine_port,
                 restore_indexes: engine.restore_indexes.unwrap_or_default(),
                 auth,
-                durable_writes: engine.durable_writes.unwrap_or(false),
+                durable_writes,
             },
             serve_port,
             serve_proxy,
