@@ -244,12 +244,8 @@ impl Project {
         let from_rev = rev.map(|r| self.resolve(r)).transpose()?;
         if from_rev.is_none() {
             // From running HEAD's state: its engine goes on as the new branch.
-            if let Some(head) = self.head_row()? {
-                if self.can_hand_over(&head).await? {
-                    if let Some(report) = self.checkout_new_handing_over(&name, &head).await? {
-                        return Ok(report);
-                    }
-                }
+            if let Some(report) = self.checkout_new_handing_over(&name).await? {
+                return Ok(report);
             }
         }
         // From HEAD's current state, HEAD's volume is copied: it stops.

@@ -195,7 +195,7 @@ impl Project {
             if v.role != Some(Role::Data) || BranchName::parse(&branch).is_err() {
                 continue;
             }
-            let branch = match self.meta.branch(&branch)? {
+            let (branch, known) = match self.meta.branch(&branch)? {
                 // Another volume claims the branch: a label is set once, and
                 // `checkout -b` hands HEAD's volume to the new branch. This
                 // one is kept under a name of its own, never dropped.
@@ -204,13 +204,13 @@ impl Project {
                     if BranchName::parse(&other).is_err() || self.meta.branch(&other)?.is_some() {
                         continue;
                     }
-                    other
+                    (other, false)
                 }
-                _ => branch,
+                found => (branch, found.is_some()),
             };
-            match self.meta.branch(&branch)? {
-                Some(_) => self.meta.set_branch_uid(&branch, &uid)?,
-                None => self.meta.insert_branch(&BranchRow {
+            match known {
+                true => self.meta.set_branch_uid(&branch, &uid)?,
+                false => self.meta.insert_branch(&BranchRow {
                     name: branch.clone(),
                     uid: uid.clone(),
                     head_version: None,

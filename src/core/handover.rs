@@ -12,35 +12,36 @@ use super::clean::CleanState;
 use super::{random_uid, ChangeCheck, CheckoutReport, Project, Result};
 use crate::meta::{BranchRow, HandedOver};
 use crate::names::BranchName;
-use crate::runtime::{CopySource, DataCopy, Role};
+use crate::runtime::{CopySource, Role};
 use crate::snapshot;
 
 impl Project {
-    /// Can `checkout -b` from HEAD's state hand HEAD's engine over? Only
-    /// behind the proxy, which holds HEAD's clients while its files are
-    /// copied, and with background saves, since the branch left is saved
-    /// from its copy afterwards.
-    pub(super) async fn can_hand_over(&mut self, head: &BranchRow) -> Result<bool> {
-        Ok(self.config.serve_proxy
-            && self.config.background_save
-            && head.volume.is_some()
-            && self.is_running(head).await?)
-    }
-
     /// `checkout -b NAME` from running HEAD by handing its engine over.
-    /// None, with nothing changed, when the engine can neither fence its
-    /// writes (`fsyncLock`) nor is known to write every acknowledged write
-    /// to its files (`[engine] durable_writes`): a copy of its files might
-    /// then lack some, and the caller stops it instead.
+    /// None, with nothing changed, when HEAD cannot be handed over: it does
+    /// not run; no proxy holds its clients while its files are copied; saves
+    /// are not in the background (the branch left is saved from its copy
+    /// afterwards); or its engine can neither fence its writes (`fsyncLock`)
+    /// nor is known to write every acknowledged write to its files
+    /// (`[engine] durable_writes`), so a copy might lack some. The caller
+    /// then stops HEAD instead.
     pub(super) async fn checkout_new_handing_over(
         &mut self,
         name: &BranchName,
-        head: &BranchRow,
     ) -> Result<Option<CheckoutReport>> {
+        let Some(head) = self.head_row()? else {
+            return Ok(None);
+        };
+        let can = self.config.serve_proxy
+            && self.config.background_save
+            && head.volume.is_some()
+            && self.is_running(&head).await?;
+        if !can {
+            return Ok(None);
+        }
         // Through the proxy, HEAD's clients are closed and new ones wait:
         // from here on no client write reaches the branch being left.
         self.route_hold().await?;
-        let unchanged = match self.hand_over_held(name, head).await {
+        let unchanged = match self.hand_over_held(name, &head).await {
             Ok(Some(unchanged)) => unchanged,
             other => {
                 // HEAD is as it was: its clients are served again.
@@ -68,8 +69,9 @@ impl Project {
 
     /// The hand-over with HEAD's clients held: fence the engine (or rely on
     /// its durable writes), copy its files while it is paused, then swap
-    /// identities and move HEAD in one metadata transaction. Whether the branch left was unchanged since
-    /// its latest version (else its save is pending).
+    /// identities and move HEAD in one metadata transaction. Whether the
+    /// branch left was unchanged since its latest version (else its save is
+    /// pending); None when the engine does not qualify.
     async fn hand_over_held(
         &mut self,
         name: &BranchName,
@@ -159,29 +161,16 @@ impl Project {
     /// paused for the copy; the volume goes again if the copy fails.
     async fn copy_running_head(&mut self, head: &BranchRow, copy: &str) -> Result<()> {
         let container = self.objects().engine(&head.uid);
-        let helper = self.objects().copier();
         let data = head.volume.clone().unwrap_or_default();
-        let engine = self.config.engine.clone();
         let labels = self.objects().labels(&head.name, Role::Data);
-        let copy_labels = self.objects().labels(&head.name, Role::Copy);
-        let rt = self.runtime().await?;
-        rt.create_data(copy, labels).await?;
-        let copied = rt
-            .copy_data(&DataCopy {
-                source: CopySource::RunningEngine {
-                    engine: &container,
-                    data: &data,
-                },
-                to: copy,
-                image: &engine.image,
-                data_dir: &engine.data_dir,
-                helper: &helper,
-                labels: copy_labels,
-            })
-            .await;
-        if let Err(e) = copied {
-            let _ = rt.remove_data(copy).await;
-            return Err(e.into());
+        self.runtime().await?.create_data(copy, labels).await?;
+        let source = CopySource::RunningEngine {
+            engine: &container,
+            data: &data,
+        };
+        if let Err(e) = self.copy_volume(head, source, copy).await {
+            let _ = self.runtime().await?.remove_data(copy).await;
+            return Err(e);
         }
         Ok(())
     }

@@ -84,7 +84,9 @@ impl Project {
                 rt.create_data(&volume, labels).await?;
                 // A local copy of a quiescent volume is much faster than a restore.
                 let filled = match (copy_from, b.head_version) {
-                    (Some(source), _) => self.copy_volume(b, source, &volume).await,
+                    (Some(source), _) => {
+                        self.copy_volume(b, CopySource::Data(source), &volume).await
+                    }
                     (None, Some(version)) => {
                         restored = Some(version);
                         self.restore_privately(b, &volume, version).await
@@ -141,13 +143,18 @@ impl Project {
         Ok(restored)
     }
 
-    /// Copies the data of the (stopped) branch's volume `source` into the new
-    /// branch's `volume`.
-    async fn copy_volume(&mut self, b: &BranchRow, source: &str, volume: &str) -> Result<()> {
+    /// Copies the data of `source` (a stopped branch's volume, or a running
+    /// engine's, paused for the copy) into branch `b`'s new `volume`.
+    pub(super) async fn copy_volume(
+        &mut self,
+        b: &BranchRow,
+        source: CopySource<'_>,
+        volume: &str,
+    ) -> Result<()> {
         let helper = self.objects().copier();
         let engine = self.config.engine.clone();
         let copy = DataCopy {
-            source: CopySource::Data(source),
+            source,
             to: volume,
             image: &engine.image,
             data_dir: &engine.data_dir,

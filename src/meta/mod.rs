@@ -356,18 +356,8 @@ impl Meta {
         .map_err(sql(op))?;
         insert_branch(&tx, project, fork, fork_base).map_err(sql(op))?;
         if let Some(message) = &left.pending {
-            tx.execute(
-                "INSERT OR IGNORE INTO pending_saves (project_id, branch, message, created_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![project, left.name, message, Utc::now().to_rfc3339()],
-            )
-            .map_err(sql(op))?;
-            tx.execute(
-                "UPDATE pending_saves SET forks = trim(forks || ' ' || ?3)
-                 WHERE project_id = ?1 AND branch = ?2",
-                params![project, left.name, fork.name],
-            )
-            .map_err(sql(op))?;
+            pending::insert_pending_save(&tx, project, &left.name, message).map_err(sql(op))?;
+            pending::insert_pending_fork(&tx, project, &left.name, &fork.name).map_err(sql(op))?;
         }
         tx.execute(
             "UPDATE projects SET head = ?2 WHERE id = ?1",

@@ -2,7 +2,7 @@
 //! still to be recorded from their volume (see `core::pending`).
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{params, Connection};
 
 use super::{parse_time, sql, Meta, Result};
 
@@ -22,27 +22,13 @@ impl Meta {
     /// Records that `branch`'s version is to be saved from its volume.
     /// A save already pending for it keeps its message and forks.
     pub fn add_pending_save(&self, branch: &str, message: &str) -> Result<()> {
-        let project = self.project;
-        self.conn
-            .execute(
-                "INSERT OR IGNORE INTO pending_saves (project_id, branch, message, created_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![project, branch, message, Utc::now().to_rfc3339()],
-            )
-            .map(|_| ())
+        insert_pending_save(&self.conn, self.project, branch, message)
             .map_err(sql("recording a pending save"))
     }
 
     /// Records that `fork` was copied from `branch`'s volume while its save is pending.
     pub fn add_pending_fork(&self, branch: &str, fork: &str) -> Result<()> {
-        let project = self.project;
-        self.conn
-            .execute(
-                "UPDATE pending_saves SET forks = trim(forks || ' ' || ?3)
-                 WHERE project_id = ?1 AND branch = ?2",
-                params![project, branch, fork],
-            )
-            .map(|_| ())
+        insert_pending_fork(&self.conn, self.project, branch, fork)
             .map_err(sql("recording a pending save"))
     }
 
@@ -82,4 +68,34 @@ impl Meta {
             .map(|_| ())
             .map_err(sql("clearing a pending save"))
     }
+}
+
+/// [`Meta::add_pending_save`] on `conn` (a transaction, say).
+pub(super) fn insert_pending_save(
+    conn: &Connection,
+    project: i64,
+    branch: &str,
+    message: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO pending_saves (project_id, branch, message, created_at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![project, branch, message, Utc::now().to_rfc3339()],
+    )
+    .map(|_| ())
+}
+
+/// [`Meta::add_pending_fork`] on `conn` (a transaction, say).
+pub(super) fn insert_pending_fork(
+    conn: &Connection,
+    project: i64,
+    branch: &str,
+    fork: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE pending_saves SET forks = trim(forks || ' ' || ?3)
+         WHERE project_id = ?1 AND branch = ?2",
+        params![project, branch, fork],
+    )
+    .map(|_| ())
 }

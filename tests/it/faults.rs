@@ -133,6 +133,18 @@ fn missing(acked: &[i64], found: &HashSet<i64>) -> usize {
     acked.iter().filter(|id| !found.contains(id)).count()
 }
 
+/// The writes in `app.w` of main (HEAD) and of feat, when there is a feat;
+/// HEAD is main again afterwards.
+fn writes_in_main_and_feat(p: &Project) -> HashSet<i64> {
+    let mut found = p.mongo().ids("app", "w");
+    if p.branch_names().iter().any(|b| b == "feat") {
+        p.ok(&["checkout", "feat"]);
+        found.extend(p.mongo().ids("app", "w"));
+        p.ok(&["checkout", "main"]);
+    }
+    found
+}
+
 fn with_base(p: &Project) -> String {
     p.ok(&["checkout", "-b", "main"]);
     p.mongo().insert(
@@ -168,14 +180,8 @@ fn killed_while_switching() {
         let r = p.run(&["checkout", "main"]);
         assert_eq!(r.code, 0, "{point}: {}", r.stderr);
         assert!(r.stderr.contains("recovered"), "{point}: {}", r.stderr);
-        let mut found = p.mongo().ids("app", "w");
         // Writes after feat took the stable port went to feat.
-        if p.branch_names().iter().any(|b| b == "feat") {
-            p.ok(&["checkout", "feat"]);
-            found.extend(p.mongo().ids("app", "w"));
-            p.ok(&["checkout", "main"]);
-        }
-        let lost = missing(&acked, &found);
+        let lost = missing(&acked, &writes_in_main_and_feat(&p));
         println!(
             "fault-table: checkout -b ({serve}) | SIGKILL at {point} | acknowledged {} | lost {lost} | leftovers {}",
             acked.len(),
@@ -207,17 +213,11 @@ fn killed_while_handing_over_heads_engine() {
         assert_eq!(r.code, 0, "{point}: {}", r.stderr);
         assert!(r.stderr.contains("recovered"), "{point}: {}", r.stderr);
         assert_eq!(p.mongo().count("app", "base"), 1500, "{point}");
-        let mut found = p.mongo().ids("app", "w");
         // Killed before the metadata moved, there is no feat.
         let moved = p.branch_names().iter().any(|b| b == "feat");
         assert_eq!(moved, point == "switch:started", "{point}");
-        if moved {
-            // Writes after feat took HEAD's engine went to feat.
-            p.ok(&["checkout", "feat"]);
-            found.extend(p.mongo().ids("app", "w"));
-            p.ok(&["checkout", "main"]);
-        }
-        let lost = missing(&acked, &found);
+        // Writes after feat took HEAD's engine went to feat.
+        let lost = missing(&acked, &writes_in_main_and_feat(&p));
         println!(
             "fault-table: checkout -b (hand-over) | SIGKILL at {point} | acknowledged {} | lost {lost} | leftovers {}",
             acked.len(),
