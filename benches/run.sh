@@ -42,17 +42,19 @@ capture=$("$ARGON" log -n 1 --format json | python3 -c 'import json,sys; print(j
 # Baseline: tar | zstd -1 of the same BSON streams, as files.
 mkdir -p "$WORK/bson"
 # The BSON streams, rebuilt from the stored chunks (each chunk is one zstd frame).
-"$VENV/bin/python" - "$WORK/store" "$WORK/bson" <<'PY'
-import json, pathlib, subprocess, sys
+"$VENV/bin/python" - "$WORK/store" "$WORK/bson" "$ROOT/benches" <<'PY'
+import json, pathlib, sys
+sys.path.insert(0, sys.argv[3])
+from stored_chunks import Chunks
 store, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 project = next(p for p in store.iterdir() if p.is_dir())
+chunks = Chunks(project)
 manifest = json.loads(next((project / "versions").iterdir()).read_text())
 for db in manifest["databases"]:
     for c in db["collections"]:
         with open(out / f'{db["name"]}.{c["name"]}.bson', "wb") as f:
             for cid, _ in c["chunks"]:
-                path = project / "chunks" / cid[:2] / cid
-                f.write(subprocess.run(["zstd", "-q", "-d", "-c", str(path)], check=True, capture_output=True).stdout)
+                f.write(chunks.data(cid))
 PY
 t0=$(now); tar -C "$WORK/bson" -c . | zstd -q -1 > /dev/null; t1=$(now)
 tar_s=$(secs "$t0" "$t1")
@@ -267,13 +269,16 @@ proxy_rss_mib=$(( $(awk '/VmHWM/ {print $2}' "/proc/$proxy_pid/status") / 1024 )
 # restores do), both through pymongo with raw BSON (no decoding).
 # Straight to HEAD's container at its own address: no proxy of argon's nor of
 # Docker's in the way of the baseline.
-read -r engine_read_s engine_write_s < <("$VENV/bin/python" - "mongodb://$head_ip:27017/?directConnection=true" "$WORK/store" <<'PY'
-import json, pathlib, subprocess, sys, time
+read -r engine_read_s engine_write_s < <("$VENV/bin/python" - "mongodb://$head_ip:27017/?directConnection=true" "$WORK/store" "$ROOT/benches" <<'PY'
+import json, pathlib, sys, time
+sys.path.insert(0, sys.argv[3])
+from stored_chunks import Chunks
 from bson import json_util
 from bson.raw_bson import RawBSONDocument
 from pymongo import MongoClient
 client = MongoClient(sys.argv[1], document_class=RawBSONDocument)
 project = next(p for p in pathlib.Path(sys.argv[2]).iterdir() if p.is_dir())
+chunks = Chunks(project)
 first = min((json.loads(p.read_text()) for p in (project / "versions").iterdir()), key=lambda m: m["created_at"])
 t0 = time.time()
 for db in first["databases"]:
@@ -290,7 +295,7 @@ for db in first["databases"]:
             if spec["name"] != "_id_":
                 target[c["name"]].create_index(list(spec["key"].items()), name=spec["name"], unique=spec.get("unique", False))
         batch, size = [], 0
-        stream = b"".join(subprocess.run(["zstd", "-q", "-d", "-c", str(project / "chunks" / cid[:2] / cid)], check=True, capture_output=True).stdout for cid, _ in c["chunks"])
+        stream = b"".join(chunks.data(cid) for cid, _ in c["chunks"])
         at = 0
         while at < len(stream):
             n = int.from_bytes(stream[at:at + 4], "little")

@@ -326,7 +326,8 @@ impl Project {
                 .into_iter()
                 .map(|c| (c.id, (c.size, c.modified)))
                 .collect();
-            for (name, mark) in &due {
+            let mut doomed = HashMap::new();
+            for (_, mark) in &due {
                 let marked_at = SystemTime::from(mark.marked_at);
                 for c in &mark.chunks {
                     let Some((size, modified)) = listed.get(c) else {
@@ -336,10 +337,16 @@ impl Project {
                     if referenced.contains(c) || *modified > marked_at {
                         continue;
                     }
-                    store.delete(ObjectKey::Chunk(*c)).await?;
-                    report.deleted_chunks += 1;
-                    report.freed_bytes += size;
+                    doomed.insert(*c, *size);
                 }
+            }
+            // All at once: a local store rewrites each of its packs once.
+            store
+                .delete_chunks(doomed.keys().copied().collect())
+                .await?;
+            report.deleted_chunks += doomed.len();
+            report.freed_bytes += doomed.values().sum::<u64>();
+            for (name, _) in &due {
                 store.delete(ObjectKey::Mark(name.clone())).await?;
             }
             Ok::<_, Error>(())

@@ -27,6 +27,16 @@ pub trait Backend: Send + Sync {
     fn list_chunks(&self) -> BoxFuture<'_, Result<Vec<StoredChunk>>>;
     /// Removes an object; one that is already gone is fine.
     fn delete(&self, key: ObjectKey) -> BoxFuture<'_, Result<()>>;
+    /// Removes many chunks at once (gc's sweep). A local store rewrites each
+    /// pack once for all of its chunks deleted, not once per chunk.
+    fn delete_chunks(&self, ids: Vec<ChunkId>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            for id in ids {
+                self.delete(ObjectKey::Chunk(id)).await?;
+            }
+            Ok(())
+        })
+    }
     /// Removes what interrupted writes left (a local store's `.tmp` files of
     /// processes that are gone); returns how many. Most backends' writes are
     /// atomic and leave nothing.
@@ -90,6 +100,14 @@ macro_rules! forward_to_inner {
         ) -> $crate::store::BoxFuture<'_, $crate::store::Result<Vec<$crate::store::StoredChunk>>>
         {
             self.$inner.list_chunks()
+        }
+    };
+    (@ $inner:ident delete_chunks) => {
+        fn delete_chunks(
+            &self,
+            ids: Vec<$crate::store::ChunkId>,
+        ) -> $crate::store::BoxFuture<'_, $crate::store::Result<()>> {
+            self.$inner.delete_chunks(ids)
         }
     };
     (@ $inner:ident remove_temporaries) => {

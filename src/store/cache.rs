@@ -198,6 +198,13 @@ impl Backend for CachingBackend {
         }
         self.inner.delete(key)
     }
+
+    fn delete_chunks(&self, ids: Vec<ChunkId>) -> BoxFuture<'_, Result<()>> {
+        for id in &ids {
+            self.disk.forget(*id);
+        }
+        self.inner.delete_chunks(ids)
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::forward_to_inner;
-use super::{Backend, BoxFuture, ObjectKey, Result, StoreError};
+use super::{Backend, BoxFuture, ChunkId, ObjectKey, Result, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Operation {
@@ -124,6 +124,20 @@ impl Backend for FaultyBackend {
         Box::pin(async move {
             self.call(Some(Operation::Delete), &key)?;
             self.inner.delete(key).await
+        })
+    }
+
+    /// Each chunk counts as one delete: those within the allowance are
+    /// deleted, then the first one past it fails.
+    fn delete_chunks(&self, ids: Vec<ChunkId>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            for (n, id) in ids.iter().enumerate() {
+                if let Err(e) = self.call(Some(Operation::Delete), &ObjectKey::Chunk(*id)) {
+                    self.inner.delete_chunks(ids[..n].to_vec()).await?;
+                    return Err(e);
+                }
+            }
+            self.inner.delete_chunks(ids).await
         })
     }
 }

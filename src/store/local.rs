@@ -1,15 +1,16 @@
 //! A store in a local folder: write to a temporary file, fsync, rename.
-//! Chunks, thousands per save, are not synced one by one: each waits under
-//! its temporary name until the next manifest is written, when one sync of
-//! the whole filesystem makes them durable, they are renamed into place and
-//! their folders synced. So a chunk under its name is always whole (a save
-//! that finds it there does not send it again), and the manifest lands only
-//! after every chunk it names is on disk.
+//! Chunks, thousands per save, go into pack files (`pack`), up to 1,024 to a
+//! file: each pack is synced and named when it is full and before the next
+//! manifest is written. So a chunk is found only once it is whole on disk (a
+//! save that finds it does not send it again), and a manifest lands only
+//! after every chunk it names is on disk. Chunks stored one file each (by
+//! argon before packs, and in a scratch folder) are read as before.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::pack::{self, PackIndex, PackWriter};
 use super::{Backend, BoxFuture, ChunkId, ObjectKey, Result, StoreError, StoredChunk, VersionId};
 
 pub struct LocalBackend {
@@ -17,27 +18,44 @@ pub struct LocalBackend {
     durability: Durability,
     /// Folders holding renames not yet made durable.
     unsynced: Mutex<HashSet<PathBuf>>,
-    /// Chunks written under their temporary names, waiting for the sync
-    /// before the next manifest: final path -> temporary path.
-    staged: Arc<Mutex<HashMap<PathBuf, PathBuf>>>,
+    /// Packs being written by this process.
+    packing: Arc<Mutex<Packing>>,
+    /// Held while packs are sealed or rewritten: a manifest waits for the
+    /// packs of its chunks that another task is sealing.
+    sealing: tokio::sync::Mutex<()>,
+    /// Which pack holds each chunk.
+    index: Arc<Mutex<PackIndex>>,
 }
 
-/// Chunks staged before they are made durable and placed together (about
-/// 16 MiB of data at the chunker's average size).
-const STAGED_BATCH: usize = 1024;
+#[derive(Default)]
+struct Packing {
+    /// The pack chunks are appended to.
+    open: Option<PackWriter>,
+    /// Full packs waiting to be sealed.
+    full: Vec<PackWriter>,
+    /// A pack that failed to seal took chunks already accepted with it: no
+    /// manifest may be written by this process after that.
+    failed: Option<String>,
+}
 
 /// What a crash may do to a local folder's chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Durability {
-    /// A store: a chunk takes its name only once it is on disk.
+    /// A store: chunks go into packs, found only once on disk.
     Store,
-    /// A scratch folder (a spool) whose chunks are also elsewhere: nothing
-    /// is synced, and a crash leaves a folder that recovery clears.
+    /// A scratch folder (a spool) whose chunks are also elsewhere: a file
+    /// each, named at once, nothing synced; a crash leaves a folder that
+    /// recovery clears.
     Scratch,
 }
 
 async fn sync_dir(dir: &Path) -> std::io::Result<()> {
     tokio::fs::File::open(dir).await?.sync_all().await
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::io::Result<MutexGuard<'_, T>> {
+    m.lock()
+        .map_err(|_| std::io::Error::other("a thread writing the store panicked"))
 }
 
 impl LocalBackend {
@@ -52,17 +70,19 @@ impl LocalBackend {
 
     fn with(root: PathBuf, durability: Durability) -> Self {
         LocalBackend {
+            index: Arc::new(Mutex::new(PackIndex::new(root.join(pack::FOLDER)))),
             root,
             durability,
             unsynced: Mutex::new(HashSet::new()),
-            staged: Arc::new(Mutex::new(HashMap::new())),
+            packing: Arc::new(Mutex::new(Packing::default())),
+            sealing: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// Makes every staged chunk durable and renames it into place, then
-    /// makes every pending rename durable.
+    /// Seals every pack this process is writing, then makes every pending
+    /// rename durable.
     async fn sync_pending(&self, key: &ObjectKey) -> Result<()> {
-        self.place_staged(key).await?;
+        self.seal_packs(key, true).await?;
         let dirs: Vec<PathBuf> = match self.unsynced.lock() {
             Ok(mut set) => set.drain().collect(),
             Err(_) => Vec::new(),
@@ -91,64 +111,236 @@ impl LocalBackend {
         (dest, tmp)
     }
 
-    /// Makes the staged chunks durable and gives them their names (their
-    /// folders' renames still to be synced, before the next manifest).
-    async fn place_staged(&self, key: &ObjectKey) -> Result<()> {
-        let staged: Vec<(PathBuf, PathBuf)> = match self.staged.lock() {
-            Ok(mut map) => map.drain().collect(),
-            Err(_) => Vec::new(),
-        };
-        if staged.is_empty() {
-            return Ok(());
-        }
-        let root = self.root.clone();
-        let placed = blocking(move || place_staged(&root, staged))
-            .await
-            .map_err(|source| io_err("syncing chunks before", key, source))?;
-        if let Ok(mut set) = self.unsynced.lock() {
-            set.extend(placed);
+    /// Seals the full packs (and with `all` the open one too), syncing each
+    /// and giving it its name; their folder's rename is still to be synced,
+    /// before the next manifest.
+    async fn seal_packs(&self, key: &ObjectKey, all: bool) -> Result<()> {
+        let _sealing = self.sealing.lock().await;
+        let packing = self.packing.clone();
+        let index = self.index.clone();
+        let folder = self.root.join(pack::FOLDER);
+        let dir = folder.clone();
+        let sealed_any = blocking(move || {
+            let writers = {
+                let mut p = locked(&packing)?;
+                if let Some(failed) = &p.failed {
+                    return Err(std::io::Error::other(failed.clone()));
+                }
+                if all {
+                    if let Some(open) = p.open.take() {
+                        p.full.push(open);
+                    }
+                }
+                std::mem::take(&mut p.full)
+            };
+            let any = !writers.is_empty();
+            for writer in writers {
+                match writer.seal(&folder) {
+                    Ok(sealed) => locked(&index)?.add(sealed),
+                    Err(e) => {
+                        locked(&packing)?.failed = Some(format!(
+                            "an earlier pack of chunks failed to be written: {e}"
+                        ));
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(any)
+        })
+        .await
+        .map_err(|source| io_err("syncing chunks before", key, source))?;
+        if sealed_any {
+            if let Ok(mut set) = self.unsynced.lock() {
+                set.insert(dir);
+            }
         }
         Ok(())
     }
 
-    /// Writes a chunk under its temporary name, in one blocking task: a
-    /// store's waits for the sync before the next manifest, a scratch
-    /// folder's is renamed into place at once.
-    async fn put_chunk(&self, key: ObjectKey, bytes: Vec<u8>) -> Result<()> {
-        let (dest, tmp) = self.paths_for(&key);
-        let scratch = self.durability == Durability::Scratch;
-        let staged = self.staged.clone();
-        // The written file is recorded by the blocking task itself: it runs
-        // to its end even when this future is dropped (a save given up
-        // after another chunk failed), and a file nothing records would be
-        // left behind.
-        let batch_full = blocking(move || {
-            create_parent(&tmp)?;
-            let cleanup = RemoveOnDrop(tmp.clone());
-            crate::private::write(&tmp, &bytes)?;
-            if scratch {
-                std::fs::rename(&tmp, &dest)?;
-                std::mem::forget(cleanup);
-                return Ok(false);
+    /// Appends a chunk to this process's open pack, in one blocking task;
+    /// a full pack is sealed before this returns.
+    async fn pack_chunk(&self, key: ObjectKey, id: ChunkId, bytes: Vec<u8>) -> Result<()> {
+        let packing = self.packing.clone();
+        let folder = self.root.join(pack::FOLDER);
+        let full = blocking(move || {
+            let mut p = locked(&packing)?;
+            if let Some(failed) = &p.failed {
+                return Err(std::io::Error::other(failed.clone()));
             }
-            std::mem::forget(cleanup);
-            Ok(match staged.lock() {
-                Ok(mut map) => {
-                    map.insert(dest, tmp);
-                    map.len() >= STAGED_BATCH
-                }
-                Err(_) => false,
-            })
+            let mut writer = match p.open.take() {
+                Some(w) => w,
+                None => PackWriter::create(&folder)?,
+            };
+            let appended = writer.append(id, &bytes);
+            if appended.is_ok() && writer.is_full() {
+                p.full.push(writer);
+            } else {
+                p.open = Some(writer);
+            }
+            appended.map(|()| !p.full.is_empty())
         })
         .await
         .map_err(|source| io_err("writing", &key, source))?;
-        // A long save places its chunks batch by batch: one killed part way
-        // leaves them stored, and its rerun does not send them again.
-        if batch_full {
-            self.place_staged(&key).await?;
+        // A long save seals its packs one by one: one killed part way leaves
+        // them stored, and its rerun does not send them again.
+        if full {
+            self.seal_packs(&key, false).await?;
             crate::fault::point("store:chunks-placed").await;
         }
         Ok(())
+    }
+
+    /// Writes a scratch folder's chunk as a file of its own, named at once.
+    async fn put_loose_chunk(&self, key: ObjectKey, bytes: Vec<u8>) -> Result<()> {
+        let (dest, tmp) = self.paths_for(&key);
+        blocking(move || {
+            create_parent(&tmp)?;
+            let cleanup = RemoveOnDrop(tmp.clone());
+            crate::private::write(&tmp, &bytes)?;
+            std::fs::rename(&tmp, &dest)?;
+            std::mem::forget(cleanup);
+            Ok(())
+        })
+        .await
+        .map_err(|source| io_err("writing", &key, source))
+    }
+
+    /// Reads a chunk from its pack, or from its own file. A chunk not in
+    /// the index, or in a pack that is gone, is looked up again after the
+    /// index is refreshed: another process may have written (or gc
+    /// rewritten) its pack since.
+    async fn get_chunk(&self, key: ObjectKey, id: ChunkId) -> Result<Vec<u8>> {
+        let index = self.index.clone();
+        let loose = self.path(&key);
+        let max = key.max_bytes();
+        // One blocking task for the lookup and the read: a mount or a
+        // restore reads thousands of small chunks, and each trip to the
+        // blocking pool costs a thread wake-up.
+        let read = blocking(move || {
+            for refreshed in [false, true] {
+                let located = {
+                    let mut index = locked(&index)?;
+                    if refreshed {
+                        index.refresh()?;
+                    } else {
+                        index.refresh_if_changed()?;
+                    }
+                    index.locate(&id)
+                };
+                if let Some(at) = located {
+                    if at.len as u64 > max {
+                        return Ok(Err(at.len as u64));
+                    }
+                    match pack::read_chunk(&at.pack, at.offset, at.len) {
+                        Ok(bytes) => return Ok(Ok(bytes)),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                match read_file(&loose, max) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && !refreshed => continue,
+                    read => return read,
+                }
+            }
+            Err(std::io::ErrorKind::NotFound.into())
+        })
+        .await
+        .map_err(|source| io_err("reading", &key, source))?;
+        read.map_err(|size| StoreError::TooLarge {
+            key: key.to_string(),
+            size,
+            max,
+        })
+    }
+
+    /// Every chunk stored a file each (by argon before packs, or in a scratch folder).
+    fn list_loose_chunks(root: &Path) -> std::io::Result<Vec<StoredChunk>> {
+        let mut out = Vec::new();
+        let fans = match std::fs::read_dir(root.join("chunks")) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for fan in fans {
+            for entry in std::fs::read_dir(fan?.path())? {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if let Some(id) = crate::store::Hash::parse(&name).map(ChunkId) {
+                    let meta = entry.metadata()?;
+                    out.push(StoredChunk {
+                        id,
+                        size: meta.len(),
+                        modified: meta.modified()?,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes chunks: their own files, and from their packs, each pack
+    /// holding one rewritten without them (synced and named before the old
+    /// one goes, so a crash keeps every chunk not deleted) or removed when
+    /// nothing in it survives.
+    async fn remove_chunks(&self, ids: Vec<ChunkId>) -> Result<()> {
+        let _sealing = self.sealing.lock().await;
+        let index = self.index.clone();
+        let root = self.root.clone();
+        let what = ids.first().map(|id| ObjectKey::Chunk(*id));
+        blocking(move || {
+            for id in &ids {
+                match std::fs::remove_file(root.join(ObjectKey::Chunk(*id).path())) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+            let mut index = locked(&index)?;
+            index.refresh()?;
+            let folder = index.folder().to_path_buf();
+            let doomed: HashSet<ChunkId> = ids.iter().copied().collect();
+            for name in index.packs_of(&ids).into_keys() {
+                let path = folder.join(&name);
+                let entries = match pack::read_entries(&path) {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        index.remove(&name);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let survivors: Vec<_> = entries
+                    .into_iter()
+                    .filter(|e| !doomed.contains(&e.id))
+                    .collect();
+                if !survivors.is_empty() {
+                    let mut writer = PackWriter::create(&folder)?;
+                    for e in &survivors {
+                        writer.append(e.id, &pack::read_chunk(&path, e.offset, e.len)?)?;
+                    }
+                    let sealed = writer.seal(&folder)?;
+                    std::fs::File::open(&folder)?.sync_all()?;
+                    index.add(sealed);
+                }
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+                index.remove(&name);
+            }
+            if folder.exists() {
+                std::fs::File::open(&folder)?.sync_all()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|source| match &what {
+            Some(key) => io_err("deleting", key, source),
+            None => StoreError::Io {
+                op: "deleting",
+                key: "chunks".into(),
+                source,
+            },
+        })
     }
 
     /// Removes `.<name>.<pid>.tmp` files whose writer process is gone.
@@ -235,6 +427,18 @@ fn create_parent(file: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Reads a whole file, or its size when it is over `max` bytes.
+fn read_file(path: &Path, max: u64) -> std::io::Result<std::result::Result<Vec<u8>, u64>> {
+    let mut file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > max {
+        return Ok(Err(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    std::io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(Ok(bytes))
+}
+
 /// Writes `bytes` to the temporary file `tmp`, syncs it, renames it to
 /// `dest` and syncs their folder; on an error the temporary file goes.
 fn write_object(tmp: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -249,58 +453,6 @@ fn write_object(tmp: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
-}
-
-/// Makes the staged chunks (final path, temporary path) durable and renames
-/// them into place; returns the folders whose renames are still to be
-/// synced. The staged files are removed if this fails part way.
-fn place_staged(root: &Path, staged: Vec<(PathBuf, PathBuf)>) -> std::io::Result<HashSet<PathBuf>> {
-    let cleanup: Vec<RemoveOnDrop> = staged
-        .iter()
-        .map(|(_, tmp)| RemoveOnDrop(tmp.clone()))
-        .collect();
-    sync_files(root, staged.iter().map(|(_, tmp)| tmp.as_path()))?;
-    let mut dirs = HashSet::new();
-    for (dest, tmp) in &staged {
-        std::fs::rename(tmp, dest)?;
-        if let Some(dir) = dest.parent() {
-            dirs.insert(dir.to_path_buf());
-        }
-    }
-    // Renamed: removing the temporary names is a no-op now.
-    drop(cleanup);
-    Ok(dirs)
-}
-
-/// Puts `files` (under `root`) on disk: on Linux one `syncfs` of root's
-/// filesystem, which reports any write-back error since the files were
-/// written; elsewhere one fsync each.
-fn sync_files<'a>(root: &Path, files: impl Iterator<Item = &'a Path>) -> std::io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        let _ = files;
-        rustix::fs::syncfs(std::fs::File::open(root)?)?;
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = root;
-        for file in files {
-            std::fs::File::open(file)?.sync_all()?;
-        }
-    }
-    Ok(())
-}
-
-impl Drop for LocalBackend {
-    /// Chunks staged by a save that never wrote its manifest (it failed):
-    /// nothing names them, so they go.
-    fn drop(&mut self) {
-        if let Ok(map) = self.staged.lock() {
-            for tmp in map.values() {
-                let _ = std::fs::remove_file(tmp);
-            }
-        }
-    }
 }
 
 /// Deletes a temporary file when dropped: a full disk or a cancelled save
@@ -329,8 +481,11 @@ fn io_err(op: &'static str, key: &ObjectKey, source: std::io::Error) -> StoreErr
 impl Backend for LocalBackend {
     fn put_bytes(&self, key: ObjectKey, bytes: Vec<u8>) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            if let ObjectKey::Chunk(_) = key {
-                return self.put_chunk(key, bytes).await;
+            if let ObjectKey::Chunk(id) = key {
+                return match self.durability {
+                    Durability::Store => self.pack_chunk(key, id, bytes).await,
+                    Durability::Scratch => self.put_loose_chunk(key, bytes).await,
+                };
             }
             if let ObjectKey::Version(_) = key {
                 self.sync_pending(&key).await?;
@@ -348,23 +503,14 @@ impl Backend for LocalBackend {
 
     fn get_bytes(&self, key: ObjectKey) -> BoxFuture<'_, Result<Vec<u8>>> {
         Box::pin(async move {
+            if let ObjectKey::Chunk(id) = key {
+                return self.get_chunk(key, id).await;
+            }
             let path = self.path(&key);
             let max = key.max_bytes();
-            // One blocking task for the open, the size check and the read: a
-            // mount or a restore reads thousands of small chunks, and each
-            // trip to the blocking pool costs a thread wake-up.
-            let read = blocking(move || {
-                let mut file = std::fs::File::open(&path)?;
-                let size = file.metadata()?.len();
-                if size > max {
-                    return Ok(Err(size));
-                }
-                let mut bytes = Vec::with_capacity(size as usize);
-                std::io::Read::read_to_end(&mut file, &mut bytes)?;
-                Ok(Ok(bytes))
-            })
-            .await
-            .map_err(|source| io_err("reading", &key, source))?;
+            let read = blocking(move || read_file(&path, max))
+                .await
+                .map_err(|source| io_err("reading", &key, source))?;
             read.map_err(|size| StoreError::TooLarge {
                 key: key.to_string(),
                 size,
@@ -375,9 +521,20 @@ impl Backend for LocalBackend {
 
     fn exists(&self, key: ObjectKey) -> BoxFuture<'_, Result<bool>> {
         Box::pin(async move {
-            tokio::fs::try_exists(self.path(&key))
-                .await
-                .map_err(|source| io_err("checking", &key, source))
+            let path = self.path(&key);
+            let ObjectKey::Chunk(id) = key else {
+                return tokio::fs::try_exists(path)
+                    .await
+                    .map_err(|source| io_err("checking", &key, source));
+            };
+            let index = self.index.clone();
+            blocking(move || {
+                let mut index = locked(&index)?;
+                index.refresh_if_changed()?;
+                Ok(index.contains(&id) || path.try_exists()?)
+            })
+            .await
+            .map_err(|source| io_err("checking", &key, source))
         })
     }
 
@@ -411,29 +568,28 @@ impl Backend for LocalBackend {
 
     fn list_chunks(&self) -> BoxFuture<'_, Result<Vec<StoredChunk>>> {
         Box::pin(async move {
-            let root = self.root.join("chunks");
+            let root = self.root.clone();
+            let index = self.index.clone();
             blocking(move || -> std::io::Result<Vec<StoredChunk>> {
-                let mut out = Vec::new();
-                let fans = match std::fs::read_dir(&root) {
-                    Ok(f) => f,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-                    Err(e) => return Err(e),
-                };
-                for fan in fans {
-                    for entry in std::fs::read_dir(fan?.path())? {
-                        let entry = entry?;
-                        let name = entry.file_name().to_string_lossy().into_owned();
-                        if let Some(id) = crate::store::Hash::parse(&name).map(ChunkId) {
-                            let meta = entry.metadata()?;
-                            out.push(StoredChunk {
-                                id,
-                                size: meta.len(),
-                                modified: meta.modified()?,
-                            });
+                let mut newest: HashMap<ChunkId, StoredChunk> = HashMap::new();
+                let mut index = locked(&index)?;
+                index.refresh()?;
+                let packed = index.chunks().map(|(id, len, modified)| StoredChunk {
+                    id,
+                    size: len as u64,
+                    modified,
+                });
+                // A chunk stored twice (two processes wrote it at once, or a
+                // gc was interrupted) is listed once, as its newest copy.
+                for chunk in Self::list_loose_chunks(&root)?.into_iter().chain(packed) {
+                    match newest.get(&chunk.id) {
+                        Some(known) if known.modified >= chunk.modified => {}
+                        _ => {
+                            newest.insert(chunk.id, chunk);
                         }
                     }
                 }
-                Ok(out)
+                Ok(newest.into_values().collect())
             })
             .await
             .map_err(|source| StoreError::Io {
@@ -446,12 +602,19 @@ impl Backend for LocalBackend {
 
     fn delete(&self, key: ObjectKey) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
+            if let ObjectKey::Chunk(id) = key {
+                return self.remove_chunks(vec![id]).await;
+            }
             match tokio::fs::remove_file(self.path(&key)).await {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                 Err(source) => Err(io_err("deleting", &key, source)),
             }
         })
+    }
+
+    fn delete_chunks(&self, ids: Vec<ChunkId>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.remove_chunks(ids))
     }
 
     fn check(&self) -> BoxFuture<'_, Result<()>> {
@@ -510,6 +673,88 @@ mod tests {
                 stack.push(e.path());
             }
         }
+    }
+
+    async fn seal(store: &LocalBackend) {
+        let version = ObjectKey::Version(VersionId(Hash::of(b"v")));
+        store.put_bytes(version, b"{}".to_vec()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn chunks_go_into_one_pack_that_another_process_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = LocalBackend::new(dir.path().to_path_buf());
+        let reader = LocalBackend::new(dir.path().to_path_buf());
+        // The reader's index is loaded before the pack exists.
+        assert!(!reader.exists(chunk(1).0).await.unwrap());
+        for n in 1..=3 {
+            let (key, bytes) = chunk(n);
+            writer.put_bytes(key, bytes).await.unwrap();
+        }
+        seal(&writer).await;
+        let packs: Vec<_> = std::fs::read_dir(dir.path().join(pack::FOLDER))
+            .unwrap()
+            .collect();
+        assert_eq!(packs.len(), 1, "one file for three chunks");
+        for n in 1..=3 {
+            let (key, bytes) = chunk(n);
+            assert_eq!(reader.get_bytes(key).await.unwrap(), bytes);
+        }
+        assert!(matches!(
+            reader.get_bytes(chunk(9).0).await,
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn deleting_chunks_rewrites_their_pack_with_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBackend::new(dir.path().to_path_buf());
+        for n in 1..=4 {
+            let (key, bytes) = chunk(n);
+            store.put_bytes(key, bytes).await.unwrap();
+        }
+        seal(&store).await;
+        // A chunk stored as its own file by an argon before packs.
+        let (old_key, old_bytes) = chunk(5);
+        let old_path = dir.path().join(old_key.path());
+        std::fs::create_dir_all(old_path.parent().unwrap()).unwrap();
+        std::fs::write(&old_path, &old_bytes).unwrap();
+        assert_eq!(store.list_chunks().await.unwrap().len(), 5);
+        assert_eq!(store.get_bytes(old_key.clone()).await.unwrap(), old_bytes);
+
+        let id = |n: u8| ChunkId(Hash::of(&[n; 100]));
+        let reader = LocalBackend::new(dir.path().to_path_buf());
+        assert!(reader.exists(chunk(2).0).await.unwrap());
+        store
+            .delete_chunks(vec![id(1), id(3), id(5)])
+            .await
+            .unwrap();
+        let mut left: Vec<ChunkId> = store
+            .list_chunks()
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        left.sort();
+        let mut want = vec![id(2), id(4)];
+        want.sort();
+        assert_eq!(left, want);
+        // A reader whose index named the old pack finds the new one.
+        assert_eq!(reader.get_bytes(chunk(2).0).await.unwrap(), chunk(2).1);
+        assert!(!reader.exists(chunk(1).0).await.unwrap());
+        assert!(!old_path.exists());
+
+        store.delete_chunks(vec![id(2), id(4)]).await.unwrap();
+        assert!(store.list_chunks().await.unwrap().is_empty());
+        assert_eq!(
+            std::fs::read_dir(dir.path().join(pack::FOLDER))
+                .unwrap()
+                .count(),
+            0,
+            "a pack with nothing left is removed"
+        );
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 //! object-safe trait (`backend`), so stores stack: the in-memory store
 //! (`memory`) for unit tests, the fault injector (`faulty`) for fault tests,
 //! a local spool (`spool`) for fenced saves, a disk cache (`cache`) for the mount.
+//! A local folder keeps its chunks in pack files (`pack`).
 
 mod backend;
 mod cache;
@@ -13,6 +14,7 @@ mod key;
 mod local;
 pub mod manifest;
 pub mod memory;
+mod pack;
 mod s3;
 pub mod shared;
 mod spool;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use mongodb::bson::doc;
 
-use crate::harness::{chunk_files, Backend, Project, Run};
+use crate::harness::{stored_chunks, Backend, Project, Run};
 
 fn diff(p: &Project, args: &[&str]) -> Run {
     let mut all = vec!["diff", "--no-pager", "--color", "never"];
@@ -226,16 +226,16 @@ fn a_damaged_chunk_is_an_error_never_a_difference() {
     let p = Project::new("diff-damaged", Backend::File);
     let store = p.dir.parent().unwrap().join("store");
     let v1 = base(&p);
-    let before: HashSet<_> = chunk_files(&store).into_iter().collect();
+    let before: HashSet<_> = stored_chunks(&store).into_iter().map(|c| c.id).collect();
     p.mongo().command("app", doc! { "update": "users", "updates": [ { "q": { "_id": 150 }, "u": { "$set": { "name": "changed" } } } ] });
     let v2 = p.commit("one change");
-    let added: Vec<_> = chunk_files(&store)
+    let added: Vec<_> = stored_chunks(&store)
         .into_iter()
-        .filter(|c| !before.contains(c))
+        .filter(|c| !before.contains(&c.id))
         .collect();
     assert!(!added.is_empty());
     for chunk in &added {
-        std::fs::write(chunk, b"not a chunk").unwrap();
+        chunk.overwrite();
     }
     let r = diff(&p, &[&v1, &v2]);
     assert_eq!(r.code, 1, "{}", r.stdout);

@@ -5,7 +5,7 @@
 
 use mongodb::bson::doc;
 
-use crate::harness::{chunk_files, Backend, Project};
+use crate::harness::{stored_chunks, Backend, Project};
 
 fn setup(p: &Project) -> String {
     p.ok(&["checkout", "-b", "main"]);
@@ -115,8 +115,8 @@ fn a_failed_export_leaves_nothing_behind() {
     let p = Project::new("export-damaged", Backend::File);
     let store = p.dir.parent().unwrap().join("store");
     let v = setup(&p);
-    for chunk in chunk_files(&store) {
-        std::fs::write(chunk, b"damaged").unwrap();
+    for chunk in stored_chunks(&store) {
+        chunk.overwrite();
     }
     let out = p.dir.join("dump");
     let r = p.run(&["export", &v, out.to_str().unwrap()]);

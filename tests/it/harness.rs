@@ -644,8 +644,42 @@ pub fn seed(m: &Mongo, tag: &str) {
     );
 }
 
-/// Every chunk file of the project's store (file backend, or s3s-fs's folder for S3).
-pub fn chunk_files(root: &Path) -> Vec<PathBuf> {
+/// A chunk as it lies in a store's folder: inside a pack file (a local
+/// store, docs/store-format.md) or a file of its own (s3s-fs's folder for
+/// S3, a local store written before packs).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StoredChunk {
+    pub id: String,
+    pub file: PathBuf,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl StoredChunk {
+    /// Flips one byte in the middle of the chunk's stored bytes.
+    pub fn damage(&self) {
+        self.rewrite(|bytes| {
+            let mid = bytes.len() / 2;
+            bytes[mid] ^= 0x55;
+        });
+    }
+
+    /// Replaces all of the chunk's stored bytes with garbage.
+    pub fn overwrite(&self) {
+        self.rewrite(|bytes| bytes.fill(b'x'));
+    }
+
+    fn rewrite(&self, change: impl FnOnce(&mut [u8])) {
+        let mut bytes = std::fs::read(&self.file).unwrap();
+        let (from, to) = (self.offset as usize, (self.offset + self.len) as usize);
+        change(&mut bytes[from..to]);
+        std::fs::write(&self.file, bytes).unwrap();
+    }
+}
+
+/// Every chunk of the stores under `root`, read from the pack files'
+/// trailers and the chunk files themselves.
+pub fn stored_chunks(root: &Path) -> Vec<StoredChunk> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -654,21 +688,51 @@ pub fn chunk_files(root: &Path) -> Vec<PathBuf> {
         };
         for e in entries.flatten() {
             let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            // A killed write's temporary file holds no chunk (recovery removes it).
+            if name.ends_with(".tmp") {
+                continue;
+            }
             if p.is_dir() {
                 stack.push(p);
+            } else if name.ends_with(".pack") {
+                out.extend(packed_chunks(&p));
             } else if p
                 .parent()
                 .and_then(|d| d.parent())
                 .is_some_and(|d| d.ends_with("chunks"))
-                // A killed write's temporary file is not a chunk (recovery removes it).
-                && !p.to_string_lossy().ends_with(".tmp")
             {
-                out.push(p);
+                let len = std::fs::metadata(&p).unwrap().len();
+                out.push(StoredChunk {
+                    id: name,
+                    file: p,
+                    offset: 0,
+                    len,
+                });
             }
         }
     }
-    out.sort();
+    out.sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
     out
+}
+
+/// A pack's chunks, from its trailer: per chunk a 32-byte id and u32 LE
+/// offset and length, then the count (u32 LE) and `ARGPACK1`.
+fn packed_chunks(pack: &Path) -> Vec<StoredChunk> {
+    let bytes = std::fs::read(pack).unwrap();
+    let n = bytes.len();
+    assert_eq!(&bytes[n - 8..], b"ARGPACK1", "{}", pack.display());
+    let count = u32::from_le_bytes(bytes[n - 12..n - 8].try_into().unwrap()) as usize;
+    let table = &bytes[n - 12 - count * 40..n - 12];
+    table
+        .chunks_exact(40)
+        .map(|e| StoredChunk {
+            id: e[..32].iter().map(|b| format!("{b:02x}")).collect(),
+            file: pack.to_path_buf(),
+            offset: u32::from_le_bytes(e[32..36].try_into().unwrap()) as u64,
+            len: u32::from_le_bytes(e[36..40].try_into().unwrap()) as u64,
+        })
+        .collect()
 }
 
 /// A running `argon mount`, unmounted and stopped when dropped.

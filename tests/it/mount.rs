@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, Bson, RawDocumentBuf};
 
-use crate::harness::{chunk_files, is_mount_point, required_env, seed, Backend, Project};
+use crate::harness::{is_mount_point, required_env, seed, stored_chunks, Backend, Project};
 
 fn ls(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -309,24 +309,20 @@ fn mount_reads_an_s3_store_and_refuses_corrupt_chunks() {
     // Damage every stored chunk: a read not served from memory must fail
     // with EIO (never wrong bytes) and the log must name the chunk.
     let bucket_dir = PathBuf::from(required_env("ARGON_TEST_S3_DIR"));
-    let chunks: Vec<PathBuf> = chunk_files(&bucket_dir)
+    let chunks: Vec<_> = stored_chunks(&bucket_dir)
         .into_iter()
-        .filter(|c| c.to_str().unwrap().contains(&p.name))
+        .filter(|c| c.file.to_str().unwrap().contains(&p.name))
         .collect();
     assert!(!chunks.is_empty());
     for c in &chunks {
-        let mut bytes = std::fs::read(c).unwrap();
-        let mid = bytes.len() / 2;
-        bytes[mid] ^= 0xff;
-        std::fs::write(c, bytes).unwrap();
+        c.damage();
     }
     let err = std::fs::read(v.join("app/orders.bson")).unwrap_err();
     assert_eq!(err.raw_os_error(), Some(5), "EIO, not data: {err}");
     let log = mount.log_text();
-    let named = chunks.iter().any(|c| {
-        let name = c.file_name().unwrap().to_str().unwrap();
-        log.contains(&format!("chunk {name} is corrupt"))
-    });
+    let named = chunks
+        .iter()
+        .any(|c| log.contains(&format!("chunk {} is corrupt", c.id)));
     assert!(named, "the log names the corrupt chunk: {log}");
     assert!(log.contains("app.orders"), "and what was being read: {log}");
 }

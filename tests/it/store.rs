@@ -1,10 +1,8 @@
 //! The snapshot store: deduplication, integrity checks, corruption detection.
 
-use std::path::PathBuf;
-
 use mongodb::bson::doc;
 
-use crate::harness::{chunk_files, Backend, Project};
+use crate::harness::{stored_chunks, Backend, Project, StoredChunk};
 
 fn five_collections(p: &Project) {
     let m = p.mongo();
@@ -21,13 +19,13 @@ fn unchanged_data_is_not_stored_twice() {
     p.ok(&["checkout", "-b", "main"]);
     five_collections(&p);
     p.ok(&["commit", "-m", "full"]);
-    let first = chunk_files(&store);
+    let first = stored_chunks(&store);
     assert!(first.len() > 10, "several chunks: {}", first.len());
 
     // One document of one collection of five changes (same size, in place).
     p.mongo().command("app", doc! { "update": "c", "updates": [ { "q": { "_id": 1500 }, "u": { "$set": { "c": "X" } } } ] });
     p.ok(&["commit", "-m", "one document"]);
-    let second = chunk_files(&store);
+    let second = stored_chunks(&store);
     let new = second.len() - first.len();
     assert!(
         (1..=2).contains(&new),
@@ -37,7 +35,7 @@ fn unchanged_data_is_not_stored_twice() {
     // A branch of the same data shares every chunk.
     p.ok(&["checkout", "-b", "copy"]);
     assert_eq!(
-        chunk_files(&store).len(),
+        stored_chunks(&store).len(),
         second.len(),
         "a new branch of unchanged data writes no chunk"
     );
@@ -56,13 +54,10 @@ fn fsck_finds_missing_and_corrupt_chunks() {
     assert_eq!(clean["versions"], 1);
 
     // Flip one byte in a stored chunk: presence checks pass, reading fails loudly.
-    let files = chunk_files(&store);
-    let victim = &files[files.len() / 2];
-    let mut bytes = std::fs::read(victim).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x55;
-    std::fs::write(victim, bytes).unwrap();
-    let chunk_name = victim.file_name().unwrap().to_string_lossy().to_string();
+    let chunks = stored_chunks(&store);
+    let victim = &chunks[chunks.len() / 2];
+    victim.damage();
+    let chunk_name = victim.id.clone();
 
     assert_eq!(p.run(&["fsck"]).code, 0, "presence only");
     let r = p.run(&["fsck", "--read-data"]);
@@ -90,8 +85,9 @@ fn fsck_finds_missing_and_corrupt_chunks() {
     assert_eq!(p.json(&["status"])["head"], "main");
     assert_eq!(p.json(&["status"])["state"], "running");
 
-    // A missing chunk is found without reading data.
-    std::fs::remove_file(victim).unwrap();
+    // A missing chunk is found without reading data (its pack gone, and
+    // with it the chunks beside it).
+    std::fs::remove_file(&victim.file).unwrap();
     let r = p.run(&["fsck", "--format", "json"]);
     assert_eq!(r.code, 1);
     let report = r.json();
@@ -182,7 +178,7 @@ fn gc_keeps_what_branches_and_tags_reach_and_frees_the_rest() {
     let g2 = p.version_of("gone");
     p.ok(&["checkout", "main"]);
     p.ok(&["branch", "-D", "gone"]);
-    let before = chunk_files(&store).len();
+    let before = stored_chunks(&store).len();
 
     // Without a policy nothing expires, and young chunks are never touched.
     let dry = p.json(&["gc", "--dry-run"]);
@@ -205,7 +201,12 @@ fn gc_keeps_what_branches_and_tags_reach_and_frees_the_rest() {
         r["deleted_chunks"].as_u64().unwrap() > 0 && r["freed_bytes"].as_u64().unwrap() > 0,
         "{r}"
     );
-    assert!(chunk_files(&store).len() < before);
+    // Packs rewritten without the deleted chunks keep every other one.
+    assert_eq!(
+        stored_chunks(&store).len() as u64,
+        before as u64 - r["deleted_chunks"].as_u64().unwrap(),
+        "exactly the deleted chunks are gone"
+    );
 
     // Everything kept is whole, the tag still restores, the log lost only g2.
     let f = p.json(&["fsck", "--read-data"]);
@@ -303,18 +304,13 @@ fn an_interrupted_save_is_resumed_without_sending_stored_chunks_again() {
             .collect();
         m.insert("app", c, docs);
     }
-    let size = |files: &[PathBuf]| {
-        files
-            .iter()
-            .map(|f| std::fs::metadata(f).unwrap().len())
-            .sum::<u64>()
-    };
+    let size = |chunks: &[StoredChunk]| chunks.iter().map(|c| c.len).sum::<u64>();
     let killed = p.run_with(
         &["commit", "-m", "interrupted"],
         &[("ARGON_FAULT_POINT", "store:chunks-placed")],
     );
     assert_ne!(killed.code, 0, "the save was killed part way");
-    let before = chunk_files(&store);
+    let before = stored_chunks(&store);
     assert!(!before.is_empty(), "chunks stored before the kill");
     assert!(
         p.json(&["log"]).as_array().unwrap().is_empty(),
@@ -322,7 +318,7 @@ fn an_interrupted_save_is_resumed_without_sending_stored_chunks_again() {
     );
 
     p.ok(&["commit", "-m", "resumed"]);
-    let after = chunk_files(&store);
+    let after = stored_chunks(&store);
     let project_dir = std::fs::read_dir(&store)
         .unwrap()
         .next()
