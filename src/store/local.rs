@@ -22,7 +22,7 @@ pub struct LocalBackend {
     packing: Arc<Mutex<Packing>>,
     /// Held while packs are sealed or rewritten: a manifest waits for the
     /// packs of its chunks that another task is sealing.
-    sealing: tokio::sync::Mutex<()>,
+    sealing: Arc<tokio::sync::Mutex<()>>,
     /// Which pack holds each chunk.
     index: Arc<Mutex<PackIndex>>,
 }
@@ -75,7 +75,7 @@ impl LocalBackend {
             durability,
             unsynced: Mutex::new(HashSet::new()),
             packing: Arc::new(Mutex::new(Packing::default())),
-            sealing: tokio::sync::Mutex::new(()),
+            sealing: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -115,12 +115,16 @@ impl LocalBackend {
     /// and giving it its name; their folder's rename is still to be synced,
     /// before the next manifest.
     async fn seal_packs(&self, key: &ObjectKey, all: bool) -> Result<()> {
-        let _sealing = self.sealing.lock().await;
+        // Held by the blocking task itself, which runs to its end even when
+        // this future is dropped: a manifest never lands while a pack of its
+        // chunks is still being sealed.
+        let sealing = self.sealing.clone().lock_owned().await;
         let packing = self.packing.clone();
         let index = self.index.clone();
         let folder = self.root.join(pack::FOLDER);
         let dir = folder.clone();
         let sealed_any = blocking(move || {
+            let _sealing = sealing;
             let writers = {
                 let mut p = locked(&packing)?;
                 if let Some(failed) = &p.failed {
@@ -281,13 +285,17 @@ impl LocalBackend {
     /// Removes chunks: their own files, and from their packs, each pack
     /// holding one rewritten without them (synced and named before the old
     /// one goes, so a crash keeps every chunk not deleted) or removed when
-    /// nothing in it survives.
+    /// nothing in it survives. Every pack's trailer is read, not only the
+    /// index's: a chunk two writers stored at once is in two packs.
     async fn remove_chunks(&self, ids: Vec<ChunkId>) -> Result<()> {
-        let _sealing = self.sealing.lock().await;
+        // Held by the blocking task itself, which runs to its end even when
+        // this future is dropped.
+        let sealing = self.sealing.clone().lock_owned().await;
         let index = self.index.clone();
         let root = self.root.clone();
         let what = ids.first().map(|id| ObjectKey::Chunk(*id));
         blocking(move || {
+            let _sealing = sealing;
             for id in &ids {
                 match std::fs::remove_file(root.join(ObjectKey::Chunk(*id).path())) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
@@ -298,7 +306,7 @@ impl LocalBackend {
             index.refresh()?;
             let folder = index.folder().to_path_buf();
             let doomed: HashSet<ChunkId> = ids.iter().copied().collect();
-            for name in index.packs_of(&ids).into_keys() {
+            for name in index.pack_names() {
                 let path = folder.join(&name);
                 let entries = match pack::read_entries(&path) {
                     Ok(entries) => entries,
@@ -308,6 +316,9 @@ impl LocalBackend {
                     }
                     Err(e) => return Err(e),
                 };
+                if !entries.iter().any(|e| doomed.contains(&e.id)) {
+                    continue;
+                }
                 let survivors: Vec<_> = entries
                     .into_iter()
                     .filter(|e| !doomed.contains(&e.id))
@@ -755,6 +766,33 @@ mod tests {
             0,
             "a pack with nothing left is removed"
         );
+    }
+
+    #[tokio::test]
+    async fn a_chunk_two_writers_stored_is_deleted_from_both_packs() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = LocalBackend::new(dir.path().to_path_buf());
+        let b = LocalBackend::new(dir.path().to_path_buf());
+        // a stores chunks 7 and 8, b chunk 7 alone: two packs hold 7.
+        for (store, chunks) in [(&a, &[7u8, 8][..]), (&b, &[7u8][..])] {
+            for n in chunks {
+                let (key, bytes) = chunk(*n);
+                store.put_bytes(key, bytes).await.unwrap();
+            }
+            seal(store).await;
+        }
+        let packs = || {
+            std::fs::read_dir(dir.path().join(pack::FOLDER))
+                .unwrap()
+                .count()
+        };
+        assert_eq!(packs(), 2);
+        a.delete_chunks(vec![ChunkId(Hash::of(&[7; 100]))])
+            .await
+            .unwrap();
+        assert_eq!(packs(), 1, "b's pack is gone, a's rewritten");
+        assert!(!b.exists(chunk(7).0).await.unwrap());
+        assert_eq!(b.get_bytes(chunk(8).0).await.unwrap(), chunk(8).1);
     }
 
     #[tokio::test]

@@ -354,18 +354,9 @@ impl PackIndex {
         })
     }
 
-    /// The packs holding any of `ids`, with the ids each holds.
-    pub fn packs_of(&self, ids: &[ChunkId]) -> HashMap<String, Vec<ChunkId>> {
-        let mut out: HashMap<String, Vec<ChunkId>> = HashMap::new();
-        for id in ids {
-            let Some(slot) = self.chunks.get(id) else {
-                continue;
-            };
-            if let Some(Some(info)) = self.packs.get(slot.pack as usize) {
-                out.entry(info.name.clone()).or_default().push(*id);
-            }
-        }
-        out
+    /// The names of every pack known.
+    pub fn pack_names(&self) -> Vec<String> {
+        self.by_name.keys().cloned().collect()
     }
 
     pub fn folder(&self) -> &Path {
