@@ -384,7 +384,13 @@ impl Project {
         }
         .await;
         bar.finish();
-        let removed = self.runtime().await?.remove_engine(&capture).await;
+        let rt = self.runtime().await?;
+        // A switch that asked this save to make way waits for the volume:
+        // the engine, which only read, is killed rather than stopped.
+        let removed = match &result {
+            Err(Error::Yielded) => rt.kill_engine(&capture).await,
+            _ => rt.remove_engine(&capture).await,
+        };
         let (captured, token) = match result.and_then(|r| Ok(removed.map(|()| r)?)) {
             Ok(r) => r,
             Err(e) => {

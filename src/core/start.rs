@@ -225,8 +225,15 @@ impl Project {
                 .await
         }
         .await;
-        if served.is_err() {
-            let _ = rt.remove_engine(spec.container).await;
+        match &served {
+            // A switch waits for this engine's volume.
+            Err(Error::Yielded) => {
+                let _ = rt.kill_engine(spec.container).await;
+            }
+            Err(_) => {
+                let _ = rt.remove_engine(spec.container).await;
+            }
+            Ok(()) => {}
         }
         served
     }

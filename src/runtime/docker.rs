@@ -601,6 +601,17 @@ impl EngineHost for DockerHost {
     fn remove_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.remove_container(engine))
     }
+    fn kill_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            // A forced remove kills the container (SIGKILL) without a stop first.
+            let options = RemoveContainerOptionsBuilder::default().force(true).build();
+            match self.docker.remove_container(engine, Some(options)).await {
+                Ok(()) => Ok(()),
+                Err(e) if is_not_found(&e) => Ok(()),
+                Err(e) => Err(docker("removing container", engine)(e)),
+            }
+        })
+    }
     fn engine_state<'a>(
         &'a self,
         engine: &'a str,

@@ -267,6 +267,12 @@ pub trait EngineHost: Send + Sync {
     /// Stops (cleanly, within a timeout) and removes an engine or helper; a
     /// missing one is fine.
     fn remove_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// Kills (SIGKILL) and removes an engine that served no client, when
+    /// someone waits for it to be gone: a background save's capture engine
+    /// making way for a switch. A clean stop of an engine still starting
+    /// takes about a second; a kill leaves its files as a crash would,
+    /// which every engine recovers from.
+    fn kill_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;
     fn engine_state<'a>(&'a self, engine: &'a str)
         -> BoxFuture<'a, Result<Option<ContainerState>>>;
     /// Every engine or helper carrying `label=value` (stopped ones too unless `running_only`).
