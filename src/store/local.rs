@@ -250,11 +250,7 @@ impl LocalBackend {
         })
         .await
         .map_err(|source| io_err("reading", &key, source))?;
-        read.map_err(|size| StoreError::TooLarge {
-            key: key.to_string(),
-            size,
-            max,
-        })
+        within_bound(read, &key, max)
     }
 
     /// Every chunk stored a file each (by argon before packs, or in a scratch folder).
@@ -450,6 +446,19 @@ fn read_file(path: &Path, max: u64) -> std::io::Result<std::result::Result<Vec<u
     Ok(Ok(bytes))
 }
 
+/// An object's bytes, or the error for one over `max` bytes (its size in `read`).
+fn within_bound(
+    read: std::result::Result<Vec<u8>, u64>,
+    key: &ObjectKey,
+    max: u64,
+) -> Result<Vec<u8>> {
+    read.map_err(|size| StoreError::TooLarge {
+        key: key.to_string(),
+        size,
+        max,
+    })
+}
+
 /// Writes `bytes` to the temporary file `tmp`, syncs it, renames it to
 /// `dest` and syncs their folder; on an error the temporary file goes.
 fn write_object(tmp: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -522,11 +531,7 @@ impl Backend for LocalBackend {
             let read = blocking(move || read_file(&path, max))
                 .await
                 .map_err(|source| io_err("reading", &key, source))?;
-            read.map_err(|size| StoreError::TooLarge {
-                key: key.to_string(),
-                size,
-                max,
-            })
+            within_bound(read, &key, max)
         })
     }
 
