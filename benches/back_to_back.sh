@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # benches/back_to_back.sh [MB]: cold switches ([serve] warm = 0) between two
 # branches of MB (default 100) MB each, each right after the last one's
-# stable URI answered, so each goes to the branch whose background save has
-# just started. Prints each switch's time to a ping and how long each
+# stable URI answered, so each goes to the branch whose save is pending (its
+# background save waiting for the project to be left alone); then each once
+# that save's capture engine runs. Prints each switch's time to a ping and how long each
 # background save's capture engine took to exit once told to make way (from
 # `docker events`); the first switch has nothing to make way and is the
-# same run's baseline.
+# same run's baseline for argon's part, and `docker start` + ping of HEAD's
+# container (median of 5) the goal's.
 #
 #   ARGON_BENCH_BIN=target/release/argon bash benches/back_to_back.sh 100
 set -euo pipefail
@@ -34,7 +36,25 @@ for _ in 1 2 3 4 5; do
   times+=("$(secs "$t0" "$t1")")
   head=$target
 done
+# Then each switch once the last one's background save has its capture
+# engine running (it waits until the project has been left alone for two
+# seconds): the switch makes it stop first.
+midsave=()
+for _ in 1 2 3 4; do
+  for _ in $(seq 1 200); do
+    [ -n "$(docker ps -q --filter "name=argon-$BENCH_PROJECT-.*-capture" --filter status=running)" ] && break
+    sleep 0.05
+  done
+  target=$([ "$head" = main ] && echo other || echo main)
+  t0=$(now); "$ARGON" checkout "$target" >/dev/null; t1=$(ping_stable)
+  midsave+=("$(secs "$t0" "$t1")")
+  head=$target
+done
 sleep 1; kill "$watcher"
+# The goal's baseline: docker stop, then docker start of HEAD's container to
+# a ping on its published port (what a cold switch cannot beat).
+"$ARGON" wait >/dev/null
+RUNS=5 start_med=$(start_median)
 
 exits=$(python3 - "$events" <<'PY'
 import sys
@@ -57,5 +77,7 @@ cat <<OUT
 argon back-to-back cold switches ($(nproc) cores, ${MB} MB per branch, warm = 0)
   first switch (no save to make way): ${times[0]} s
   back to back: ${times[*]:1} s, median $(median "${times[@]:1}") s
+  docker start + ping of HEAD's container: median ${start_med} s over 5; back to back minus it: $(python3 -c "print(f'{$(median "${times[@]:1}") - $start_med:.3f}')") s (goal: within 0.3 s)
+  each once the last one's save had its capture engine running: ${midsave[*]} s, median $(median "${midsave[@]}") s; minus docker start + ping: $(python3 -c "print(f'{$(median "${midsave[@]}") - $start_med:.3f}')") s
   capture engines, told to make way to exited: ${exits} s
 OUT

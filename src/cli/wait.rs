@@ -29,11 +29,11 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
 /// the project's lock, which finishes every pending save, and exits; or
 /// stops early when a switch asks it to make way (the switch starts it again).
 pub async fn background_save(ctx: &Ctx) -> Result<()> {
-    // The new HEAD's first clients come first: the save starts a moment
-    // later (a switch back meanwhile finds nothing to stop) and runs at a
-    // lower CPU priority, its engines too (see `EngineSpec::background`).
+    // The new HEAD's first clients come first: the save starts once the
+    // project has been left alone a moment (see `wait_for_saves`: a switch
+    // back meanwhile finds nothing to stop) and runs at a lower CPU
+    // priority, its engines too (see `EngineSpec::background`).
     let _ = rustix::process::nice(10);
-    tokio::time::sleep(crate::core::BACKGROUND_SAVE_DELAY).await;
     let mut project = ctx.open(false).await?;
     project.make_way_for_switches();
     project.wait_for_saves().await?;

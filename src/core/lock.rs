@@ -8,7 +8,21 @@ use std::path::Path;
 use super::error::{Error, Result};
 
 pub struct ProjectLock {
-    _file: File,
+    file: File,
+}
+
+impl Drop for ProjectLock {
+    fn drop(&mut self) {
+        // Marks when the lock was let go: the background save waits for a
+        // quiet moment after it (see `last_taken_or_released`).
+        let _ = self.file.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// When the lock at `path` was last taken or let go (by a process that
+/// ended normally): its file's modification time.
+pub fn last_taken_or_released(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// What this process says it is doing while it holds a project's lock; by
@@ -110,6 +124,6 @@ impl ProjectLock {
         let _ = file.rewind();
         let _ = write!(file, "{}\n{}\n", std::process::id(), holder());
         let _ = file.flush();
-        Ok(ProjectLock { _file: file })
+        Ok(ProjectLock { file })
     }
 }

@@ -18,7 +18,7 @@ mod import_live;
 mod init;
 mod lock;
 pub use lock::describe_holder;
-pub use pending::{FinishedSave, PendingInfo, BACKGROUND_SAVE_COMMAND, BACKGROUND_SAVE_DELAY};
+pub use pending::{FinishedSave, PendingInfo, BACKGROUND_SAVE_COMMAND};
 mod mount;
 mod pending;
 mod project;

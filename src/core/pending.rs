@@ -21,8 +21,9 @@ use crate::snapshot::{self, ChangeToken};
 /// The hidden command that finishes pending saves in the background.
 pub const BACKGROUND_SAVE_COMMAND: &str = "__background-save";
 
-/// How long the background save lets the new HEAD's first clients go first.
-pub const BACKGROUND_SAVE_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long the background save lets the new HEAD's first clients go first:
+/// it begins once the project has been left alone this long.
+const BACKGROUND_SAVE_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A save still to be recorded, as `status`, `branch` and `log` show it.
 #[derive(Debug, Clone, Serialize)]
@@ -475,8 +476,29 @@ impl Project {
     /// `argon wait`: returns once no save is pending, recording them itself
     /// when no background argon is (its `lock` does).
     /// Another command holding the lock is waited for too.
+    ///
+    /// The background save (`make_way_for_switches`) lets the new HEAD's
+    /// first clients go first: it begins only once the project's lock has
+    /// been left alone for `BACKGROUND_SAVE_DELAY` (and not before that long
+    /// after its own start). So switches in quick succession (a script,
+    /// `git checkout` after `git checkout`) find it waiting, with no engine
+    /// of its own to stop before they go on.
     pub async fn wait_for_saves(&mut self) -> Result<Vec<FinishedSave>> {
+        let started = std::time::SystemTime::now();
+        let lock_path = self.lock_path();
         loop {
+            if self.yields {
+                let since = super::lock::last_taken_or_released(&lock_path)
+                    .map_or(started, |at| at.max(started));
+                let quiet = since.elapsed().unwrap_or_default();
+                if quiet < BACKGROUND_SAVE_DELAY {
+                    // Looked at again a few times a second: a switch that
+                    // comes and goes meanwhile starts the wait over.
+                    let step = std::time::Duration::from_millis(200);
+                    tokio::time::sleep((BACKGROUND_SAVE_DELAY - quiet).min(step)).await;
+                    continue;
+                }
+            }
             match self.lock().await {
                 Err(Error::Locked { .. }) => {
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
