@@ -147,6 +147,16 @@ struct CapturedCollection {
 /// Documents per reply in a read that may be resumed.
 const RESUMABLE_BATCH_DOCUMENTS: u32 = 2_000;
 
+/// Documents per reply at most. The reader takes a reply whole before it
+/// asks for the next, so it and the engine take turns; the engine's default
+/// replies (up to 16 MiB, more than the CPU's caches hold) made each turn
+/// slower. Replies of at most 8,000 documents (2 MiB of 270-byte ones;
+/// larger documents reach the engine's own limit as before) made a first
+/// save about 12% faster (benches/save.sh, 250 MB: 1.77 and 1.88 s against
+/// 2.14 and 2.05 s). The engine's collStats, which would give the average
+/// size, reads the whole collection on the test engine.
+const REPLY_DOCUMENTS: u32 = 8_000;
+
 /// Is `e` a connection cut off or unreachable, rather than the server
 /// refusing the read?
 fn is_network_fault(e: &mongodb::error::Error) -> bool {
@@ -187,6 +197,8 @@ async fn read_documents(
         // A read resumes from the last reply it received whole: smaller
         // replies than the server's 16 MiB leave less to read again.
         find = find.batch_size(RESUMABLE_BATCH_DOCUMENTS);
+    } else {
+        find = find.batch_size(REPLY_DOCUMENTS);
     }
     let mut batch = Vec::with_capacity(PIPE_BATCH_BYTES);
     let (mut docs, mut unreported) = (0u64, 0u64);

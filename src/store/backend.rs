@@ -5,6 +5,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use futures_util::{StreamExt, TryStreamExt};
+
 use super::{ChunkId, ObjectKey, Result, VersionId};
 
 /// What a backend's operations return: a boxed future, so the trait is object-safe.
@@ -27,6 +29,14 @@ pub trait Backend: Send + Sync {
     fn list_chunks(&self) -> BoxFuture<'_, Result<Vec<StoredChunk>>>;
     /// Removes an object; one that is already gone is fine.
     fn delete(&self, key: ObjectKey) -> BoxFuture<'_, Result<()>>;
+    /// Stores those of `chunks` (each its id and stored bytes) that the
+    /// store lacks: an interrupted save's are there already and are not
+    /// sent again. Returns the stored bytes written. The default checks and
+    /// writes each chunk, several at a time; a local store appends a whole
+    /// batch to its pack in one trip to the disk.
+    fn put_new_chunks(&self, chunks: Vec<(ChunkId, Vec<u8>)>) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(put_each_new_chunk(self, chunks))
+    }
     /// Removes many chunks at once (gc's sweep). A local store rewrites each
     /// pack once for all of its chunks deleted, not once per chunk.
     fn delete_chunks(&self, ids: Vec<ChunkId>) -> BoxFuture<'_, Result<()>> {
@@ -43,6 +53,31 @@ pub trait Backend: Send + Sync {
     fn remove_temporaries(&self) -> BoxFuture<'_, Result<usize>> {
         Box::pin(async { Ok(0) })
     }
+}
+
+/// Uploads in flight for one batch of `put_new_chunks` by default (a save
+/// has two batches of each stream in flight).
+const PUT_PARALLEL: usize = 8;
+
+/// `Backend::put_new_chunks` one chunk at a time: each checked, and written
+/// when missing, `PUT_PARALLEL` at once.
+pub(super) async fn put_each_new_chunk<B: Backend + ?Sized>(
+    backend: &B,
+    chunks: Vec<(ChunkId, Vec<u8>)>,
+) -> Result<u64> {
+    futures_util::stream::iter(chunks)
+        .map(|(id, bytes)| async move {
+            let key = ObjectKey::Chunk(id);
+            if backend.exists(key.clone()).await? {
+                return Ok(0);
+            }
+            let n = bytes.len() as u64;
+            backend.put_bytes(key, bytes).await?;
+            Ok::<_, super::StoreError>(n)
+        })
+        .buffer_unordered(PUT_PARALLEL)
+        .try_fold(0u64, |sum, n| async move { Ok(sum + n) })
+        .await
 }
 
 /// Implements the listed `Backend` methods of a layer (a decorator) by
@@ -100,6 +135,14 @@ macro_rules! forward_to_inner {
         ) -> $crate::store::BoxFuture<'_, $crate::store::Result<Vec<$crate::store::StoredChunk>>>
         {
             self.$inner.list_chunks()
+        }
+    };
+    (@ $inner:ident put_new_chunks) => {
+        fn put_new_chunks(
+            &self,
+            chunks: Vec<($crate::store::ChunkId, Vec<u8>)>,
+        ) -> $crate::store::BoxFuture<'_, $crate::store::Result<u64>> {
+            self.$inner.put_new_chunks(chunks)
         }
     };
     (@ $inner:ident delete_chunks) => {

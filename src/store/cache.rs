@@ -169,6 +169,7 @@ impl CachingBackend {
 impl Backend for CachingBackend {
     forward_to_inner!(
         inner: put_bytes,
+        put_new_chunks,
         exists,
         list_versions,
         list_tags,

@@ -161,27 +161,49 @@ impl LocalBackend {
         Ok(())
     }
 
-    /// Appends a chunk to this process's open pack, in one blocking task;
-    /// a full pack is sealed before this returns.
-    async fn pack_chunk(&self, key: ObjectKey, id: ChunkId, bytes: Vec<u8>) -> Result<()> {
+    /// Appends chunks to this process's open pack (the next one when it
+    /// fills), in one blocking task; with `skip_stored`, those the store
+    /// has already are left out. Returns the stored bytes appended. A pack
+    /// filled is sealed before this returns.
+    async fn pack_chunks(&self, chunks: Vec<(ChunkId, Vec<u8>)>, skip_stored: bool) -> Result<u64> {
+        let Some(key) = chunks.first().map(|(id, _)| ObjectKey::Chunk(*id)) else {
+            return Ok(0);
+        };
         let packing = self.packing.clone();
-        let folder = self.root.join(pack::FOLDER);
-        let full = blocking(move || {
+        let index = self.index.clone();
+        let root = self.root.clone();
+        let (written, full) = blocking(move || {
+            let chunks = match skip_stored {
+                true => unstored(&index, &root, chunks)?,
+                false => chunks,
+            };
+            let folder = root.join(pack::FOLDER);
             let mut p = locked(&packing)?;
             if let Some(failed) = &p.failed {
                 return Err(std::io::Error::other(failed.clone()));
             }
-            let mut writer = match p.open.take() {
-                Some(w) => w,
-                None => PackWriter::create(&folder)?,
-            };
-            let appended = writer.append(id, &bytes);
-            if appended.is_ok() && writer.is_full() {
-                p.full.push(writer);
-            } else {
-                p.open = Some(writer);
+            let mut written = 0u64;
+            let mut rest = &chunks[..];
+            while !rest.is_empty() {
+                let mut writer = match p.open.take() {
+                    Some(w) => w,
+                    None => PackWriter::create(&folder)?,
+                };
+                let taken = writer.room_for(rest.iter().map(|(_, b)| b.len()));
+                let appended = writer.append_all(&rest[..taken]);
+                if appended.is_ok() && writer.is_full() {
+                    p.full.push(writer);
+                } else {
+                    p.open = Some(writer);
+                }
+                appended?;
+                written += rest[..taken]
+                    .iter()
+                    .map(|(_, b)| b.len() as u64)
+                    .sum::<u64>();
+                rest = &rest[taken..];
             }
-            appended.map(|()| !p.full.is_empty())
+            Ok((written, !p.full.is_empty()))
         })
         .await
         .map_err(|source| io_err("writing", &key, source))?;
@@ -191,7 +213,7 @@ impl LocalBackend {
             self.seal_packs(&key, false).await?;
             crate::fault::point("store:chunks-placed").await;
         }
-        Ok(())
+        Ok(written)
     }
 
     /// Writes a scratch folder's chunk as a file of its own, named at once.
@@ -426,6 +448,28 @@ async fn blocking<T: Send + 'static>(
         .and_then(|r| r)
 }
 
+/// Those of `chunks` the store at `root` does not hold: in none of its
+/// packs (the index read again when the folder changed), nor in a file of
+/// its own (looked for only when the store has such files, from before packs).
+fn unstored(
+    index: &Mutex<PackIndex>,
+    root: &Path,
+    chunks: Vec<(ChunkId, Vec<u8>)>,
+) -> std::io::Result<Vec<(ChunkId, Vec<u8>)>> {
+    let mut index = locked(index)?;
+    index.refresh_if_changed()?;
+    let loose = root.join("chunks").try_exists()?;
+    let mut out = Vec::with_capacity(chunks.len());
+    for (id, bytes) in chunks {
+        let stored = index.contains(&id)
+            || (loose && root.join(ObjectKey::Chunk(id).path()).try_exists()?);
+        if !stored {
+            out.push((id, bytes));
+        }
+    }
+    Ok(out)
+}
+
 /// Creates the (private) folder `file` goes in.
 fn create_parent(file: &Path) -> std::io::Result<()> {
     match file.parent() {
@@ -503,7 +547,7 @@ impl Backend for LocalBackend {
         Box::pin(async move {
             if let ObjectKey::Chunk(id) = key {
                 return match self.durability {
-                    Durability::Store => self.pack_chunk(key, id, bytes).await,
+                    Durability::Store => self.pack_chunks(vec![(id, bytes)], false).await.map(drop),
                     Durability::Scratch => self.put_loose_chunk(key, bytes).await,
                 };
             }
@@ -518,6 +562,15 @@ impl Backend for LocalBackend {
             blocking(move || write_object(&tmp, &dest, &bytes))
                 .await
                 .map_err(|source| io_err("writing", &key, source))
+        })
+    }
+
+    fn put_new_chunks(&self, chunks: Vec<(ChunkId, Vec<u8>)>) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(async move {
+            match self.durability {
+                Durability::Store => self.pack_chunks(chunks, true).await,
+                Durability::Scratch => super::backend::put_each_new_chunk(self, chunks).await,
+            }
         })
     }
 

@@ -81,17 +81,63 @@ impl PackWriter {
     /// Adds a chunk's stored bytes. Written at an explicit offset, so a
     /// write that fails part way (a full disk) leaves the pack as it was.
     pub fn append(&mut self, id: ChunkId, bytes: &[u8]) -> io::Result<()> {
-        let (Ok(offset), Ok(len)) = (u32::try_from(self.size), u32::try_from(bytes.len())) else {
-            return Err(io::Error::other("a pack cannot grow past 4 GiB"));
-        };
-        self.file.write_all_at(bytes, self.size)?;
-        self.entries.push(Entry { id, offset, len });
-        self.size += bytes.len() as u64;
+        self.append_all(&[(id, bytes)])
+    }
+
+    /// Adds chunks' stored bytes in one write (one system call for a
+    /// save's batch, not one per chunk); as `append`, all or none.
+    pub fn append_all<B: AsRef<[u8]>>(&mut self, chunks: &[(ChunkId, B)]) -> io::Result<()> {
+        let too_big = || io::Error::other("a pack cannot grow past 4 GiB");
+        let mut entries = Vec::with_capacity(chunks.len());
+        let mut end = self.size;
+        for (id, bytes) in chunks {
+            let len = bytes.as_ref().len();
+            let (Ok(offset), Ok(len)) = (u32::try_from(end), u32::try_from(len)) else {
+                return Err(too_big());
+            };
+            entries.push(Entry {
+                id: *id,
+                offset,
+                len,
+            });
+            end += u64::from(len);
+        }
+        if u32::try_from(end).is_err() {
+            return Err(too_big());
+        }
+        match chunks {
+            [(_, bytes)] => self.file.write_all_at(bytes.as_ref(), self.size)?,
+            _ => {
+                let mut joined = Vec::with_capacity((end - self.size) as usize);
+                for (_, bytes) in chunks {
+                    joined.extend_from_slice(bytes.as_ref());
+                }
+                self.file.write_all_at(&joined, self.size)?;
+            }
+        }
+        self.entries.extend(entries);
+        self.size = end;
         Ok(())
     }
 
     pub fn is_full(&self) -> bool {
         self.entries.len() >= MAX_CHUNKS || self.size >= MAX_BYTES
+    }
+
+    /// How many of `lens` (stored sizes, in order) go into this pack: up to
+    /// and with the one that fills it. At least one.
+    pub fn room_for(&self, lens: impl Iterator<Item = usize>) -> usize {
+        let (mut count, mut size) = (self.entries.len(), self.size);
+        let mut taken = 0;
+        for len in lens {
+            taken += 1;
+            count += 1;
+            size += len as u64;
+            if count >= MAX_CHUNKS || size >= MAX_BYTES {
+                break;
+            }
+        }
+        taken.max(1)
     }
 
     /// Writes the trailer, syncs the pack and gives it its name. The rename
@@ -413,6 +459,47 @@ mod tests {
         w.append(id(1), b"x").unwrap();
         drop(w);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_batch_appended_in_one_write_reads_back_chunk_by_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = PackWriter::create(dir.path()).unwrap();
+        w.append(id(1), b"first").unwrap();
+        let batch: Vec<(ChunkId, Vec<u8>)> = (2..6).map(|n| (id(n), vec![n; n as usize])).collect();
+        w.append_all(&batch).unwrap();
+        let sealed = w.seal(dir.path()).unwrap();
+        let path = dir.path().join(&sealed.name);
+        let entries = read_entries(&path).unwrap();
+        assert_eq!(entries.len(), 5);
+        assert_eq!(
+            read_chunk(&path, entries[0].offset, entries[0].len).unwrap(),
+            b"first"
+        );
+        for (e, (want_id, want)) in entries[1..].iter().zip(&batch) {
+            assert_eq!(e.id, *want_id);
+            assert_eq!(&read_chunk(&path, e.offset, e.len).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn a_batch_goes_into_a_pack_up_to_the_chunk_that_fills_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = PackWriter::create(dir.path()).unwrap();
+        assert_eq!(w.room_for([10, 20, 30].into_iter()), 3, "all fit");
+        let big = MAX_BYTES as usize;
+        assert_eq!(
+            w.room_for([10, big, 30].into_iter()),
+            2,
+            "up to the one that fills it"
+        );
+        for n in 0..MAX_CHUNKS - 1 {
+            w.append(id((n % 250) as u8), b"x").unwrap();
+        }
+        assert_eq!(w.room_for([1, 1, 1].into_iter()), 1, "one chunk left");
+        w.append(id(1), b"x").unwrap();
+        assert!(w.is_full());
+        assert_eq!(w.room_for(std::iter::empty()), 1, "never none");
     }
 
     #[test]
