@@ -335,6 +335,12 @@ impl DockerHost {
             }
             Err(e) => return Err(docker("stopping container", name)(e)),
         }
+        self.force_remove(name).await
+    }
+
+    /// Removes a container, killing it (SIGKILL) if it still runs; a
+    /// missing one is fine.
+    async fn force_remove(&self, name: &str) -> Result<()> {
         let options = RemoveContainerOptionsBuilder::default().force(true).build();
         match self.docker.remove_container(name, Some(options)).await {
             Ok(()) => Ok(()),
@@ -602,15 +608,8 @@ impl EngineHost for DockerHost {
         Box::pin(self.remove_container(engine))
     }
     fn kill_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            // A forced remove kills the container (SIGKILL) without a stop first.
-            let options = RemoveContainerOptionsBuilder::default().force(true).build();
-            match self.docker.remove_container(engine, Some(options)).await {
-                Ok(()) => Ok(()),
-                Err(e) if is_not_found(&e) => Ok(()),
-                Err(e) => Err(docker("removing container", engine)(e)),
-            }
-        })
+        // No stop first: the forced remove kills it.
+        Box::pin(self.force_remove(engine))
     }
     fn engine_state<'a>(
         &'a self,
