@@ -71,6 +71,21 @@ impl YieldWatch {
     }
 }
 
+/// Removes the engine `container` once the work it served ended with
+/// `outcome`. Work that made way for a switch (`Error::Yielded`) leaves an
+/// engine that served no client and whose volume the switch waits for: it
+/// is killed rather than stopped.
+pub(super) async fn remove_engine_after<T>(
+    rt: &dyn crate::runtime::EngineHost,
+    container: &str,
+    outcome: &Result<T>,
+) -> std::result::Result<(), crate::runtime::RuntimeError> {
+    match outcome {
+        Err(Error::Yielded) => rt.kill_engine(container).await,
+        _ => rt.remove_engine(container).await,
+    }
+}
+
 /// The engine of a branch left stopping in the background of a switch (see
 /// `Project::begin_stop_and_defer`).
 pub(super) struct Stopping {

@@ -8,7 +8,7 @@ use crate::progress::Task;
 use chrono::Utc;
 
 use super::clean::CleanState;
-use super::pending::YieldWatch;
+use super::pending::{remove_engine_after, YieldWatch};
 use super::{version_row_of, ChangeCheck, Error, Project, Result, SaveReport, VersionInfo};
 use crate::meta::{BranchRow, VersionRow};
 use crate::runtime::{CopySource, DataCopy, Role};
@@ -384,13 +384,7 @@ impl Project {
         }
         .await;
         bar.finish();
-        let rt = self.runtime().await?;
-        // A switch that asked this save to make way waits for the volume:
-        // the engine, which only read, is killed rather than stopped.
-        let removed = match &result {
-            Err(Error::Yielded) => rt.kill_engine(&capture).await,
-            _ => rt.remove_engine(&capture).await,
-        };
+        let removed = remove_engine_after(self.runtime().await?, &capture, &result).await;
         let (captured, token) = match result.and_then(|r| Ok(removed.map(|()| r)?)) {
             Ok(r) => r,
             Err(e) => {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::clean::CleanState;
-use super::pending::YieldWatch;
+use super::pending::{remove_engine_after, YieldWatch};
 use super::{BranchState, Error, Project, Result};
 use crate::meta::BranchRow;
 use crate::runtime::{self, CopySource, DataCopy, Endpoint, EngineSpec, Role};
@@ -225,15 +225,8 @@ impl Project {
                 .await
         }
         .await;
-        match &served {
-            // A switch waits for this engine's volume.
-            Err(Error::Yielded) => {
-                let _ = rt.kill_engine(spec.container).await;
-            }
-            Err(_) => {
-                let _ = rt.remove_engine(spec.container).await;
-            }
-            Ok(()) => {}
+        if served.is_err() {
+            let _ = remove_engine_after(rt, spec.container, &served).await;
         }
         served
     }
