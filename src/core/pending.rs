@@ -25,6 +25,9 @@ pub const BACKGROUND_SAVE_COMMAND: &str = "__background-save";
 /// it begins once the project has been left alone this long.
 const BACKGROUND_SAVE_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How often a wait for pending saves looks at the project's lock again.
+const SAVE_WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// A save still to be recorded, as `status`, `branch` and `log` show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PendingInfo {
@@ -507,17 +510,14 @@ impl Project {
                     .map_or(started, |at| at.max(started));
                 let quiet = since.elapsed().unwrap_or_default();
                 if quiet < BACKGROUND_SAVE_DELAY {
-                    // Looked at again a few times a second: a switch that
-                    // comes and goes meanwhile starts the wait over.
-                    let step = std::time::Duration::from_millis(200);
-                    tokio::time::sleep((BACKGROUND_SAVE_DELAY - quiet).min(step)).await;
+                    // Looked at again while it waits: a switch that comes
+                    // and goes meanwhile starts the wait over.
+                    tokio::time::sleep((BACKGROUND_SAVE_DELAY - quiet).min(SAVE_WAIT_POLL)).await;
                     continue;
                 }
             }
             match self.lock().await {
-                Err(Error::Locked { .. }) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                }
+                Err(Error::Locked { .. }) => tokio::time::sleep(SAVE_WAIT_POLL).await,
                 other => break other?,
             }
         }
