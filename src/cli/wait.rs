@@ -36,6 +36,9 @@ pub async fn background_save(ctx: &Ctx) -> Result<()> {
     let _ = rustix::process::nice(10);
     let mut project = ctx.open(false).await?;
     project.make_way_for_switches();
-    project.wait_for_saves().await?;
-    Ok(())
+    let waited = project.wait_for_saves().await;
+    // A capture engine killed to make way goes once the switch has the lock.
+    project.unlock();
+    project.remove_killed_engines().await;
+    waited.map(drop)
 }

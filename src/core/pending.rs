@@ -28,6 +28,11 @@ const BACKGROUND_SAVE_DELAY: std::time::Duration = std::time::Duration::from_sec
 /// How often a wait for pending saves looks at the project's lock again.
 const SAVE_WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// How often a background save looks for a switch's request that it make
+/// way, and a switch at the lock it waits for: the switch's client waits
+/// for both, and each look is a few system calls.
+pub(super) const YIELD_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// A save still to be recorded, as `status`, `branch` and `log` show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PendingInfo {
@@ -64,7 +69,7 @@ impl YieldWatch {
         };
         let asked = async {
             while !watch.requested() {
-                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                tokio::time::sleep(YIELD_POLL).await;
             }
         };
         tokio::select! {
@@ -74,18 +79,51 @@ impl YieldWatch {
     }
 }
 
-/// Removes the engine `container` once the work it served ended with
-/// `outcome`. Work that made way for a switch (`Error::Yielded`) leaves an
-/// engine that served no client and whose volume the switch waits for: it
-/// is killed rather than stopped.
-pub(super) async fn remove_engine_after<T>(
-    rt: &dyn crate::runtime::EngineHost,
-    container: &str,
-    outcome: &Result<T>,
-) -> std::result::Result<(), crate::runtime::RuntimeError> {
-    match outcome {
-        Err(Error::Yielded) => rt.kill_engine(container).await,
-        _ => rt.remove_engine(container).await,
+impl Project {
+    /// Removes the engine `container` once the work it served ended with
+    /// `outcome`. Work that made way for a switch (`Error::Yielded`) leaves
+    /// an engine that served no client and whose volume the switch waits
+    /// for: it is killed rather than stopped, and its container removed
+    /// only after the lock is let go (`remove_killed_engines`).
+    pub(super) async fn remove_engine_after<T>(
+        &self,
+        container: &str,
+        outcome: &Result<T>,
+    ) -> Result<()> {
+        let rt = self.runtime().await?;
+        match outcome {
+            Err(Error::Yielded) => {
+                if let Some(killed) = rt.kill_engine(container).await? {
+                    self.killed_engines().push(killed);
+                }
+            }
+            _ => rt.remove_engine(container).await?,
+        }
+        Ok(())
+    }
+
+    fn killed_engines(&self) -> std::sync::MutexGuard<'_, Vec<crate::runtime::Killed>> {
+        self.killed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Removes the containers of the engines killed to make way for a
+    /// switch, once the lock is let go (`unlock`): the switch is under way
+    /// meanwhile. Should this process die first, Docker keeps them stopped
+    /// until the next capture replaces them (`create_engine`) or their
+    /// volume goes (`remove_data`).
+    pub async fn remove_killed_engines(&self) {
+        let killed = std::mem::take(&mut *self.killed_engines());
+        if killed.is_empty() {
+            return;
+        }
+        let Ok(rt) = self.runtime().await else {
+            return;
+        };
+        for k in killed {
+            let _ = rt.remove_killed(k).await;
+        }
     }
 }
 

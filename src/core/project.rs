@@ -62,6 +62,10 @@ pub struct Project {
     /// This process is the background save: it makes way for a switch that
     /// asks (see `lock_for_switch`).
     pub(super) yields: bool,
+    /// Engines this process killed to make way for a switch, whose
+    /// containers it removes once it has let the lock go
+    /// (`remove_killed_engines`), so the switch does not wait for that.
+    pub(super) killed: std::sync::Mutex<Vec<crate::runtime::Killed>>,
 }
 
 /// This machine's id in shared stores: random, made once, kept in ARGON_HOME.
@@ -176,6 +180,7 @@ impl Project {
             lock: None,
             finished_saves: Vec::new(),
             yields: false,
+            killed: Default::default(),
         })
     }
 
@@ -233,7 +238,7 @@ impl Project {
                         ));
                         told = true;
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    tokio::time::sleep(pending::YIELD_POLL).await;
                 }
                 // Its holder has locked but not yet said who it is: a moment later it has.
                 Err(Error::Locked { command, .. })

@@ -8,7 +8,7 @@ use crate::progress::Task;
 use chrono::Utc;
 
 use super::clean::CleanState;
-use super::pending::{remove_engine_after, YieldWatch};
+use super::pending::YieldWatch;
 use super::{version_row_of, ChangeCheck, Error, Project, Result, SaveReport, VersionInfo};
 use crate::meta::{BranchRow, VersionRow};
 use crate::runtime::{CopySource, DataCopy, Role};
@@ -384,8 +384,8 @@ impl Project {
         }
         .await;
         bar.finish();
-        let removed = remove_engine_after(self.runtime().await?, &capture, &result).await;
-        let (captured, token) = match result.and_then(|r| Ok(removed.map(|()| r)?)) {
+        let removed = self.remove_engine_after(&capture, &result).await;
+        let (captured, token) = match result.and_then(|r| removed.map(|()| r)) {
             Ok(r) => r,
             Err(e) => {
                 self.journal_end()?;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::clean::CleanState;
-use super::pending::{remove_engine_after, YieldWatch};
+use super::pending::YieldWatch;
 use super::{BranchState, Error, Project, Result};
 use crate::meta::BranchRow;
 use crate::runtime::{self, CopySource, DataCopy, Endpoint, EngineSpec, Role};
@@ -226,7 +226,7 @@ impl Project {
         }
         .await;
         if served.is_err() {
-            let _ = remove_engine_after(rt, spec.container, &served).await;
+            let _ = self.remove_engine_after(spec.container, &served).await;
         }
         served
     }

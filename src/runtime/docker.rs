@@ -12,15 +12,15 @@ use bollard::models::{
     RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
-    ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, KillContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
 use super::{
-    BoxFuture, ContainerState, DataCopy, Endpoint, EngineAddress, EngineHost, EngineSpec, Labelled,
-    Result, RuntimeError, LABEL_PROJECT,
+    BoxFuture, ContainerState, DataCopy, Endpoint, EngineAddress, EngineHost, EngineSpec, Killed,
+    Labelled, Result, RuntimeError, LABEL_PROJECT,
 };
 use crate::credentials::Login;
 
@@ -196,12 +196,42 @@ impl DockerHost {
                 Err(DockerError::DockerResponseServerError {
                     status_code: 409, ..
                 }) if attempt < 30 => {
+                    if attempt == 0 {
+                        self.remove_stopped_users(name).await?;
+                    }
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => return Err(docker("removing volume", name)(e)),
             }
         }
+    }
+
+    /// Removes the stopped containers that still name volume `name`: an
+    /// engine killed to make way for a switch whose argon died before it
+    /// removed the container (`EngineHost::kill_engine`). With the volume
+    /// going, they hold nothing.
+    async fn remove_stopped_users(&self, name: &str) -> Result<()> {
+        let filters = HashMap::from([
+            ("volume".to_string(), vec![name.to_string()]),
+            (
+                "status".to_string(),
+                vec!["created".into(), "exited".into(), "dead".into()],
+            ),
+        ]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let stopped = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(docker("listing the containers of volume", name))?;
+        for id in stopped.into_iter().filter_map(|c| c.id) {
+            self.force_remove(&id).await?;
+        }
+        Ok(())
     }
 
     /// Removes the bridge network `name`, unless a container still uses it.
@@ -346,6 +376,37 @@ impl DockerHost {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(docker("removing container", name)(e)),
+        }
+    }
+
+    /// Kills a container's processes (SIGKILL), leaving the container (see
+    /// `EngineHost::kill_engine`).
+    async fn kill(&self, name: &str) -> Result<Option<Killed>> {
+        let id = match self.docker.inspect_container(name, None).await {
+            Ok(info) => info.id,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(docker("inspecting container", name)(e)),
+        };
+        let Some(id) = id else {
+            self.force_remove(name).await?;
+            return Ok(None);
+        };
+        let options = KillContainerOptionsBuilder::default()
+            .signal("SIGKILL")
+            .build();
+        // Docker answers a SIGKILL once the container no longer runs.
+        match self.docker.kill_container(&id, Some(options)).await {
+            Ok(()) => Ok(Some(Killed(id))),
+            Err(e) if is_not_found(&e) => Ok(None),
+            // 409: it is not running (or paused): the forced remove takes
+            // it down whatever its state, before the answer.
+            Err(DockerError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => {
+                self.force_remove(&id).await?;
+                Ok(None)
+            }
+            Err(e) => Err(docker("killing container", name)(e)),
         }
     }
 
@@ -607,9 +668,11 @@ impl EngineHost for DockerHost {
     fn remove_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.remove_container(engine))
     }
-    fn kill_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>> {
-        // No stop first: the forced remove kills it.
-        Box::pin(self.force_remove(engine))
+    fn kill_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<Option<Killed>>> {
+        Box::pin(self.kill(engine))
+    }
+    fn remove_killed(&self, killed: Killed) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move { self.force_remove(&killed.0).await })
     }
     fn engine_state<'a>(
         &'a self,

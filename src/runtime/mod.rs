@@ -230,6 +230,13 @@ pub struct DataCopy<'a> {
     pub labels: HashMap<String, String>,
 }
 
+/// An engine that `kill_engine` killed, whose container is still to be
+/// removed. It names that very container, not the engine's name, so its
+/// removal never touches a new engine of the same name made meanwhile.
+#[derive(Debug)]
+#[must_use = "a killed engine's container stays until remove_killed"]
+pub struct Killed(String);
+
 /// A place engines run on named data. Everything is named by core (engines,
 /// data) and labelled with the project, so that recovery can find it again.
 pub trait EngineHost: Send + Sync {
@@ -267,12 +274,17 @@ pub trait EngineHost: Send + Sync {
     /// Stops (cleanly, within a timeout) and removes an engine or helper; a
     /// missing one is fine.
     fn remove_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;
-    /// Kills (SIGKILL) and removes an engine that served no client, when
-    /// someone waits for it to be gone: a background save's capture engine
-    /// making way for a switch. A clean stop of an engine still starting
-    /// takes about a second; a kill leaves its files as a crash would,
-    /// which every engine recovers from.
-    fn kill_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// Kills (SIGKILL) an engine that served no client, when someone waits
+    /// for it to be gone: a background save's capture engine making way for
+    /// a switch. A clean stop of an engine still starting takes about a
+    /// second; a kill leaves its files as a crash would, which every engine
+    /// recovers from. Returns once its processes are gone, so its data is
+    /// free; its container stays until `remove_killed`, which the one
+    /// waiting need not wait for. `None`: there was no such engine, or it
+    /// is removed already.
+    fn kill_engine<'a>(&'a self, engine: &'a str) -> BoxFuture<'a, Result<Option<Killed>>>;
+    /// Removes the container of a killed engine; one already gone is fine.
+    fn remove_killed(&self, killed: Killed) -> BoxFuture<'_, Result<()>>;
     fn engine_state<'a>(&'a self, engine: &'a str)
         -> BoxFuture<'a, Result<Option<ContainerState>>>;
     /// Every engine or helper carrying `label=value` (stopped ones too unless `running_only`).

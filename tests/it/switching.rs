@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::doc;
 
-use crate::harness::{Backend, Mongo, Project, WaitingArgon, Writer};
+use crate::harness::{required_env, Backend, Mongo, Project, WaitingArgon, Writer};
 
 /// `argon status` says the proxy sends clients to an engine.
 fn assert_serving(status: &serde_json::Value) {
@@ -700,6 +700,16 @@ fn switch_back_while_its_save_runs(p: &Project) {
         !saves.contains("saved branch 'main'"),
         "main's save made way and was called off: {saves}"
     );
+    // The capture engine it killed to make way is removed once the switch
+    // had the lock: no dead container stays behind.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !p.docker_objects("container", "main", "capture").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the killed capture engine was never removed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert_eq!(p.version_of("main"), base, "main keeps its last version");
     assert_ne!(p.version_of("feat"), base);
     assert_eq!(p.json(&["status"])["pending_saves"], serde_json::json!([]));
@@ -713,6 +723,49 @@ fn switch_back_while_its_save_runs(p: &Project) {
     p.ok(&["checkout", "main"]);
     assert_eq!(p.mongo().count("app", "late"), 50);
     assert_eq!(p.mongo().count("app", "in_feat"), 0);
+}
+
+/// A background save that makes way for a switch kills its capture engine
+/// and removes the container only once the switch has the lock. Should it
+/// die in between, the stopped container left naming the branch's volume
+/// does not keep the branch from being deleted.
+#[test]
+fn a_stopped_container_left_on_a_branch_volume_does_not_block_deleting_it() {
+    let p = Project::new("leftover-on-volume", Backend::File);
+    p.set_warm(0);
+    p.ok(&["checkout", "-b", "main"]);
+    p.mongo()
+        .insert("app", "base", (0..10).map(|i| doc! { "_id": i }).collect());
+    p.ok(&["checkout", "-b", "feat"]);
+    p.mongo().insert(
+        "app",
+        "in_feat",
+        (0..5).map(|i| doc! { "_id": i }).collect(),
+    );
+    p.ok(&["checkout", "main"]);
+    p.settle_background_saves();
+    let volumes = p.docker_objects("volume", "feat", "data");
+    assert_eq!(volumes.len(), 1, "{volumes:?}");
+    let leftover = format!("argon-{}-leftover", p.name);
+    p.docker(&[
+        "create",
+        "--name",
+        &leftover,
+        "-v",
+        &format!("{}:/data/db", volumes[0]),
+        &required_env("ARGON_TEST_IMAGE"),
+    ]);
+
+    let deleted = p.run(&["branch", "-D", "feat"]);
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    assert!(p.docker_objects("volume", "feat", "data").is_empty());
+    let left = p.docker(&["ps", "-a", "-q", "--filter", &format!("name={leftover}")]);
+    assert_eq!(
+        left.trim(),
+        "",
+        "the stopped container went with the volume"
+    );
+    assert_eq!(p.mongo().count("app", "base"), 10, "main is untouched");
 }
 
 /// The background saves' log of project `p`.
