@@ -12,7 +12,8 @@ use bollard::models::{
     RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, KillContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
+    KillContainerOptionsBuilder,
     ListContainersOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
@@ -382,31 +383,65 @@ impl DockerHost {
     /// Kills a container's processes (SIGKILL), leaving the container (see
     /// `EngineHost::kill_engine`).
     async fn kill(&self, name: &str) -> Result<Option<Killed>> {
-        let id = match self.docker.inspect_container(name, None).await {
-            Ok(info) => info.id,
+        let info = match self.docker.inspect_container(name, None).await {
+            Ok(info) => info,
             Err(e) if is_not_found(&e) => return Ok(None),
             Err(e) => return Err(docker("inspecting container", name)(e)),
         };
-        let Some(id) = id else {
+        let state = info.state.unwrap_or_default();
+        let (Some(id), false) = (info.id, state.paused.unwrap_or(false)) else {
+            // Paused (no engine of a save is): the forced remove takes it
+            // down whatever its state.
             self.force_remove(name).await?;
             return Ok(None);
         };
+        if !state.running.unwrap_or(false) {
+            return Ok(Some(Killed::new(name, id)));
+        }
+        // Docker answers a SIGKILL only once it has cleaned up after the
+        // container (its mounts, its network: a tenth of a second here), but
+        // its processes are gone at its "die" event, which is all the one
+        // waiting needs. So the kill goes on its own, and the first of that
+        // event (from its start on, so it cannot be missed) and the kill's
+        // answer ends the wait.
+        let since = state
+            .started_at
+            .as_deref()
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+            .map_or(0, |at| at.timestamp());
+        let filters = HashMap::from([
+            ("container", vec![id.as_str()]),
+            ("type", vec!["container"]),
+            ("event", vec!["die"]),
+        ]);
+        let events = EventsOptionsBuilder::default()
+            .since(&since.to_string())
+            .filters(&filters)
+            .build();
+        let mut died = self.docker.events(Some(events));
         let options = KillContainerOptionsBuilder::default()
             .signal("SIGKILL")
             .build();
-        // Docker answers a SIGKILL once the container no longer runs.
-        match self.docker.kill_container(&id, Some(options)).await {
-            Ok(()) => Ok(Some(Killed(id))),
-            Err(e) if is_not_found(&e) => Ok(None),
-            // 409: it is not running (or paused): the forced remove takes
-            // it down whatever its state, before the answer.
-            Err(DockerError::DockerResponseServerError {
+        let host = self.docker.clone();
+        let target = id.clone();
+        let mut answer =
+            tokio::spawn(async move { host.kill_container(&target, Some(options)).await });
+        let answer = tokio::select! {
+            Some(Ok(_)) = died.next() => return Ok(Some(Killed::new(name, id))),
+            answer = &mut answer => answer,
+        };
+        match answer {
+            Ok(Ok(())) => Ok(Some(Killed::new(name, id))),
+            Ok(Err(e)) if is_not_found(&e) => Ok(None),
+            // 409: it stopped meanwhile.
+            Ok(Err(DockerError::DockerResponseServerError {
                 status_code: 409, ..
-            }) => {
-                self.force_remove(&id).await?;
-                Ok(None)
-            }
-            Err(e) => Err(docker("killing container", name)(e)),
+            })) => Ok(Some(Killed::new(name, id))),
+            Ok(Err(e)) => Err(docker("killing container", name)(e)),
+            Err(e) => Err(RuntimeError::Io {
+                op: "killing a container",
+                source: std::io::Error::other(e),
+            }),
         }
     }
 
@@ -672,7 +707,7 @@ impl EngineHost for DockerHost {
         Box::pin(self.kill(engine))
     }
     fn remove_killed(&self, killed: Killed) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move { self.force_remove(&killed.0).await })
+        Box::pin(async move { self.force_remove(&killed.container).await })
     }
     fn engine_state<'a>(
         &'a self,

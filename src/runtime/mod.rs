@@ -235,7 +235,24 @@ pub struct DataCopy<'a> {
 /// removal never touches a new engine of the same name made meanwhile.
 #[derive(Debug)]
 #[must_use = "a killed engine's container stays until remove_killed"]
-pub struct Killed(String);
+pub struct Killed {
+    engine: String,
+    container: String,
+}
+
+impl Killed {
+    fn new(engine: &str, container: String) -> Killed {
+        Killed {
+            engine: engine.to_string(),
+            container,
+        }
+    }
+
+    /// The name of the engine that was killed.
+    pub fn engine(&self) -> &str {
+        &self.engine
+    }
+}
 
 /// A place engines run on named data. Everything is named by core (engines,
 /// data) and labelled with the project, so that recovery can find it again.
