@@ -92,11 +92,16 @@ impl Project {
     ) -> Result<()> {
         let rt = self.runtime().await?;
         match outcome {
-            // Killed already, when it made way while it was starting.
-            Err(Error::Yielded) if self.killed_engines().iter().any(|k| k.engine() == container) => {}
             Err(Error::Yielded) => {
-                if let Some(killed) = rt.kill_engine(container).await? {
-                    self.killed_engines().push(killed);
+                // Killed already when it made way while it was starting.
+                let killed_before = self
+                    .killed_engines()
+                    .iter()
+                    .any(|k| k.engine() == container);
+                if !killed_before {
+                    if let Some(killed) = rt.kill_engine(container).await? {
+                        self.killed_engines().push(killed);
+                    }
                 }
             }
             _ => rt.remove_engine(container).await?,
