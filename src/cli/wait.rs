@@ -37,7 +37,8 @@ pub async fn background_save(ctx: &Ctx) -> Result<()> {
     let mut project = ctx.open(false).await?;
     project.make_way_for_switches();
     let waited = project.wait_for_saves().await;
-    // A capture engine killed to make way goes once the switch has the lock.
+    // A capture engine killed to make way is removed only once the lock is
+    // let go: the switch it made way for does not wait for that.
     project.unlock();
     project.remove_killed_engines().await;
     waited.map(drop)

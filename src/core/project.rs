@@ -238,7 +238,13 @@ impl Project {
                         ));
                         told = true;
                     }
-                    tokio::time::sleep(pending::YIELD_POLL).await;
+                    // A switch's client waits; a command waiting for the
+                    // save to finish looks less often (as it did before).
+                    let poll = match purpose {
+                        LockFor::Switch => pending::YIELD_POLL,
+                        _ => pending::YIELD_POLL * 4,
+                    };
+                    tokio::time::sleep(poll).await;
                 }
                 // Its holder has locked but not yet said who it is: a moment later it has.
                 Err(Error::Locked { command, .. })
