@@ -10,6 +10,10 @@ use mongodb::bson::Bson;
 
 type Result<T> = std::result::Result<T, String>;
 
+/// 10000-01-01T00:00:00Z in milliseconds: the bson crate writes a date as an
+/// RFC 3339 string from 1970 up to here, and as its milliseconds outside.
+const YEAR_10000_MS: i64 = 253_402_300_800_000;
+
 /// Appends `doc` as one line of relaxed extended JSON (no newline).
 pub fn write_document(doc: &RawDocument, out: &mut Vec<u8>) -> Result<()> {
     out.push(b'{');
@@ -66,9 +70,18 @@ fn write_value(value: RawBsonRef<'_>, out: &mut Vec<u8>) -> Result<()> {
             out.extend_from_slice(b"\"}");
             Ok(())
         }
+        RawBsonRef::DateTime(date) => {
+            let ms = date.timestamp_millis();
+            if (0..YEAR_10000_MS).contains(&ms) {
+                let text = date.try_to_rfc3339_string().map_err(|e| e.to_string())?;
+                write!(out, "{{\"$date\":\"{text}\"}}").map_err(|e| e.to_string())
+            } else {
+                write!(out, "{{\"$date\":{{\"$numberLong\":\"{ms}\"}}}}").map_err(|e| e.to_string())
+            }
+        }
         RawBsonRef::Document(d) => write_document(d, out),
         RawBsonRef::Array(a) => write_array(a, out),
-        // Dates, binaries, decimals, timestamps, regexes, non-finite doubles
+        // Binaries, decimals, timestamps, regexes, non-finite doubles
         // and the deprecated types: the bson crate's conversion decides.
         other => {
             let bson = Bson::try_from(other.to_raw_bson()).map_err(|e| e.to_string())?;
@@ -95,6 +108,10 @@ mod tests {
             "nan": f64::NAN, "inf": f64::INFINITY, "t": true, "f": false, "null": Bson::Null,
             "date": DateTime::from_millis(1_700_000_000_123), "old": DateTime::from_millis(-1),
             "far": DateTime::from_millis(300_000_000_000_000),
+            "whole_second": DateTime::from_millis(1_700_000_000_000),
+            "last_of_9999": DateTime::from_millis(253_402_300_799_999),
+            "first_of_10000": DateTime::from_millis(253_402_300_800_000),
+            "before_1970": DateTime::from_millis(-62_135_596_800_000),
             "bin": Binary { subtype: BinarySubtype::Generic, bytes: vec![0, 1, 2, 255] },
             "uuid": Binary { subtype: BinarySubtype::Uuid, bytes: vec![7; 16] },
             "dec": Decimal128::from_bytes([1; 16]),
