@@ -81,7 +81,7 @@ cat <<OUT
 argon back-to-back cold switches ($(nproc) cores, ${MB} MB per branch, warm = 0)
   first switch (no save to make way): ${times[0]} s
   back to back: ${times[*]:1} s, median $(median "${times[@]:1}") s
-  docker start + ping of HEAD's container: median ${start_med} s over ${RUNS:-7}; back to back minus it: $(python3 -c "print(f'{$(median "${times[@]:1}") - $start_med:.3f}')") s (goal: within 0.3 s)
+  docker start + ping of HEAD's container: median ${start_med} s over $RUNS; back to back minus it: $(python3 -c "print(f'{$(median "${times[@]:1}") - $start_med:.3f}')") s (goal: within 0.3 s)
   each once the last one's save had its capture engine running: ${midsave[*]} s, median $(median "${midsave[@]}") s; minus docker start + ping: $(python3 -c "print(f'{$(median "${midsave[@]}") - $start_med:.3f}')") s
   capture engines, told to make way to exited: ${exits} s
 OUT

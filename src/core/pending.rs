@@ -33,6 +33,10 @@ const SAVE_WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(200
 /// for both, and each look is a few system calls.
 pub(super) const YIELD_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
+/// How often a command waiting for a background save to finish (not to
+/// make way) looks at the project's lock again.
+pub(super) const FINISH_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// A save still to be recorded, as `status`, `branch` and `log` show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PendingInfo {

@@ -238,11 +238,9 @@ impl Project {
                         ));
                         told = true;
                     }
-                    // A switch's client waits; a command waiting for the
-                    // save to finish looks less often (as it did before).
                     let poll = match purpose {
                         LockFor::Switch => pending::YIELD_POLL,
-                        _ => pending::YIELD_POLL * 4,
+                        _ => pending::FINISH_POLL,
                     };
                     tokio::time::sleep(poll).await;
                 }

@@ -30,36 +30,17 @@ impl DocSplitter {
         &mut self,
         bytes: &[u8],
         object: &str,
-        mut each: impl FnMut(&RawDocument) -> Result<()>,
+        each: impl FnMut(&RawDocument) -> Result<()>,
     ) -> Result<usize> {
-        let malformed = |message: String| SnapshotError::Malformed {
-            object: object.to_string(),
-            message,
-        };
         self.buf.extend_from_slice(bytes);
-        let (mut at, mut size) = (0, 0);
-        while self.buf.len() - at >= 4 {
-            let n = i32::from_le_bytes([
-                self.buf[at],
-                self.buf[at + 1],
-                self.buf[at + 2],
-                self.buf[at + 3],
-            ]);
-            if !(5..=64 << 20).contains(&n) {
-                return Err(malformed(format!("bad document length {n}")));
-            }
-            let n = n as usize;
-            if self.buf.len() - at < n {
-                break;
-            }
-            let doc = RawDocument::from_bytes(&self.buf[at..at + n])
-                .map_err(|e| malformed(e.to_string()))?;
-            each(doc)?;
-            at += n;
-            size += n;
-        }
-        self.buf.drain(..at);
+        let size = each_whole_document(&self.buf, object, each)?;
+        self.buf.drain(..size);
         Ok(size)
+    }
+
+    /// True between documents: nothing is held of one begun but not ended.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
     }
 
     pub fn finish(self, object: &str) -> Result<()> {
@@ -71,6 +52,33 @@ impl DocSplitter {
             message: "the stream ends inside a document".into(),
         })
     }
+}
+
+/// Hands each whole document at the front of `bytes` to `each`, in place;
+/// returns the bytes they take. What follows them is the start of a document
+/// that ends further on.
+pub fn each_whole_document(
+    bytes: &[u8],
+    object: &str,
+    mut each: impl FnMut(&RawDocument) -> Result<()>,
+) -> Result<usize> {
+    let malformed = |message: String| SnapshotError::Malformed {
+        object: object.to_string(),
+        message,
+    };
+    let mut at = 0;
+    while let Some(len) = bytes.get(at..at + 4) {
+        let n = i32::from_le_bytes([len[0], len[1], len[2], len[3]]);
+        if !(5..=64 << 20).contains(&n) {
+            return Err(malformed(format!("bad document length {n}")));
+        }
+        let Some(doc) = bytes.get(at..at + n as usize) else {
+            break;
+        };
+        each(RawDocument::from_bytes(doc).map_err(|e| malformed(e.to_string()))?)?;
+        at += n as usize;
+    }
+    Ok(at)
 }
 
 #[cfg(test)]

@@ -19,11 +19,12 @@ use crate::endpoint::Endpoint;
 pub use crate::store::chunks::{decode_chunk, fetch_chunk, KnownChunks};
 pub use crate::store::manifest::{
     CaptureMethod, ChunkRef, CollectionEntry, DatabaseEntry, Manifest, MANIFEST_FORMAT,
+    NO_DOCUMENT_START,
 };
 use crate::store::StoreError;
 pub use capture::{capture, capture_resuming, Captured, ReadMode};
 pub use change::{change_token, ChangeToken};
-pub use chunks::DocSplitter;
+pub use chunks::{each_whole_document, DocSplitter};
 pub use restore::restore;
 
 /// Databases that belong to the engine, never to the user.
