@@ -162,7 +162,28 @@ impl JsonlStream {
         if offset < self.out_start {
             *self = JsonlStream::new(self.manifest.clone(), self.db, self.coll);
         }
-        let want_end = offset + size as u64;
+        if let Err(e) = self.render_to(cache, offset, offset + size as u64).await {
+            // A chunk that failed is not in the output: rendering on after
+            // it would skip its documents, so the next read starts over.
+            *self = JsonlStream::new(self.manifest.clone(), self.db, self.coll);
+            return Err(e);
+        }
+        let out = &self.stitcher.out;
+        let from = offset.saturating_sub(self.out_start) as usize;
+        if from >= out.len() {
+            return Ok(Vec::new());
+        }
+        let to = (from + size).min(out.len());
+        Ok(out[from..to].to_vec())
+    }
+
+    /// Renders until the output reaches `want_end` or the stream ends.
+    async fn render_to(
+        &mut self,
+        cache: &Arc<ChunkCache>,
+        offset: u64,
+        want_end: u64,
+    ) -> Result<(), SnapshotError> {
         while !self.finished && self.out_start + (self.stitcher.out.len() as u64) < want_end {
             // Drop what the reader is well past before rendering more (a
             // few megabytes at a time: each drop moves what is kept).
@@ -175,13 +196,7 @@ impl JsonlStream {
             }
             self.render_more(cache).await?;
         }
-        let out = &self.stitcher.out;
-        let from = offset.saturating_sub(self.out_start) as usize;
-        if from >= out.len() {
-            return Ok(Vec::new());
-        }
-        let to = (from + size).min(out.len());
-        Ok(out[from..to].to_vec())
+        Ok(())
     }
 
     /// Stitches the next chunk onto the output, first giving tasks to the

@@ -319,6 +319,8 @@ fn mount_reads_an_s3_store_and_refuses_corrupt_chunks() {
     }
     let err = std::fs::read(v.join("app/orders.bson")).unwrap_err();
     assert_eq!(err.raw_os_error(), Some(5), "EIO, not data: {err}");
+    let err = std::fs::read(v.join("app/orders.jsonl")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(5), ".jsonl too: {err}");
     let log = mount.log_text();
     let named = chunks
         .iter()
