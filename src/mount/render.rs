@@ -108,6 +108,8 @@ pub struct JsonlStream {
     manifest: Arc<Manifest>,
     db: usize,
     coll: usize,
+    /// `<db>.<collection>`, as errors name it.
+    object: Arc<str>,
     /// The next chunk to hand to a task.
     next_chunk: usize,
     /// The tasks of the chunks after the last one stitched, in order.
@@ -120,10 +122,13 @@ pub struct JsonlStream {
 
 impl JsonlStream {
     pub fn new(manifest: Arc<Manifest>, db: usize, coll: usize) -> JsonlStream {
+        let database = &manifest.databases[db];
+        let object = format!("{}.{}", database.name, database.collections[coll].name).into();
         JsonlStream {
             manifest,
             db,
             coll,
+            object,
             next_chunk: 0,
             ahead: VecDeque::new(),
             stitcher: Stitcher::default(),
@@ -132,16 +137,9 @@ impl JsonlStream {
         }
     }
 
-    fn entry(&self) -> &CollectionEntry {
-        &self.manifest.databases[self.db].collections[self.coll]
-    }
-
-    fn object(&self) -> String {
-        format!(
-            "{}.{}",
-            self.manifest.databases[self.db].name,
-            self.entry().name
-        )
+    /// Forgets what was rendered: the next read renders from the start.
+    fn start_over(&mut self) {
+        *self = JsonlStream::new(self.manifest.clone(), self.db, self.coll);
     }
 
     /// The file's length, once it has been rendered to the end.
@@ -160,12 +158,12 @@ impl JsonlStream {
         size: usize,
     ) -> Result<Vec<u8>, SnapshotError> {
         if offset < self.out_start {
-            *self = JsonlStream::new(self.manifest.clone(), self.db, self.coll);
+            self.start_over();
         }
         if let Err(e) = self.render_to(cache, offset, offset + size as u64).await {
             // A chunk that failed is not in the output: rendering on after
             // it would skip its documents, so the next read starts over.
-            *self = JsonlStream::new(self.manifest.clone(), self.db, self.coll);
+            self.start_over();
             return Err(e);
         }
         let out = &self.stitcher.out;
@@ -204,14 +202,13 @@ impl JsonlStream {
     async fn render_more(&mut self, cache: &Arc<ChunkCache>) -> Result<(), SnapshotError> {
         let manifest = self.manifest.clone();
         let entry = &manifest.databases[self.db].collections[self.coll];
-        let object = self.object();
         // Versions saved before argon recorded where documents start are
         // split into documents here, in order.
         let starts = (entry.doc_starts.len() == entry.chunks.len()).then_some(&entry.doc_starts);
         while self.next_chunk < entry.chunks.len() && self.ahead.len() < RENDER_AHEAD {
             let i = self.next_chunk;
             let (chunk, first) = (entry.chunks[i], starts.map(|s| s[i]));
-            let (cache, object) = (cache.clone(), object.clone());
+            let (cache, object) = (cache.clone(), self.object.clone());
             self.ahead.push_back(tokio::spawn(async move {
                 let bytes = cache.get(chunk).await?;
                 match first {
@@ -222,15 +219,15 @@ impl JsonlStream {
             self.next_chunk += 1;
         }
         let Some(task) = self.ahead.pop_front() else {
-            self.stitcher.finish(&object)?;
+            self.stitcher.finish(&self.object)?;
             self.finished = true;
             return Ok(());
         };
         let piece = task.await.map_err(|e| SnapshotError::Malformed {
-            object: object.clone(),
+            object: self.object.to_string(),
             message: format!("rendering ahead stopped: {e}"),
         })??;
-        self.stitcher.push(piece, &object)
+        self.stitcher.push(piece, &self.object)
     }
 }
 
