@@ -333,6 +333,7 @@ impl Stitcher {
 mod tests {
     use super::*;
     use crate::store::chunker::{Chunker, DEFAULT_SIZES};
+    use crate::store::chunks::DocStarts;
     use mongodb::bson::{doc, oid::ObjectId, DateTime, RawDocumentBuf};
 
     #[test]
@@ -349,7 +350,8 @@ mod tests {
     }
 
     /// A stream of documents (some far larger than a chunk), its chunks as
-    /// argon cuts them, and per chunk where its first document starts.
+    /// argon cuts them, and per chunk where its first document starts, as
+    /// the save pipeline records it.
     fn chunked_stream() -> (Vec<RawDocumentBuf>, Vec<Arc<Vec<u8>>>, Vec<u32>) {
         let docs: Vec<RawDocumentBuf> = (0..400_i64)
             .map(|i| {
@@ -359,12 +361,6 @@ mod tests {
             })
             .collect();
         let stream: Vec<u8> = docs.iter().flat_map(|d| d.as_bytes().to_vec()).collect();
-        let mut starts = Vec::new();
-        let mut at = 0;
-        for d in &docs {
-            starts.push(at);
-            at += d.as_bytes().len();
-        }
         let mut chunks = Vec::new();
         let mut c = Chunker::new(DEFAULT_SIZES);
         c.push(&stream, |ch| {
@@ -377,18 +373,18 @@ mod tests {
             Ok::<_, ()>(())
         })
         .unwrap();
-        let mut firsts = Vec::new();
+        // Recorded as a save records them.
+        let mut starts = DocStarts::default();
+        starts.push(&stream);
         let mut chunk_start = 0;
-        for ch in &chunks {
-            let end = chunk_start + ch.len();
-            firsts.push(
-                starts
-                    .iter()
-                    .find(|&&s| s >= chunk_start && s < end)
-                    .map_or(NO_DOCUMENT_START, |&s| (s - chunk_start) as u32),
-            );
-            chunk_start = end;
-        }
+        let firsts: Vec<u32> = chunks
+            .iter()
+            .map(|ch| {
+                let first = starts.first_in(chunk_start, ch.len());
+                chunk_start += ch.len() as u64;
+                first
+            })
+            .collect();
         assert!(
             firsts.contains(&NO_DOCUMENT_START),
             "some chunk lies wholly inside a document"

@@ -60,7 +60,7 @@ pub struct WrittenStream {
 /// Where documents start in a stream of whole BSON documents, fed batch by
 /// batch (each batch whole documents), and read back chunk by chunk.
 #[derive(Default)]
-struct DocStarts {
+pub(crate) struct DocStarts {
     /// Offsets in the stream of documents not yet passed by a chunk.
     pending: VecDeque<u64>,
     /// Bytes of the stream seen so far.
@@ -69,7 +69,7 @@ struct DocStarts {
 
 impl DocStarts {
     /// Notes the documents of `batch` (whole BSON documents, each led by its length).
-    fn push(&mut self, batch: &[u8]) {
+    pub(crate) fn push(&mut self, batch: &[u8]) {
         let mut at = 0usize;
         while at + 4 <= batch.len() {
             self.pending.push_back(self.seen + at as u64);
@@ -85,7 +85,7 @@ impl DocStarts {
 
     /// The first document start in the chunk at `[start, start + len)`, as
     /// an offset into the chunk.
-    fn first_in(&mut self, start: u64, len: usize) -> u32 {
+    pub(crate) fn first_in(&mut self, start: u64, len: usize) -> u32 {
         while self.pending.front().is_some_and(|&s| s < start) {
             self.pending.pop_front();
         }
